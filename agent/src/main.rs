@@ -1,0 +1,3 @@
+//! The `kai` binary: command line, configuration, sessions and rendering.
+
+fn main() {}

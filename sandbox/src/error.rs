@@ -1,0 +1,162 @@
+//! Kubernetes API errors as the sandbox returns them: HTTP code, reason and a `Status` body.
+
+use serde_json::{Value, json};
+
+/// An API error worded as a real API server words it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// HTTP status code.
+    pub code: u16,
+    /// `Status.reason`, e.g. `NotFound`.
+    pub reason: &'static str,
+    /// Human-readable message, e.g. `pods "x" not found`.
+    pub message: String,
+    /// `Status.details` (name, group, kind, causes, retryAfterSeconds).
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    fn new(code: u16, reason: &'static str, message: String, details: Option<Value>) -> Self {
+        Self {
+            code,
+            reason,
+            message,
+            details,
+        }
+    }
+
+    /// `404 NotFound`: `pods "x" not found`.
+    pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
+        let what = qualified(group, plural);
+        Self::new(
+            404,
+            "NotFound",
+            format!("{what} \"{name}\" not found"),
+            Some(json!({"name": name, "group": group, "kind": plural})),
+        )
+    }
+
+    /// `409 AlreadyExists`: `pods "x" already exists`.
+    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+        let what = qualified(group, plural);
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{what} \"{name}\" already exists"),
+            Some(json!({"name": name, "group": group, "kind": plural})),
+        )
+    }
+
+    /// `409 Conflict` for a stale `resourceVersion`.
+    pub fn conflict(group: &str, plural: &str, name: &str) -> Self {
+        let what = qualified(group, plural);
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {what} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+            ),
+            Some(json!({"name": name, "group": group, "kind": plural})),
+        )
+    }
+
+    /// `422 Invalid` with one field cause.
+    pub fn invalid(kind: &str, name: &str, field: &str, detail: &str) -> Self {
+        Self::new(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: {field}: {detail}"),
+            Some(json!({"name": name, "kind": kind, "causes": [
+                {"reason": "FieldValueInvalid", "message": detail, "field": field}
+            ]})),
+        )
+    }
+
+    /// `400 BadRequest`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message.into(), None)
+    }
+
+    /// `403 Forbidden`, worded like RBAC.
+    pub fn forbidden(
+        user: &str,
+        verb: &str,
+        group: &str,
+        plural: &str,
+        namespace: Option<&str>,
+    ) -> Self {
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{plural} is forbidden: User \"{user}\" cannot {verb} resource \"{plural}\" in API group \"{group}\" {scope}"
+            ),
+            Some(json!({"group": group, "kind": plural})),
+        )
+    }
+
+    /// `405 MethodNotAllowed`.
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource".to_string(),
+            None,
+        )
+    }
+
+    /// `410 Gone` for a watch or continue token that is too old.
+    pub fn gone(message: impl Into<String>) -> Self {
+        Self::new(410, "Expired", message.into(), None)
+    }
+
+    /// `429 TooManyRequests` with `Retry-After`.
+    pub fn too_many_requests(retry_after_seconds: u64) -> Self {
+        Self::new(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.".to_string(),
+            Some(json!({"retryAfterSeconds": retry_after_seconds})),
+        )
+    }
+
+    /// `500 InternalError`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+            None,
+        )
+    }
+
+    /// The `meta.k8s.io/v1` `Status` body of this error.
+    pub fn status(&self) -> Value {
+        let mut s = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(d) = &self.details {
+            s["details"] = d.clone();
+        }
+        s
+    }
+}
+
+fn qualified(group: &str, plural: &str) -> String {
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
+}

@@ -1,0 +1,491 @@
+//! The object store: every served object as JSON, resource versions, a change history for
+//! list-then-watch, and a broadcast of changes to open watches.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use crate::clock::{Clock, rfc3339};
+use crate::error::ApiError;
+use crate::resources::{RESOURCES, ResourceType, storage_of};
+
+/// What happened to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The object was created.
+    Added,
+    /// The object was updated.
+    Modified,
+    /// The object was deleted.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event type: `ADDED`, `MODIFIED`, `DELETED`.
+    pub fn as_watch_type(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change to one object, as watches see it.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The store's resource version after this change.
+    pub rv: u64,
+    /// Added, modified or deleted.
+    pub change: ChangeType,
+    /// The (storage) resource type of the object.
+    pub resource: &'static ResourceType,
+    /// The object after the change (before it, for a deletion).
+    pub object: Arc<Value>,
+}
+
+type Key = (String, String);
+
+/// All objects of the sandbox, keyed by resource, namespace and name.
+pub struct Store {
+    rv: u64,
+    tables: HashMap<&'static str, BTreeMap<Key, Arc<Value>>>,
+    history: VecDeque<Change>,
+    history_cap: usize,
+    tx: broadcast::Sender<Change>,
+    counter: u64,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("rv", &self.rv)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// An empty store whose timestamps come from `clock`.
+    pub fn new(clock: Clock) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        let mut tables = HashMap::new();
+        for r in RESOURCES {
+            tables.insert(storage_of(r).key, BTreeMap::new());
+        }
+        Self {
+            rv: 1000,
+            tables,
+            history: VecDeque::new(),
+            history_cap: 50_000,
+            tx,
+            counter: 0,
+            clock,
+        }
+    }
+
+    /// The clock the store stamps objects with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The current resource version of the whole store.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    /// Subscribes to changes made from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.tx.subscribe()
+    }
+
+    /// Changes after `rv`, oldest first; `410 Expired` if some were already dropped.
+    pub fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
+        if let Some(first) = self.history.front() {
+            if rv + 1 < first.rv {
+                return Err(ApiError::gone(format!(
+                    "too old resource version: {rv} ({})",
+                    first.rv - 1
+                )));
+            }
+        }
+        Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
+    }
+
+    /// One object, if it exists.
+    pub fn get(
+        &self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<Value>> {
+        let ns = if rt.namespaced { namespace } else { "" };
+        self.table(rt)
+            .and_then(|t| t.get(&(ns.to_string(), name.to_string())))
+            .cloned()
+    }
+
+    /// Objects of a resource, in one namespace or (None) all, ordered by namespace and name.
+    pub fn list(&self, rt: &'static ResourceType, namespace: Option<&str>) -> Vec<Arc<Value>> {
+        let Some(t) = self.table(rt) else {
+            return Vec::new();
+        };
+        match namespace {
+            Some(ns) if rt.namespaced => t
+                .range((ns.to_string(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, v)| v.clone())
+                .collect(),
+            _ => t.values().cloned().collect(),
+        }
+    }
+
+    /// Number of objects of a resource in all namespaces.
+    pub fn count(&self, rt: &'static ResourceType) -> usize {
+        self.table(rt).map_or(0, BTreeMap::len)
+    }
+
+    /// Creates an object. Fills `apiVersion`, `kind`, `uid`, `resourceVersion`,
+    /// `creationTimestamp` (unless given), `generation`, and a name from `generateName`.
+    pub fn create(
+        &mut self,
+        rt: &'static ResourceType,
+        mut obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("the object must be a JSON object"));
+        }
+        let name = match meta_str(&obj, "name") {
+            Some(n) if !n.is_empty() => n,
+            _ => match meta_str(&obj, "generateName") {
+                Some(prefix) if !prefix.is_empty() => {
+                    let mut n;
+                    loop {
+                        n = format!("{prefix}{}", self.suffix());
+                        if self
+                            .get(rt, &meta_str(&obj, "namespace").unwrap_or_default(), &n)
+                            .is_none()
+                        {
+                            break;
+                        }
+                    }
+                    n
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        rt.kind,
+                        "",
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                    ));
+                }
+            },
+        };
+        validate_name(rt, &name)?;
+        let namespace = if rt.namespaced {
+            meta_str(&obj, "namespace")
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "default".into())
+        } else {
+            String::new()
+        };
+        let key = (namespace.clone(), name.clone());
+        if self.table(rt).is_some_and(|t| t.contains_key(&key)) {
+            return Err(ApiError::already_exists(rt.group, rt.plural, &name));
+        }
+        self.rv += 1;
+        let uid = self.uid();
+        let now = rfc3339(self.clock.now());
+        let o = obj_mut(&mut obj);
+        o.insert("apiVersion".into(), json!(rt.api_version()));
+        o.insert("kind".into(), json!(rt.kind));
+        let m = o.entry("metadata").or_insert_with(|| json!({}));
+        if !m.is_object() {
+            *m = json!({});
+        }
+        let m = obj_mut(m);
+        m.insert("name".into(), json!(name));
+        if rt.namespaced {
+            m.insert("namespace".into(), json!(namespace));
+        } else {
+            m.remove("namespace");
+        }
+        m.insert("uid".into(), json!(uid));
+        m.insert("resourceVersion".into(), json!(self.rv.to_string()));
+        if !m.get("creationTimestamp").is_some_and(Value::is_string) {
+            m.insert("creationTimestamp".into(), json!(now));
+        }
+        if has_spec(rt) {
+            m.insert("generation".into(), json!(1));
+        }
+        let obj = Arc::new(obj);
+        self.table_mut(rt).insert(key, obj.clone());
+        self.record(ChangeType::Added, rt, obj.clone());
+        Ok(obj)
+    }
+
+    /// Replaces an object. A `resourceVersion` in `obj` that is not the current one is a
+    /// `409 Conflict`; none means "last write wins". Identity fields are kept; `generation`
+    /// grows when `spec` changes. An update that changes nothing makes no change event.
+    pub fn update(
+        &mut self,
+        rt: &'static ResourceType,
+        mut obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
+        let name = meta_str(&obj, "name").unwrap_or_default();
+        let namespace = if rt.namespaced {
+            meta_str(&obj, "namespace").unwrap_or_else(|| "default".into())
+        } else {
+            String::new()
+        };
+        let key = (namespace.clone(), name.clone());
+        let Some(old) = self.table(rt).and_then(|t| t.get(&key)).cloned() else {
+            return Err(ApiError::not_found(rt.group, rt.plural, &name));
+        };
+        let old_rv = meta_str(&old, "resourceVersion").unwrap_or_default();
+        if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|r| !r.is_empty()) {
+            if rv != old_rv {
+                return Err(ApiError::conflict(rt.group, rt.plural, &name));
+            }
+        }
+        {
+            let o = obj_mut(&mut obj);
+            o.insert("apiVersion".into(), json!(rt.api_version()));
+            o.insert("kind".into(), json!(rt.kind));
+            let m = obj_mut(o.entry("metadata").or_insert_with(|| json!({})));
+            for k in ["uid", "creationTimestamp", "generation"] {
+                match old["metadata"].get(k) {
+                    Some(v) => m.insert(k.into(), v.clone()),
+                    None => m.remove(k),
+                };
+            }
+            if rt.namespaced {
+                m.insert("namespace".into(), json!(namespace));
+            }
+            m.insert("resourceVersion".into(), json!(old_rv));
+        }
+        if obj == *old {
+            return Ok(old);
+        }
+        if has_spec(rt) && obj.get("spec") != old.get("spec") {
+            let g = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            obj["metadata"]["generation"] = json!(g);
+        }
+        // A deletion waits only for finalizers; once they are gone, the object goes.
+        let deleting = obj["metadata"]
+            .get("deletionTimestamp")
+            .is_some_and(Value::is_string);
+        let finalizers = obj["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if deleting && !finalizers {
+            return self.delete(rt, &namespace, &name);
+        }
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let obj = Arc::new(obj);
+        self.table_mut(rt).insert(key, obj.clone());
+        self.record(ChangeType::Modified, rt, obj.clone());
+        Ok(obj)
+    }
+
+    /// Deletes an object now (finalizers are honoured by [`Store::update`] callers that set
+    /// `deletionTimestamp`). Cascading to owned objects is the garbage collector's work.
+    pub fn delete(
+        &mut self,
+        rt: &'static ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, ApiError> {
+        let ns = if rt.namespaced { namespace } else { "" };
+        let key = (ns.to_string(), name.to_string());
+        let Some(old) = self.table_mut(rt).remove(&key) else {
+            return Err(ApiError::not_found(rt.group, rt.plural, name));
+        };
+        self.rv += 1;
+        let mut gone = (*old).clone();
+        gone["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let gone = Arc::new(gone);
+        self.record(ChangeType::Deleted, rt, gone.clone());
+        Ok(gone)
+    }
+
+    /// A deterministic 5-character suffix in the alphabet Kubernetes uses for generated names.
+    pub fn suffix(&mut self) -> String {
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        self.counter += 1;
+        let mut x = splitmix(self.counter);
+        (0..5)
+            .map(|_| {
+                let c = ALPHABET[(x % ALPHABET.len() as u64) as usize] as char;
+                x /= ALPHABET.len() as u64;
+                c
+            })
+            .collect()
+    }
+
+    fn uid(&mut self) -> String {
+        self.counter += 1;
+        let a = splitmix(self.counter);
+        let b = splitmix(a);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            b >> 52,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    fn record(&mut self, change: ChangeType, rt: &'static ResourceType, object: Arc<Value>) {
+        let c = Change {
+            rv: self.rv,
+            change,
+            resource: storage_of(rt),
+            object,
+        };
+        if self.history.len() >= self.history_cap {
+            self.history.pop_front();
+        }
+        self.history.push_back(c.clone());
+        // No receivers is fine: nobody is watching.
+        let _ = self.tx.send(c);
+    }
+
+    fn table(&self, rt: &'static ResourceType) -> Option<&BTreeMap<Key, Arc<Value>>> {
+        self.tables.get(storage_of(rt).key)
+    }
+
+    fn table_mut(&mut self, rt: &'static ResourceType) -> &mut BTreeMap<Key, Arc<Value>> {
+        self.tables.entry(storage_of(rt).key).or_default()
+    }
+}
+
+/// A string field of `metadata`.
+pub fn meta_str(obj: &Value, field: &str) -> Option<String> {
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn obj_mut(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = json!({});
+    }
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("the value was just made an object"),
+    }
+}
+
+fn has_spec(rt: &ResourceType) -> bool {
+    !matches!(
+        rt.kind,
+        "ConfigMap"
+            | "Secret"
+            | "Event"
+            | "Endpoints"
+            | "EndpointSlice"
+            | "ServiceAccount"
+            | "ControllerRevision"
+    )
+}
+
+fn validate_name(rt: &ResourceType, name: &str) -> Result<(), ApiError> {
+    let ok = name.len() <= 253
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            rt.kind,
+            name,
+            "metadata.name",
+            &format!(
+                "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            ),
+        ))
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::by_plural;
+
+    fn store() -> Store {
+        Store::new(Clock::manual("2026-01-01T00:00:00Z".parse().unwrap()))
+    }
+
+    #[test]
+    fn create_get_update_conflict_delete() {
+        let mut s = store();
+        let pods = by_plural("", "pods").unwrap();
+        let p = s
+            .create(
+                pods,
+                json!({"metadata": {"name": "a", "namespace": "shop"}, "spec": {}}),
+            )
+            .unwrap();
+        assert_eq!(p["kind"], "Pod");
+        assert_eq!(p["metadata"]["creationTimestamp"], "2026-01-01T00:00:00Z");
+        let err = s
+            .create(
+                pods,
+                json!({"metadata": {"name": "a", "namespace": "shop"}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.reason, "AlreadyExists");
+        let mut changed = (*p).clone();
+        changed["spec"]["nodeName"] = json!("n1");
+        let u = s.update(pods, changed.clone()).unwrap();
+        assert_eq!(u["metadata"]["generation"], 2);
+        // the old resourceVersion is now stale
+        assert_eq!(s.update(pods, changed).unwrap_err().reason, "Conflict");
+        assert_eq!(s.list(pods, Some("shop")).len(), 1);
+        assert_eq!(s.list(pods, Some("other")).len(), 0);
+        s.delete(pods, "shop", "a").unwrap();
+        assert!(s.get(pods, "shop", "a").is_none());
+        let changes = s.changes_since(1000).unwrap();
+        let types: Vec<_> = changes.iter().map(|c| c.change).collect();
+        assert_eq!(
+            types,
+            vec![ChangeType::Added, ChangeType::Modified, ChangeType::Deleted]
+        );
+    }
+
+    #[test]
+    fn generate_name_and_invalid_name() {
+        let mut s = store();
+        let pods = by_plural("", "pods").unwrap();
+        let p = s
+            .create(
+                pods,
+                json!({"metadata": {"generateName": "web-", "namespace": "x"}}),
+            )
+            .unwrap();
+        let name = p["metadata"]["name"].as_str().unwrap();
+        assert!(name.starts_with("web-") && name.len() == 9, "{name}");
+        let err = s
+            .create(pods, json!({"metadata": {"name": "Bad_Name"}}))
+            .unwrap_err();
+        assert_eq!(err.code, 422);
+    }
+}
