@@ -14,6 +14,17 @@ pub struct Scenario {
     pub description: String,
     /// Kubernetes objects, in file order.
     pub objects: Vec<Value>,
+    /// The scenario's `Settings` document.
+    pub settings: Settings,
+}
+
+/// Sandbox-wide settings (`apiVersion: sandbox.kai.dev/v1`, `kind: Settings`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Namespace the kubeconfig context selects.
+    pub namespace: Option<String>,
+    /// Faults the API server injects.
+    pub faults: crate::faults::Faults,
 }
 
 impl Scenario {
@@ -29,6 +40,7 @@ impl Scenario {
             name: source.to_string(),
             description: String::new(),
             objects: docs.into_iter().filter(|d| !d.is_null()).collect(),
+            settings: Settings::default(),
         })
     }
 }

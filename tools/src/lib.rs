@@ -7,6 +7,7 @@
 pub mod cluster;
 pub mod diagnosis;
 pub mod error;
+pub mod registry;
 
 pub use cluster::Cluster;
 pub use error::ToolError;
