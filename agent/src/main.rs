@@ -1,3 +1,196 @@
 //! The `kai` binary: command line, configuration, sessions and rendering.
 
-fn main() {}
+mod audit;
+mod cli;
+mod config;
+mod health;
+mod model;
+mod offline;
+mod oneshot;
+mod policy;
+mod progress;
+mod prompt;
+mod render;
+mod repl;
+mod sandbox_cmd;
+mod session;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kai_tools::{Cluster, ToolError};
+
+use crate::cli::{Cli, Command, Global};
+
+/// Exit codes of the command-line contract.
+pub mod exit {
+    /// Answered / nothing at or above --fail-on.
+    pub const OK: u8 = 0;
+    /// Runtime failure / findings at or above --fail-on.
+    pub const FAILURE: u8 = 1;
+    /// Usage or configuration error / could not check.
+    pub const USAGE: u8 = 2;
+    /// A change was needed but not approved.
+    pub const DENIED: u8 = 4;
+    /// The step limit was reached without an answer.
+    pub const STEP_LIMIT: u8 = 5;
+}
+
+/// An error that ends the run with a chosen exit code and one line on stderr.
+#[derive(Debug)]
+pub struct Fail {
+    /// Exit code.
+    pub code: u8,
+    /// The line to print.
+    pub message: String,
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Fail {}
+
+/// A usage or configuration error (exit 2).
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Fail {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+    .into()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    // reqwest and kube share one rustls crypto provider; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kai: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for background tasks (a sandbox's tick, idle connections) at exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e.downcast_ref::<Fail>().map_or(exit::FAILURE, |f| f.code);
+            eprintln!("kai: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "kai=info,kai_tools=info,kai_sandbox=info,warn",
+        _ => "kai=debug,kai_tools=debug,kai_sandbox=debug,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let Cli {
+        global,
+        command,
+        question,
+    } = cli;
+    if let Some(Command::Sandbox(args)) = &command {
+        return sandbox_cmd::serve(args).await;
+    }
+    // `--sandbox` serves a simulated cluster in-process for the rest of the run.
+    let embedded = match &global.sandbox {
+        Some(name) => Some(sandbox_cmd::Embedded::start(name).await?),
+        None => None,
+    };
+    let global = match &embedded {
+        Some(e) => Global {
+            kubeconfig: Some(e.kubeconfig.clone()),
+            context: Vec::new(),
+            ..global
+        },
+        None => global,
+    };
+    match command {
+        Some(Command::Health(args)) => {
+            let targets = connect_all(&global).await;
+            Ok(clamp(health::run(targets, global.namespace.clone(), &args).await))
+        }
+        Some(Command::Sandbox(_)) => Ok(exit::OK),
+        None => {
+            if question.is_empty() {
+                if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+                    let cluster = connect(&global).await?;
+                    return repl::run(global, cluster).await;
+                }
+                return Err(usage(
+                    "no question given (the REPL needs a terminal): try kai \"why is backend crashing\", kai health, or kai --help",
+                ));
+            }
+            let question = question.join(" ");
+            let cluster = connect(&global).await?;
+            oneshot::run(&global, &cluster, &question).await
+        }
+    }
+}
+
+fn clamp(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(exit::FAILURE)
+}
+
+/// Connects to the one context of a one-shot run (the first `--context`, else the current).
+pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
+    let context = global.context.first().map(String::as_str);
+    Cluster::connect(global.kubeconfig.as_deref(), context, global.namespace.as_deref())
+        .await
+        .map_err(|e| match e {
+            ToolError::Config(m) => usage(m),
+            other => anyhow::Error::new(other),
+        })
+}
+
+/// Connects to every `--context` given (or the current one), keeping failures per context.
+async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>)> {
+    let contexts: Vec<Option<String>> = if global.context.is_empty() {
+        vec![None]
+    } else {
+        global.context.iter().cloned().map(Some).collect()
+    };
+    let kubeconfig: Option<PathBuf> = global.kubeconfig.clone();
+    let tasks = contexts.into_iter().map(|ctx| {
+        let kubeconfig = kubeconfig.clone();
+        let ns = global.namespace.clone();
+        async move {
+            let r = Cluster::connect(kubeconfig.as_deref(), ctx.as_deref(), ns.as_deref()).await;
+            let name = match (&r, ctx) {
+                (Ok(c), _) => c.context.clone(),
+                (Err(_), Some(c)) => c,
+                (Err(_), None) => "current context".to_string(),
+            };
+            (name, r)
+        }
+    });
+    futures::future::join_all(tasks).await
+}
+

@@ -73,6 +73,11 @@ impl ApiError {
         )
     }
 
+    /// `422 Invalid` for a patch that cannot be applied to the object.
+    pub fn invalid_patch(message: &str) -> Self {
+        Self::new(422, "Invalid", message.to_string(), None)
+    }
+
     /// `400 BadRequest`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, "BadRequest", message.into(), None)
@@ -98,6 +103,96 @@ impl ApiError {
             ),
             Some(json!({"group": group, "kind": plural})),
         )
+    }
+
+    /// `403 Forbidden` for a request that names an object or a subresource, worded like RBAC:
+    /// `pods "x" is forbidden: User "u" cannot get resource "pods/log" in API group "" ...`.
+    pub fn forbidden_named(
+        user: &str,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        name: Option<&str>,
+        namespace: Option<&str>,
+    ) -> Self {
+        let plural = resource.split('/').next().unwrap_or(resource);
+        let what = qualified(group, plural);
+        let subject = match name {
+            Some(n) => format!("{what} \"{n}\""),
+            None => what,
+        };
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        let mut details = json!({"group": group, "kind": plural});
+        if let Some(n) = name {
+            details["name"] = json!(n);
+        }
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}"
+            ),
+            Some(details),
+        )
+    }
+
+    /// `403 Forbidden` for a non-resource URL such as `/api`.
+    pub fn forbidden_path(user: &str, verb: &str, path: &str) -> Self {
+        Self::new(
+            403,
+            "Forbidden",
+            format!("forbidden: User \"{user}\" cannot {verb} path \"{path}\""),
+            None,
+        )
+    }
+
+    /// `404 NotFound` for a URL the server does not serve.
+    pub fn no_route(path: &str) -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource (path {path})"),
+            Some(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]})),
+        )
+    }
+
+    /// `415 UnsupportedMediaType` for a body type the sandbox does not accept.
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?}; server-side apply is not supported by the kai sandbox, use client-side `kubectl apply`)"
+            ),
+            None,
+        )
+    }
+
+    /// `415 UnsupportedMediaType` for a create or update body that is not JSON.
+    pub fn unsupported_body(content_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            if content_type.contains("protobuf") {
+                "the body of the request was in an unknown format - accepted media types include: application/json (the kai sandbox does not speak protobuf; `kubectl create KIND NAME` sends it, use `kubectl create -f FILE` or `kubectl apply -f FILE`)".to_string()
+            } else {
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"
+                )
+            },
+            None,
+        )
+    }
+
+    /// The `Retry-After` seconds of a `429`, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.details
+            .as_ref()
+            .and_then(|d| d.get("retryAfterSeconds"))
+            .and_then(Value::as_u64)
     }
 
     /// `405 MethodNotAllowed`.

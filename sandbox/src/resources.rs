@@ -45,6 +45,7 @@ impl ResourceType {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a table row, clearer positional than named
 const fn rt(
     key: &'static str,
     group: &'static str,

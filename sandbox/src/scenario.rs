@@ -1,9 +1,17 @@
 //! Scenarios: multi-document Kubernetes YAML plus sandbox documents (`Behavior`, `Settings`),
-//! from a file or built into the binary.
+//! from a file or built into the binary. The format is documented in `sandbox/SCENARIOS.md`.
 
-use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::SandboxError;
+use crate::resources::by_kind;
+
+/// The `apiVersion` of the sandbox's own documents.
+pub const SANDBOX_API_VERSION: &str = "sandbox.kai.dev/v1";
 
 /// A parsed scenario: the objects to load and how the simulated cluster behaves.
 #[derive(Debug, Clone, Default)]
@@ -16,31 +24,528 @@ pub struct Scenario {
     pub objects: Vec<Value>,
     /// The scenario's `Settings` document.
     pub settings: Settings,
+    /// The scenario's `Behavior` documents, in file order (the first that matches applies).
+    pub behaviors: Vec<Behavior>,
 }
 
-/// Sandbox-wide settings (`apiVersion: sandbox.kai.dev/v1`, `kind: Settings`).
-#[derive(Debug, Clone, Default)]
+/// Sandbox-wide settings (`apiVersion: sandbox.kai.dev/v1`, `kind: Settings`, fields under
+/// `spec`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
     /// Namespace the kubeconfig context selects.
+    #[serde(default)]
     pub namespace: Option<String>,
+    /// One-line description shown by `kai sandbox --list`.
+    #[serde(default)]
+    pub description: Option<String>,
     /// Faults the API server injects.
+    #[serde(default)]
     pub faults: crate::faults::Faults,
+    /// Images that do not exist in any registry: pulling them fails with `ErrImagePull`.
+    #[serde(default)]
+    pub missing_images: Vec<String>,
+    /// How long the scenario has been running when the sandbox starts (`30m`, `2h`, `3d`):
+    /// objects are created that long ago and the simulation plays the time in between.
+    #[serde(default)]
+    pub age: Option<String>,
+    /// Number of nodes created when the scenario defines none (default 3).
+    #[serde(default)]
+    pub nodes: Option<u32>,
 }
+
+/// How matching containers behave (`apiVersion: sandbox.kai.dev/v1`, `kind: Behavior`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Behavior {
+    /// `metadata.name`, for messages.
+    #[serde(skip)]
+    pub name: String,
+    /// Pods whose labels match this selector. Required.
+    pub selector: Selector,
+    /// Only pods in this namespace (default: any).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Only this container (default: every container of the pod, init containers excluded).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// Only while all these conditions hold.
+    #[serde(default)]
+    pub when: Option<When>,
+    /// The container exits with this code after `runSeconds` (absent: it keeps running).
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Seconds the container runs before exiting or being OOM-killed (default 3).
+    #[serde(default)]
+    pub run_seconds: Option<u64>,
+    /// Log lines the container writes when it starts.
+    #[serde(default)]
+    pub logs: Vec<String>,
+    /// Log lines of the previous (terminated) container; default: `logs`.
+    #[serde(default)]
+    pub previous_logs: Option<Vec<String>>,
+    /// Lines the container writes again and again while it runs.
+    #[serde(default)]
+    pub periodic_logs: Option<PeriodicLogs>,
+    /// Memory the container uses, in MiB; above its memory limit it is OOMKilled (exit 137).
+    #[serde(rename = "memoryMiB", default)]
+    pub memory_mib: Option<u64>,
+    /// Readiness probe outcome.
+    #[serde(default)]
+    pub readiness: Option<Readiness>,
+}
+
+/// A label selector (`matchLabels` and/or `matchExpressions`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    /// Labels that must all be equal.
+    #[serde(default)]
+    pub match_labels: BTreeMap<String, String>,
+    /// Set-based requirements.
+    #[serde(default)]
+    pub match_expressions: Vec<Requirement>,
+}
+
+/// One set-based selector requirement.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Requirement {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    /// Values for `In` and `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl Selector {
+    /// The selector as Kubernetes JSON.
+    pub fn to_json(&self) -> Value {
+        json!({"matchLabels": self.match_labels, "matchExpressions": self.match_expressions.iter().map(|r| json!({"key": r.key, "operator": r.operator, "values": r.values})).collect::<Vec<_>>()})
+    }
+}
+
+/// Conditions under which a `Behavior` applies; all given ones must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct When {
+    /// The container's image equals this.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The container's image differs from this.
+    #[serde(default)]
+    pub image_not: Option<String>,
+    /// The container has no env var of this name (from `env` or `envFrom`).
+    #[serde(default)]
+    pub env_missing: Option<String>,
+    /// The container has an env var of this name.
+    #[serde(default)]
+    pub env_present: Option<String>,
+    /// A ConfigMap in the pod's namespace has this key (with this value, if given).
+    #[serde(default)]
+    pub config_map_key: Option<ConfigMapKey>,
+    /// A Service in the pod's namespace has no ready endpoints.
+    #[serde(default)]
+    pub service_without_endpoints: Option<String>,
+}
+
+/// A ConfigMap key condition.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigMapKey {
+    /// ConfigMap name.
+    pub name: String,
+    /// Key in `data`.
+    pub key: String,
+    /// Required value (absent: any value).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// Lines repeated while the container runs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PeriodicLogs {
+    /// Seconds between repetitions (at least 1).
+    pub every_seconds: u64,
+    /// The lines written each time.
+    pub lines: Vec<String>,
+}
+
+/// Readiness probe outcome.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Readiness {
+    /// The probe fails: the container runs but is never ready.
+    #[serde(default)]
+    pub failing: bool,
+    /// The probe's failure as the kubelet reports it (default from the probe's kind, e.g.
+    /// `HTTP probe failed with statuscode: 503`).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A sandbox document: `apiVersion`, `kind`, `metadata`, `spec`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Doc<T> {
+    #[serde(rename = "apiVersion")]
+    _api_version: String,
+    #[serde(rename = "kind")]
+    _kind: String,
+    #[serde(default)]
+    metadata: DocMeta,
+    spec: T,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DocMeta {
+    #[serde(default)]
+    name: String,
+}
+
+const BUILTINS: &[(&str, &str)] = &[
+    ("demo", include_str!("../scenarios/demo.yaml")),
+    ("healthy", include_str!("../scenarios/healthy.yaml")),
+    ("crashloop", include_str!("../scenarios/crashloop.yaml")),
+    ("oom", include_str!("../scenarios/oom.yaml")),
+    ("image-pull", include_str!("../scenarios/image-pull.yaml")),
+    (
+        "missing-config",
+        include_str!("../scenarios/missing-config.yaml"),
+    ),
+    (
+        "unschedulable-resources",
+        include_str!("../scenarios/unschedulable-resources.yaml"),
+    ),
+    (
+        "unschedulable-selector",
+        include_str!("../scenarios/unschedulable-selector.yaml"),
+    ),
+    ("readiness", include_str!("../scenarios/readiness.yaml")),
+    (
+        "service-selector",
+        include_str!("../scenarios/service-selector.yaml"),
+    ),
+    (
+        "pvc-no-storageclass",
+        include_str!("../scenarios/pvc-no-storageclass.yaml"),
+    ),
+    (
+        "node-not-ready",
+        include_str!("../scenarios/node-not-ready.yaml"),
+    ),
+    ("failing-job", include_str!("../scenarios/failing-job.yaml")),
+];
 
 impl Scenario {
     /// Parses multi-document YAML; `source` names the file in errors.
     pub fn from_yaml(source: &str, text: &str) -> Result<Self, SandboxError> {
-        let docs: Vec<Value> =
-            serde_saphyr::from_multiple(text).map_err(|e| SandboxError::Scenario {
-                file: source.to_string(),
-                document: 1,
-                message: e.to_string(),
+        let err = |document: usize, message: String| SandboxError::Scenario {
+            file: source.to_string(),
+            document,
+            message,
+        };
+        let mut scenario = Scenario {
+            name: Path::new(source)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or(source)
+                .to_string(),
+            ..Scenario::default()
+        };
+        let mut have_settings = false;
+        for (n, (first_line, chunk)) in split_documents(text).into_iter().enumerate() {
+            let number = n + 1;
+            let doc: Value = serde_saphyr::from_str(&chunk).map_err(|e| {
+                let line = e
+                    .location()
+                    .map(|l| format!(" (line {})", l.line() as usize + first_line))
+                    .unwrap_or_default();
+                let first = e.to_string();
+                let first = first.lines().next().unwrap_or("invalid YAML").to_string();
+                err(number, format!("{first}{line}"))
             })?;
-        Ok(Self {
-            name: source.to_string(),
-            description: String::new(),
-            objects: docs.into_iter().filter(|d| !d.is_null()).collect(),
-            settings: Settings::default(),
-        })
+            if doc.is_null() {
+                continue;
+            }
+            scenario
+                .add_document(doc, &mut have_settings)
+                .map_err(|m| err(number, m))?;
+        }
+        if scenario.description.is_empty() {
+            scenario.description = scenario.settings.description.clone().unwrap_or_default();
+        }
+        Ok(scenario)
+    }
+
+    fn add_document(&mut self, doc: Value, have_settings: &mut bool) -> Result<(), String> {
+        if !doc.is_object() {
+            return Err("expected a Kubernetes object (a mapping with apiVersion and kind)".into());
+        }
+        let api_version = doc["apiVersion"]
+            .as_str()
+            .ok_or("missing field `apiVersion`")?
+            .to_string();
+        let kind = doc["kind"]
+            .as_str()
+            .ok_or("missing field `kind`")?
+            .to_string();
+        if api_version == SANDBOX_API_VERSION {
+            return match kind.as_str() {
+                "Behavior" => {
+                    let d: Doc<Behavior> = typed("Behavior", doc)?;
+                    let mut b = d.spec;
+                    b.name = d.metadata.name;
+                    if b.periodic_logs
+                        .as_ref()
+                        .is_some_and(|p| p.every_seconds == 0)
+                    {
+                        return Err(
+                            "Behavior.spec.periodicLogs.everySeconds: must be at least 1".into(),
+                        );
+                    }
+                    self.behaviors.push(b);
+                    Ok(())
+                }
+                "Settings" => {
+                    if *have_settings {
+                        return Err("a scenario has at most one Settings document".into());
+                    }
+                    *have_settings = true;
+                    let d: Doc<Settings> = typed("Settings", doc)?;
+                    if let Some(age) = &d.spec.age
+                        && crate::sim::util::parse_duration(age).is_none()
+                    {
+                        return Err(format!(
+                            "Settings.spec.age: invalid duration \"{age}\", expected e.g. 90s, 30m, 2h, 3d"
+                        ));
+                    }
+                    self.settings = d.spec;
+                    Ok(())
+                }
+                other => Err(format!(
+                    "unknown kind \"{other}\" in {SANDBOX_API_VERSION}: expected Behavior or Settings"
+                )),
+            };
+        }
+        if kind == "List" || kind.ends_with("List") && doc["items"].is_array() {
+            let items = doc["items"].as_array().cloned().unwrap_or_default();
+            for (i, item) in items.into_iter().enumerate() {
+                self.add_document(item, have_settings)
+                    .map_err(|m| format!("items[{i}]: {m}"))?;
+            }
+            return Ok(());
+        }
+        if by_kind(&api_version, &kind).is_none() {
+            return Err(format!(
+                "kind {kind} ({api_version}) is not served by the sandbox; remove the document or see `kai sandbox --list` for what a scenario may hold"
+            ));
+        }
+        if doc["metadata"]["name"].as_str().is_none_or(str::is_empty)
+            && doc["metadata"]["generateName"]
+                .as_str()
+                .is_none_or(str::is_empty)
+        {
+            return Err(format!("{kind}.metadata.name: missing"));
+        }
+        self.objects.push(doc);
+        Ok(())
+    }
+
+    /// A built-in scenario by name.
+    pub fn builtin(name: &str) -> Result<Scenario, SandboxError> {
+        let (n, text) = BUILTINS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| SandboxError::UnknownScenario(name.to_string()))?;
+        let mut s = Scenario::from_yaml(&format!("{n}.yaml"), text)?;
+        s.name = (*n).to_string();
+        Ok(s)
+    }
+
+    /// The built-in scenarios: name and one-line description.
+    pub fn builtins() -> Vec<(&'static str, &'static str)> {
+        BUILTINS
+            .iter()
+            .map(|(n, text)| (*n, description_of(text)))
+            .collect()
+    }
+
+    /// Reads a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, SandboxError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SandboxError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let file = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .unwrap_or("scenario");
+        Scenario::from_yaml(file, &text)
+    }
+
+    /// A built-in by name, else a file path.
+    pub fn load(name_or_path: &str) -> Result<Scenario, SandboxError> {
+        if BUILTINS.iter().any(|(n, _)| *n == name_or_path) {
+            return Scenario::builtin(name_or_path);
+        }
+        let path = Path::new(name_or_path);
+        if path.is_file() {
+            return Scenario::from_file(path);
+        }
+        Err(SandboxError::UnknownScenario(name_or_path.to_string()))
+    }
+
+    /// A large cluster for benchmarks: `pods` pods spread over namespaces and deployments,
+    /// served frozen (with status) so it loads fast, a few of them faulty.
+    pub fn generated(pods: usize) -> Scenario {
+        crate::sim::generate::generated(pods)
+    }
+}
+
+/// The description line of a built-in: the `description:` of its Settings document.
+fn description_of(text: &'static str) -> &'static str {
+    text.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("description:"))
+        .map(|d| d.trim().trim_matches('"'))
+        .unwrap_or("")
+}
+
+/// Deserialises a sandbox document, naming the field that is wrong.
+fn typed<T: serde::de::DeserializeOwned>(kind: &str, doc: Value) -> Result<Doc<T>, String> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." || path.is_empty() {
+            format!("{kind}: {inner}")
+        } else {
+            format!("{kind}.{path}: {inner}")
+        }
+    })
+}
+
+/// Splits YAML text into documents at `---` lines; returns each non-empty document with the
+/// 0-based line number it starts on.
+fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut start = 0;
+    let push = |cur: &mut String, start: usize, docs: &mut Vec<(usize, String)>| {
+        let meaningful = cur.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        });
+        if meaningful {
+            docs.push((start, std::mem::take(cur)));
+        } else {
+            cur.clear();
+        }
+    };
+    for (n, line) in text.lines().enumerate() {
+        let marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        let end = line == "..." || line.starts_with("... ");
+        if marker || end {
+            push(&mut cur, start, &mut docs);
+            start = n + 1;
+            if marker {
+                let rest = line[3..].trim();
+                if !rest.is_empty() && !rest.starts_with('#') {
+                    cur.push_str(rest);
+                    cur.push('\n');
+                    start = n;
+                }
+            }
+            continue;
+        }
+        if cur.is_empty() {
+            start = n;
+        }
+        cur.push_str(line);
+        cur.push('\n');
+    }
+    push(&mut cur, start, &mut docs);
+    docs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_with_a_description() {
+        for (name, desc) in Scenario::builtins() {
+            let s = Scenario::builtin(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!desc.is_empty(), "{name} has no description");
+            assert_eq!(s.description, desc);
+            assert!(!s.objects.is_empty(), "{name}");
+        }
+        assert!(matches!(
+            Scenario::builtin("nope"),
+            Err(SandboxError::UnknownScenario(_))
+        ));
+    }
+
+    #[test]
+    fn malformed_documents_name_document_and_field() {
+        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\napiVersion: sandbox.kai.dev/v1\nkind: Behavior\nspec:\n  selector: {matchLabels: {app: x}}\n  exitCode: x\n";
+        let e = Scenario::from_yaml("demo.yaml", yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("demo.yaml: document 3: Behavior.spec.exitCode: invalid type: string \"x\", expected"),
+            "{e}"
+        );
+        let typo = "apiVersion: sandbox.kai.dev/v1\nkind: Behavior\nspec:\n  selector: {}\n  exitcode: 1\n";
+        let e = Scenario::from_yaml("t.yaml", typo).unwrap_err().to_string();
+        assert!(e.contains("document 1") && e.contains("exitcode"), "{e}");
+        let unknown = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
+        let e = Scenario::from_yaml("u.yaml", unknown)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("kind Widget (example.com/v1) is not served"),
+            "{e}"
+        );
+        let bad_yaml =
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkey: [unclosed\n";
+        let e = Scenario::from_yaml("y.yaml", bad_yaml)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("y.yaml: document 2:"), "{e}");
+        let bad_age = "apiVersion: sandbox.kai.dev/v1\nkind: Settings\nspec: {age: soon}\n";
+        let e = Scenario::from_yaml("a.yaml", bad_age)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Settings.spec.age"), "{e}");
+    }
+
+    #[test]
+    fn lists_and_dumps_load() {
+        let yaml = "---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: x}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n  spec: {}\n...\n";
+        let s = Scenario::from_yaml("l.yaml", yaml).unwrap();
+        assert_eq!(s.objects.len(), 2);
+        let bad =
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {}\n";
+        let e = Scenario::from_yaml("l.yaml", bad).unwrap_err().to_string();
+        assert!(e.contains("items[0]: Pod.metadata.name"), "{e}");
+    }
+
+    #[test]
+    fn load_resolves_builtins_then_files() {
+        assert_eq!(Scenario::load("demo").unwrap().name, "demo");
+        assert!(matches!(
+            Scenario::load("/no/such/file.yaml"),
+            Err(SandboxError::UnknownScenario(_))
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mine.yaml");
+        std::fs::write(&p, "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
+        let s = Scenario::load(p.to_str().unwrap()).unwrap();
+        assert_eq!(s.name, "mine");
+        assert_eq!(s.objects.len(), 1);
     }
 }

@@ -1,16 +1,29 @@
 //! The HTTP API server: routing, verbs, discovery, tables, watch and fault injection.
 
+mod api;
+mod discovery;
+mod openapi;
+mod patch;
+mod select;
+mod table;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
-use serde_json::json;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use serde_json::Value;
 
 use crate::SandboxError;
 use crate::clock::Clock;
-use crate::faults::Faults;
+use crate::error::ApiError;
+use crate::faults::{FaultInjector, FaultRequest, Faults};
+use crate::resources::{ResourceType, by_plural};
 use crate::scenario::Scenario;
 use crate::sim::Simulator;
 use crate::store::Store;
@@ -22,6 +35,14 @@ pub struct World {
     pub store: Store,
     /// The controllers, scheduler and kubelet.
     pub sim: Simulator,
+}
+
+impl World {
+    /// Lets the simulation catch up with the store's clock.
+    pub fn reconcile(&mut self) {
+        let World { store, sim } = self;
+        sim.reconcile(store);
+    }
 }
 
 /// How to start a sandbox.
@@ -44,6 +65,28 @@ pub struct Sandbox {
     world: Arc<Mutex<World>>,
     clock: Clock,
     task: tokio::task::JoinHandle<()>,
+    tick: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) world: Arc<Mutex<World>>,
+    pub(crate) faults: FaultInjector,
+    pub(crate) server_addr: String,
+    pub(crate) clock: Clock,
+}
+
+impl Shared {
+    /// Locks the world; a panic in another request does not make the sandbox unusable.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Locks a world, recovering from a poisoned lock.
+fn lock_world(world: &Mutex<World>) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Sandbox {
@@ -53,8 +96,9 @@ impl Sandbox {
         options: SandboxOptions,
     ) -> Result<Sandbox, SandboxError> {
         let clock = options.clock.unwrap_or_else(Clock::real);
-        let store = Store::new(clock.clone());
-        let sim = Simulator::new(&scenario);
+        let mut store = Store::new(clock.clone());
+        let mut sim = Simulator::new(&scenario);
+        sim.load(&mut store, &scenario)?;
         let world = Arc::new(Mutex::new(World { store, sim }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
@@ -66,24 +110,46 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
-        let app = Router::new().route(
-            "/version",
-            get(|| async {
-                axum::Json(
-                    json!({"major": "1", "minor": "32", "gitVersion": "v1.32.0-kai-sandbox"}),
-                )
-            }),
-        );
+        let faults = options
+            .faults
+            .unwrap_or_else(|| scenario.settings.faults.clone());
+        let shared = Arc::new(Shared {
+            world: world.clone(),
+            faults: FaultInjector::new(faults),
+            server_addr: addr.to_string(),
+            clock: clock.clone(),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(shared);
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
+        });
+        // A manual clock moves only through `advance`, which reconciles itself.
+        let tick = (!clock.is_manual()).then(|| {
+            let world = world.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_millis(500));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    lock_world(&world).reconcile();
+                }
+            })
         });
         Ok(Sandbox {
             addr,
             scenario: scenario.name.clone(),
-            namespace: "default".into(),
+            namespace: scenario
+                .settings
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
             world,
             clock,
             task,
+            tick,
         })
     }
 
@@ -130,6 +196,11 @@ impl Sandbox {
         &self.clock
     }
 
+    /// Moves the clock forward by `by` and lets the simulation catch up.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        advance_world(&self.world, &self.clock, by);
+    }
+
     /// The store and simulation, for tests that inspect or change the world directly.
     pub fn world(&self) -> Arc<Mutex<World>> {
         self.world.clone()
@@ -138,11 +209,306 @@ impl Sandbox {
     /// Stops serving.
     pub fn shutdown(&self) {
         self.task.abort();
+        if let Some(t) = &self.tick {
+            t.abort();
+        }
     }
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        self.task.abort();
+        self.shutdown();
     }
+}
+
+/// Advances the clock in steps of at most one second, reconciling after each, so timed
+/// behaviour (back-offs, probes, rollouts) unfolds as it would in real time.
+fn advance_world(world: &Mutex<World>, clock: &Clock, by: jiff::SignedDuration) {
+    let step = jiff::SignedDuration::from_secs(1);
+    let mut left = by;
+    while left > jiff::SignedDuration::ZERO {
+        let d = if left > step { step } else { left };
+        clock.advance(d);
+        left -= d;
+        lock_world(world).reconcile();
+    }
+}
+
+/// Where a resource request points.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The resource type.
+    pub(crate) rt: &'static ResourceType,
+    /// Namespace from the URL.
+    pub(crate) namespace: Option<String>,
+    /// Object name from the URL.
+    pub(crate) name: Option<String>,
+    /// Subresource (`status`, `scale`, `log`).
+    pub(crate) sub: Option<String>,
+}
+
+#[derive(Debug)]
+enum Route {
+    Version,
+    Api,
+    Apis,
+    Group(String),
+    GroupVersion(String, String),
+    Resource(Target),
+    Advance,
+    Healthz,
+    OpenApiRoot,
+    OpenApiDoc(String),
+}
+
+fn parse_route(path: &str) -> Option<Route> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        ["version"] => Some(Route::Version),
+        ["healthz"] | ["readyz"] | ["livez"] => Some(Route::Healthz),
+        ["sandbox", "v1", "advance"] => Some(Route::Advance),
+        ["openapi", "v3"] => Some(Route::OpenApiRoot),
+        ["openapi", "v3", rest @ ..] => Some(Route::OpenApiDoc(rest.join("/"))),
+        ["api"] => Some(Route::Api),
+        ["apis"] => Some(Route::Apis),
+        ["api", v] => Some(Route::GroupVersion(String::new(), v.to_string())),
+        ["apis", g] => Some(Route::Group(g.to_string())),
+        ["apis", g, v] => Some(Route::GroupVersion(g.to_string(), v.to_string())),
+        ["api", v, rest @ ..] => resource_route("", v, rest),
+        ["apis", g, v, rest @ ..] => resource_route(g, v, rest),
+        _ => None,
+    }
+}
+
+fn resource_route(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
+    let find = |plural: &str| by_plural(group, plural).filter(|r| r.version == version);
+    let target = |rt, ns: Option<&&str>, name: Option<&&str>, sub: Option<&&str>| {
+        Some(Route::Resource(Target {
+            rt,
+            namespace: ns.map(|s| s.to_string()),
+            name: name.map(|s| s.to_string()),
+            sub: sub.map(|s| s.to_string()),
+        }))
+    };
+    match rest {
+        // `/api/v1/namespaces/NS/status` is the namespace's own subresource.
+        ["namespaces", ns, sub] if group.is_empty() && find(sub).is_none() => {
+            target(find("namespaces")?, None, Some(ns), Some(sub))
+        }
+        ["namespaces", ns, plural, tail @ ..] if tail.len() <= 2 => {
+            let rt = find(plural)?;
+            if !rt.namespaced {
+                return None;
+            }
+            target(rt, Some(ns), tail.first(), tail.get(1))
+        }
+        [plural, tail @ ..] if tail.len() <= 2 => {
+            let rt = find(plural)?;
+            target(rt, None, tail.first(), tail.get(1))
+        }
+        _ => None,
+    }
+}
+
+/// Query parameters of a request, in order.
+pub(crate) type QueryPairs = Vec<(String, String)>;
+
+/// The last value of a query parameter.
+pub(crate) fn param<'a>(q: &'a QueryPairs, key: &str) -> Option<&'a str> {
+    q.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A JSON answer.
+pub(crate) fn json_response(code: u16, body: Vec<u8>) -> Response {
+    respond(code, "application/json", body)
+}
+
+/// An answer with a content type.
+pub(crate) fn respond(code: u16, content_type: &str, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// A JSON value answer.
+pub(crate) fn value_response(code: u16, v: &Value) -> Response {
+    json_response(code, serde_json::to_vec(v).unwrap_or_default())
+}
+
+/// An error answered as a `Status`, with `Retry-After` on a 429.
+pub(crate) fn error_response(e: &ApiError) -> Response {
+    let mut r = value_response(e.code, &e.status());
+    if let Some(secs) = e.retry_after()
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    r
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The verb of a resource request, as RBAC names it.
+fn verb_of(method: &Method, t: &Target, q: &QueryPairs) -> &'static str {
+    let watch = matches!(param(q, "watch"), Some("true") | Some("1"));
+    match *method {
+        Method::GET | Method::HEAD if t.name.is_none() => {
+            if watch {
+                "watch"
+            } else {
+                "list"
+            }
+        }
+        Method::GET | Method::HEAD => "get",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if t.name.is_none() => "deletecollection",
+        Method::DELETE => "delete",
+        _ => "unknown",
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let q: QueryPairs = Query::<QueryPairs>::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let accept = header_str(&headers, header::ACCEPT).to_string();
+    let Some(route) = parse_route(&path) else {
+        return error_response(&ApiError::no_route(&path));
+    };
+    let discovery_check = |p: &str| {
+        shared.faults.check(&FaultRequest {
+            verb: "get",
+            group: "",
+            resource: p,
+            name: None,
+            namespace: None,
+            discovery: true,
+        })
+    };
+    let get_only = || {
+        if method == Method::GET || method == Method::HEAD {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed())
+        }
+    };
+    let result: Result<Response, ApiError> = match route {
+        Route::Healthz => Ok(respond(200, "text/plain", b"ok".to_vec())),
+        Route::Advance => advance_request(&shared, &method, &q),
+        Route::OpenApiRoot => discovery_check(&path)
+            .and_then(|_| get_only())
+            .map(|_| value_response(200, &openapi::root())),
+        Route::OpenApiDoc(key) => discovery_check(&path)
+            .and_then(|_| get_only())
+            .and_then(|_| openapi::group_version(&key).ok_or_else(|| ApiError::no_route(&path)))
+            .map(|v| value_response(200, &v)),
+        Route::Version => discovery_check(&path)
+            .and_then(|_| get_only())
+            .map(|_| value_response(200, &discovery::version())),
+        Route::Api => discovery_check(&path).and_then(|_| get_only()).map(|_| {
+            match discovery::wants_aggregated(&accept) {
+                Some(v) => aggregated_response(&discovery::aggregated(true, v), v),
+                None => value_response(200, &discovery::api_versions(&shared.server_addr)),
+            }
+        }),
+        Route::Apis => discovery_check(&path).and_then(|_| get_only()).map(|_| {
+            match discovery::wants_aggregated(&accept) {
+                Some(v) => aggregated_response(&discovery::aggregated(false, v), v),
+                None => value_response(200, &discovery::api_group_list()),
+            }
+        }),
+        Route::Group(g) => discovery_check(&path)
+            .and_then(|_| get_only())
+            .and_then(|_| discovery::api_group(&g).ok_or_else(|| ApiError::no_route(&path)))
+            .map(|v| value_response(200, &v)),
+        Route::GroupVersion(g, v) => discovery_check(&path)
+            .and_then(|_| get_only())
+            .and_then(|_| {
+                discovery::resource_list(&g, &v).ok_or_else(|| ApiError::no_route(&path))
+            })
+            .map(|v| value_response(200, &v)),
+        Route::Resource(target) => {
+            let verb = verb_of(&method, &target, &q);
+            let resource = match &target.sub {
+                Some(s) => format!("{}/{s}", target.rt.plural),
+                None => target.rt.plural.to_string(),
+            };
+            let fr = FaultRequest {
+                verb,
+                group: target.rt.group,
+                resource: &resource,
+                name: target.name.as_deref(),
+                namespace: target.namespace.as_deref(),
+                discovery: false,
+            };
+            let delay = shared.faults.latency(&fr);
+            let check = shared.faults.check(&fr);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            match check {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    let req = api::Request {
+                        shared: shared.clone(),
+                        target,
+                        verb,
+                        q,
+                        accept,
+                        content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
+                        body,
+                    };
+                    api::serve(req).await
+                }
+            }
+        }
+    };
+    match result {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    }
+}
+
+fn aggregated_response(v: &Value, version: &str) -> Response {
+    respond(
+        200,
+        &format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"),
+        serde_json::to_vec(v).unwrap_or_default(),
+    )
+}
+
+/// `POST /sandbox/v1/advance?seconds=N`: moves the clock for tests in other processes.
+fn advance_request(shared: &Arc<Shared>, method: &Method, q: &QueryPairs) -> Result<Response, ApiError> {
+    if *method != Method::POST {
+        return Err(ApiError::method_not_allowed());
+    }
+    let secs: f64 = param(q, "seconds")
+        .unwrap_or("0")
+        .parse()
+        .map_err(|_| ApiError::bad_request("seconds must be a number, e.g. ?seconds=30"))?;
+    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
+        return Err(ApiError::bad_request(
+            "seconds must be between 0 and one year",
+        ));
+    }
+    let by = jiff::SignedDuration::from_millis((secs * 1000.0) as i64);
+    advance_world(&shared.world, &shared.clock, by);
+    let now = crate::clock::rfc3339(shared.clock.now());
+    Ok(value_response(200, &serde_json::json!({"now": now})))
 }

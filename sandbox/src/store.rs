@@ -48,6 +48,11 @@ pub struct Change {
 
 type Key = (String, String);
 
+/// Changes kept for watches that resume from an older resourceVersion. Older ones get
+/// `410 Expired` and relist, as with a real API server's watch cache; the bound keeps a large
+/// cluster's memory at about one copy of its objects rather than one per change.
+const HISTORY_CAP: usize = 10_000;
+
 /// All objects of the sandbox, keyed by resource, namespace and name.
 pub struct Store {
     rv: u64,
@@ -79,7 +84,7 @@ impl Store {
             rv: 1000,
             tables,
             history: VecDeque::new(),
-            history_cap: 50_000,
+            history_cap: HISTORY_CAP,
             tx,
             counter: 0,
             clock,
@@ -103,14 +108,13 @@ impl Store {
 
     /// Changes after `rv`, oldest first; `410 Expired` if some were already dropped.
     pub fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
-        if let Some(first) = self.history.front() {
-            if rv + 1 < first.rv {
+        if let Some(first) = self.history.front()
+            && rv + 1 < first.rv {
                 return Err(ApiError::gone(format!(
                     "too old resource version: {rv} ({})",
                     first.rv - 1
                 )));
             }
-        }
         Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
     }
 
@@ -149,14 +153,22 @@ impl Store {
 
     /// Creates an object. Fills `apiVersion`, `kind`, `uid`, `resourceVersion`,
     /// `creationTimestamp` (unless given), `generation`, and a name from `generateName`.
-    pub fn create(
+    pub fn create(&mut self, rt: &'static ResourceType, obj: Value) -> Result<Arc<Value>, ApiError> {
+        self.create_opts(rt, obj, false)
+    }
+
+    /// [`Store::create`], or with `dry_run` only the checks and the object that would be
+    /// stored (with a provisional `uid` and `resourceVersion`), storing nothing.
+    pub fn create_opts(
         &mut self,
         rt: &'static ResourceType,
         mut obj: Value,
+        dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request("the object must be a JSON object"));
         }
+        stringify_labels(&mut obj);
         let name = match meta_str(&obj, "name") {
             Some(n) if !n.is_empty() => n,
             _ => match meta_str(&obj, "generateName") {
@@ -195,8 +207,12 @@ impl Store {
         if self.table(rt).is_some_and(|t| t.contains_key(&key)) {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
-        self.rv += 1;
-        let uid = self.uid();
+        let rv = self.rv + 1;
+        let uid = if dry_run {
+            String::new()
+        } else {
+            self.uid()
+        };
         let now = rfc3339(self.clock.now());
         let o = obj_mut(&mut obj);
         o.insert("apiVersion".into(), json!(rt.api_version()));
@@ -212,8 +228,13 @@ impl Store {
         } else {
             m.remove("namespace");
         }
-        m.insert("uid".into(), json!(uid));
-        m.insert("resourceVersion".into(), json!(self.rv.to_string()));
+        if dry_run {
+            m.remove("uid");
+            m.remove("resourceVersion");
+        } else {
+            m.insert("uid".into(), json!(uid));
+            m.insert("resourceVersion".into(), json!(rv.to_string()));
+        }
         if !m.get("creationTimestamp").is_some_and(Value::is_string) {
             m.insert("creationTimestamp".into(), json!(now));
         }
@@ -221,6 +242,10 @@ impl Store {
             m.insert("generation".into(), json!(1));
         }
         let obj = Arc::new(obj);
+        if dry_run {
+            return Ok(obj);
+        }
+        self.rv = rv;
         self.table_mut(rt).insert(key, obj.clone());
         self.record(ChangeType::Added, rt, obj.clone());
         Ok(obj)
@@ -229,11 +254,19 @@ impl Store {
     /// Replaces an object. A `resourceVersion` in `obj` that is not the current one is a
     /// `409 Conflict`; none means "last write wins". Identity fields are kept; `generation`
     /// grows when `spec` changes. An update that changes nothing makes no change event.
-    pub fn update(
+    pub fn update(&mut self, rt: &'static ResourceType, obj: Value) -> Result<Arc<Value>, ApiError> {
+        self.update_opts(rt, obj, false)
+    }
+
+    /// [`Store::update`], or with `dry_run` only the checks and the object that would be
+    /// stored, storing nothing.
+    pub fn update_opts(
         &mut self,
         rt: &'static ResourceType,
         mut obj: Value,
+        dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
+        stringify_labels(&mut obj);
         let name = meta_str(&obj, "name").unwrap_or_default();
         let namespace = if rt.namespaced {
             meta_str(&obj, "namespace").unwrap_or_else(|| "default".into())
@@ -245,11 +278,10 @@ impl Store {
             return Err(ApiError::not_found(rt.group, rt.plural, &name));
         };
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or_default();
-        if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|r| !r.is_empty()) {
-            if rv != old_rv {
+        if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|r| !r.is_empty())
+            && rv != old_rv {
                 return Err(ApiError::conflict(rt.group, rt.plural, &name));
             }
-        }
         {
             let o = obj_mut(&mut obj);
             o.insert("apiVersion".into(), json!(rt.api_version()));
@@ -280,6 +312,9 @@ impl Store {
         let finalizers = obj["metadata"]["finalizers"]
             .as_array()
             .is_some_and(|f| !f.is_empty());
+        if dry_run {
+            return Ok(Arc::new(obj));
+        }
         if deleting && !finalizers {
             return self.delete(rt, &namespace, &name);
         }
@@ -370,6 +405,23 @@ pub fn meta_str(obj: &Value, field: &str) -> Option<String> {
         .and_then(|m| m.get(field))
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// Label and annotation values are strings in Kubernetes; YAML like `revision: 2` or
+/// `enabled: true` becomes `"2"` and `"true"`, so every client can decode the object.
+fn stringify_labels(obj: &mut Value) {
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Object(m)) = obj.get_mut("metadata").and_then(|m| m.get_mut(field)) {
+            for v in m.values_mut() {
+                let text = match &*v {
+                    Value::String(_) => continue,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                *v = Value::String(text);
+            }
+        }
+    }
 }
 
 fn obj_mut(v: &mut Value) -> &mut Map<String, Value> {

@@ -1,1 +1,124 @@
-//! Shared harness for kai end-to-end tests: sandboxes, the kai binary, a scripted model.
+//! Shared harness for kai end-to-end tests: the kai binary, sandboxes on loopback, commands.
+
+pub mod model;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use kai_sandbox::{Sandbox, SandboxOptions, Scenario};
+
+/// Path of the `kai` binary, built once per test process so it is never stale.
+pub fn kai_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "kai", "--bin", "kai"])
+            .current_dir(&root)
+            .status()
+            .expect("run cargo build for the kai binary");
+        assert!(status.success(), "building the kai binary failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"));
+        let bin = target.join("debug").join("kai");
+        assert!(bin.exists(), "kai binary not found at {}", bin.display());
+        bin
+    })
+}
+
+/// A sandbox served on 127.0.0.1 with its kubeconfig written to a temporary directory.
+pub struct TestCluster {
+    /// The running sandbox.
+    pub sandbox: Sandbox,
+    /// Temporary directory holding the kubeconfig (and anything else a test writes).
+    pub dir: tempfile::TempDir,
+    /// Path of the kubeconfig.
+    pub kubeconfig: PathBuf,
+}
+
+impl TestCluster {
+    /// Starts a built-in scenario (or scenario file) on a free port.
+    pub async fn start(scenario: &str) -> TestCluster {
+        let scenario = Scenario::load(scenario).expect("load scenario");
+        Self::start_with(scenario, SandboxOptions::default()).await
+    }
+
+    /// Starts a parsed scenario with options.
+    pub async fn start_with(scenario: Scenario, options: SandboxOptions) -> TestCluster {
+        let sandbox = Sandbox::start(scenario, options).await.expect("start sandbox");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        sandbox.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+        TestCluster {
+            sandbox,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    /// A `kai` command pointed at this sandbox, with a private HOME/state so tests do not
+    /// share history, audit logs or config.
+    pub fn kai(&self) -> Command {
+        let mut c = kai_command(self.dir.path());
+        c.arg("--kubeconfig").arg(&self.kubeconfig);
+        c
+    }
+}
+
+/// A `kai` command with an isolated environment rooted at `home`: no model variables from
+/// the developer's shell, private config and state directories, no colours.
+pub fn kai_command(home: &Path) -> Command {
+    let mut c = Command::new(kai_bin());
+    for var in [
+        "KAI_MODEL",
+        "KAI_BASE_URL",
+        "KAI_API_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "KUBECONFIG",
+        "RUST_LOG",
+        "GITHUB_STEP_SUMMARY",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs a command to completion off the async runtime (so an in-process sandbox keeps
+/// serving), feeding `stdin` if given.
+pub async fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
+    let input = stdin.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        if input.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn command");
+        if let Some(text) = input {
+            let mut si = child.stdin.take().expect("stdin");
+            si.write_all(text.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("wait for command")
+    })
+    .await
+    .expect("join command")
+}
+
+/// stdout of an output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr of an output as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -7,7 +7,18 @@
 pub mod cluster;
 pub mod diagnosis;
 pub mod error;
+pub mod format;
+pub mod k8s;
+pub mod kinds;
+pub mod mask;
+pub mod pods;
 pub mod registry;
+pub mod resolve;
+pub mod suggest;
+pub mod tools;
 
 pub use cluster::Cluster;
 pub use error::ToolError;
+pub use kinds::{Kind, resolve_kind};
+pub use mask::{is_secret_like_name, mask_text};
+pub use registry::{Effect, ToolOutput, ToolSpec, WritePlan, plan_write, run, spec, specs};

@@ -1,18 +1,443 @@
 //! The simulation: controllers, scheduler and kubelet that make the served objects behave.
+//!
+//! Everything is a function of the store's clock: [`Simulator::reconcile`] plays the time
+//! between the last pass and now in steps (the moments something is due to happen), so a
+//! manual clock advanced by ten minutes yields the same restarts, events and timestamps as
+//! ten minutes of real time. Objects loaded with a `status` are frozen and never touched.
 
-use crate::scenario::Scenario;
+mod behavior;
+mod controllers;
+mod events;
+pub mod generate;
+mod kubelet;
+mod scheduler;
+mod services;
+mod storage;
+pub mod util;
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::SandboxError;
+use crate::error::ApiError;
+use crate::resources::{ResourceType, by_kind};
+use crate::scenario::{Behavior, Scenario};
 use crate::store::Store;
+use util::{Kinds, name, namespace, time, uid};
+
+/// One line of a container's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// When the line was written.
+    pub time: Timestamp,
+    /// The text, without a trailing newline.
+    pub text: String,
+}
+
+/// The per-object annotation that overrides `Settings.age` for one document.
+pub const AGE_ANNOTATION: &str = "sandbox.kai.dev/age";
+
+/// Most steps one reconcile plays before jumping straight to the target time.
+const MAX_STEPS: usize = 3000;
+/// Passes within one step before giving up on reaching a fixed point.
+const MAX_PASSES: usize = 12;
+/// Events older than this are dropped, as the API server's event TTL does.
+const EVENT_TTL_SECS: f64 = 3600.0;
 
 /// Plays the cluster's controllers, scheduler and kubelet over the store.
 #[derive(Debug, Default)]
-pub struct Simulator {}
+pub struct Simulator {
+    behaviors: Vec<(Behavior, Value)>,
+    missing_images: HashSet<String>,
+    age: SignedDuration,
+    default_nodes: u32,
+    frozen: HashSet<String>,
+    runtime: HashMap<String, kubelet::PodRuntime>,
+    events: events::Recorder,
+    service_ips: u32,
+    last_rv: u64,
+    next_wake: Option<Timestamp>,
+    last_pass: Option<Timestamp>,
+    last_event_sweep: Option<Timestamp>,
+    /// Set during a pass: something was written.
+    changed: bool,
+    /// Set during a pass: the earliest future moment something is due.
+    wake: Option<Timestamp>,
+    /// Uids of objects deleted since the last garbage collection.
+    gone_uids: HashSet<String>,
+    /// Namespaces deleted since the last garbage collection.
+    gone_namespaces: HashSet<String>,
+}
 
 impl Simulator {
     /// A simulator for the behaviours and settings of `scenario`.
-    pub fn new(_scenario: &Scenario) -> Self {
-        Self {}
+    pub fn new(scenario: &Scenario) -> Self {
+        let age = scenario
+            .settings
+            .age
+            .as_deref()
+            .and_then(util::parse_duration)
+            .unwrap_or(SignedDuration::ZERO);
+        Self {
+            behaviors: scenario
+                .behaviors
+                .iter()
+                .map(|b| (b.clone(), b.selector.to_json()))
+                .collect(),
+            missing_images: scenario
+                .settings
+                .missing_images
+                .iter()
+                .map(|i| util::full_image(i))
+                .collect(),
+            age,
+            default_nodes: scenario.settings.nodes.unwrap_or(3),
+            ..Self::default()
+        }
+    }
+
+    /// Creates the scenario's objects in the store and plays the scenario's `age`.
+    ///
+    /// Objects given with a `status` are served frozen. Missing namespaces are created, and
+    /// three Ready nodes and a default StorageClass when the scenario has none.
+    pub fn load(&mut self, store: &mut Store, scenario: &Scenario) -> Result<(), SandboxError> {
+        let now = store.clock().now();
+        let origin = now.checked_sub(self.age).unwrap_or(now);
+        let fail = |document: usize, message: String| SandboxError::Scenario {
+            file: scenario.name.clone(),
+            document,
+            message,
+        };
+        // Each object is applied at its own moment: `origin`, or its age annotation.
+        let mut timed: Vec<(Timestamp, usize, Value)> = Vec::new();
+        for (n, obj) in scenario.objects.iter().enumerate() {
+            let mut obj = obj.clone();
+            let mut at = origin;
+            if let Some(a) = obj["metadata"]["annotations"].as_object_mut() {
+                if let Some(age) = a.remove(AGE_ANNOTATION) {
+                    let d = age.as_str().and_then(util::parse_duration).ok_or_else(|| {
+                        fail(
+                            n + 1,
+                            format!("annotation {AGE_ANNOTATION}: invalid duration {age}"),
+                        )
+                    })?;
+                    at = now.checked_sub(d).unwrap_or(now);
+                }
+                if a.is_empty()
+                    && let Some(m) = obj["metadata"].as_object_mut()
+                {
+                    m.remove("annotations");
+                }
+            }
+            timed.push((at, n, obj));
+        }
+        timed.sort_by_key(|(t, n, _)| (*t, *n));
+        let start = timed.first().map_or(origin, |(t, _, _)| (*t).min(origin));
+        self.bootstrap(store, scenario, start);
+        let mut timed = timed.into_iter().peekable();
+        let mut uids: HashMap<String, String> = HashMap::new();
+        while let Some((at, n, obj)) = timed.next() {
+            if at > start {
+                self.advance_to(store, at);
+            }
+            let mut group = vec![
+                self.apply(store, obj, at, &mut uids)
+                    .map_err(|e| fail(n + 1, e.message))?,
+            ];
+            // Objects applied at the same moment are reconciled together.
+            while let Some((_, n, obj)) = timed.next_if(|(t, _, _)| *t == at) {
+                group.push(
+                    self.apply(store, obj, at, &mut uids)
+                        .map_err(|e| fail(n + 1, e.message))?,
+                );
+            }
+            fix_owners(store, &group, &uids);
+            self.reconcile_at(store, at);
+        }
+        self.advance_to(store, now);
+        self.last_rv = store.resource_version();
+        Ok(())
+    }
+
+    /// Creates what every cluster has: system namespaces, nodes, a default StorageClass.
+    fn bootstrap(&mut self, store: &mut Store, scenario: &Scenario, at: Timestamp) {
+        let has = |kind: &str| scenario.objects.iter().any(|o| o["kind"] == kind);
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            self.ensure_namespace(store, ns, at);
+        }
+        if !has("Node") {
+            for n in 1..=self.default_nodes.max(1) {
+                let node = controllers::default_node(n, at);
+                if let Ok(o) = store.create(Kinds::nodes(), node) {
+                    self.frozen.insert(uid(&o).to_string());
+                }
+            }
+        }
+        if !has("StorageClass") {
+            let sc = json!({
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": "standard", "creationTimestamp": time(at),
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                "provisioner": "rancher.io/local-path",
+                "reclaimPolicy": "Delete",
+                "volumeBindingMode": "WaitForFirstConsumer",
+            });
+            let _ = store.create(Kinds::storageclasses(), sc);
+        }
+    }
+
+    fn ensure_namespace(&mut self, store: &mut Store, ns: &str, at: Timestamp) {
+        if ns.is_empty() || store.get(Kinds::namespaces(), "", ns).is_some() {
+            return;
+        }
+        let obj = json!({"metadata": {"name": ns, "creationTimestamp": time(at),
+            "labels": {"kubernetes.io/metadata.name": ns}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+        let _ = store.create(Kinds::namespaces(), obj);
+    }
+
+    /// Creates one scenario object, or updates it if an earlier document created it (so a
+    /// scenario can replay a rollout).
+    fn apply(
+        &mut self,
+        store: &mut Store,
+        mut obj: Value,
+        at: Timestamp,
+        uids: &mut HashMap<String, String>,
+    ) -> Result<Applied, ApiError> {
+        let given_uid = uid(&obj).to_string();
+        let api_version = obj["apiVersion"].as_str().unwrap_or("");
+        let kind = obj["kind"].as_str().unwrap_or("");
+        let rt: &'static ResourceType = by_kind(api_version, kind)
+            .ok_or_else(|| ApiError::bad_request(format!("kind {kind} is not served")))?;
+        if rt.namespaced {
+            let ns = namespace(&obj).to_string();
+            let ns = if ns.is_empty() {
+                "default".to_string()
+            } else {
+                ns
+            };
+            obj["metadata"]["namespace"] = json!(ns);
+            self.ensure_namespace(store, &ns, at);
+        }
+        let given_status = obj
+            .get("status")
+            .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()));
+        if obj["metadata"]["creationTimestamp"].as_str().is_none() {
+            obj["metadata"]["creationTimestamp"] = time(at);
+        }
+        let o = if let Some(old) = store.get(rt, namespace(&obj), name(&obj)) {
+            let mut merged = (*old).clone();
+            for (k, v) in obj.as_object().into_iter().flatten() {
+                if k == "metadata" {
+                    for f in ["labels", "annotations"] {
+                        if let Some(v) = v.get(f) {
+                            merged["metadata"][f] = v.clone();
+                        }
+                    }
+                } else {
+                    merged[k] = v.clone();
+                }
+            }
+            store.update(rt, merged)?
+        } else {
+            store.create(rt, obj)?
+        };
+        if given_status {
+            self.frozen.insert(uid(&o).to_string());
+        }
+        if !given_uid.is_empty() {
+            uids.insert(given_uid, uid(&o).to_string());
+        }
+        Ok((rt, namespace(&o).to_string(), name(&o).to_string()))
     }
 
     /// Brings every object up to date with the store's clock, until nothing changes.
-    pub fn reconcile(&mut self, _store: &mut Store) {}
+    /// Cheap when nothing changed and nothing is due.
+    pub fn reconcile(&mut self, store: &mut Store) {
+        let now = store.clock().now();
+        let quiet = store.resource_version() == self.last_rv
+            && self.next_wake.is_none_or(|w| w > now)
+            && self
+                .last_pass
+                .is_some_and(|l| util::secs_between(l, now) < 30.0);
+        if quiet {
+            return;
+        }
+        self.advance_to(store, now);
+        self.last_rv = store.resource_version();
+    }
+
+    /// Plays time up to `target`, one step per moment something is due.
+    fn advance_to(&mut self, store: &mut Store, target: Timestamp) {
+        let mut steps = 0;
+        loop {
+            let t = match self.next_wake {
+                Some(w) if w < target && steps < MAX_STEPS => w,
+                _ => target,
+            };
+            if self.last_pass.is_some_and(|l| t < l) {
+                // The clock never goes back; a stale wake-up is simply due now.
+                self.reconcile_at(store, target);
+                break;
+            }
+            self.reconcile_at(store, t);
+            steps += 1;
+            if t >= target {
+                break;
+            }
+        }
+    }
+
+    /// Runs passes at time `now` until one changes nothing.
+    fn reconcile_at(&mut self, store: &mut Store, now: Timestamp) {
+        controllers::note_deletions(self, store);
+        for _ in 0..MAX_PASSES {
+            self.changed = false;
+            self.wake = None;
+            self.pass(store, now);
+            if !self.changed {
+                break;
+            }
+        }
+        self.next_wake = self.wake;
+        self.last_pass = Some(now);
+        self.last_rv = store.resource_version();
+    }
+
+    fn pass(&mut self, store: &mut Store, now: Timestamp) {
+        controllers::collect_garbage(self, store);
+        controllers::namespaces(self, store, now);
+        controllers::deployments(self, store, now);
+        controllers::replicasets(self, store, now);
+        controllers::statefulsets(self, store, now);
+        controllers::daemonsets(self, store, now);
+        controllers::jobs(self, store, now);
+        storage::claims(self, store, now);
+        scheduler::schedule(self, store, now);
+        kubelet::run(self, store, now);
+        services::endpoints(self, store, now);
+        if self
+            .last_event_sweep
+            .is_none_or(|l| util::secs_between(l, now) >= 60.0)
+        {
+            self.last_event_sweep = Some(now);
+            events::sweep(self, store, now, EVENT_TTL_SECS);
+        }
+    }
+
+    /// Whether an object was loaded with a status and is served as captured.
+    pub fn is_frozen(&self, obj: &Value) -> bool {
+        self.frozen.contains(uid(obj))
+    }
+
+    /// Asks for a pass at `t` (if it is in the future).
+    fn wake_at(&mut self, now: Timestamp, t: Timestamp) {
+        if t > now && self.wake.is_none_or(|w| t < w) {
+            self.wake = Some(t);
+        }
+    }
+
+    /// Writes an object if it differs from the stored one.
+    fn write(&mut self, store: &mut Store, rt: &'static ResourceType, mut obj: Value) {
+        if let Some(m) = obj["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        let before = store.resource_version();
+        match store.update(rt, obj) {
+            Ok(_) => {
+                if store.resource_version() != before {
+                    self.changed = true;
+                }
+            }
+            Err(e) => tracing::debug!("simulation update failed: {e}"),
+        }
+    }
+
+    fn create(
+        &mut self,
+        store: &mut Store,
+        rt: &'static ResourceType,
+        obj: Value,
+    ) -> Option<std::sync::Arc<Value>> {
+        match store.create(rt, obj) {
+            Ok(o) => {
+                self.changed = true;
+                Some(o)
+            }
+            Err(e) => {
+                tracing::debug!("simulation create failed: {e}");
+                None
+            }
+        }
+    }
+
+    fn delete(&mut self, store: &mut Store, rt: &'static ResourceType, ns: &str, name: &str) {
+        if let Ok(gone) = store.delete(rt, ns, name) {
+            self.changed = true;
+            self.gone_uids.insert(uid(&gone).to_string());
+            if rt.kind == "Namespace" {
+                self.gone_namespaces.insert(name.to_string());
+            }
+        }
+    }
+
+    /// The log of a container, as `kubectl logs` shows it.
+    pub fn logs(
+        &self,
+        store: &Store,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        previous: bool,
+    ) -> Result<Vec<LogLine>, ApiError> {
+        let p = store
+            .get(Kinds::pods(), namespace, pod)
+            .ok_or_else(|| ApiError::not_found("", "pods", pod))?;
+        kubelet::logs(self, store, &p, container, previous, store.clock().now())
+    }
 }
+
+/// An applied scenario object: its type, namespace and name.
+type Applied = (&'static ResourceType, String, String);
+
+/// Points owner references of loaded objects at the owners' new uids: a dump's uids are
+/// the captured cluster's, and a hand-written scenario may name owners without a uid.
+fn fix_owners(store: &mut Store, group: &[Applied], uids: &HashMap<String, String>) {
+    for (rt, ns, n) in group {
+        let Some(obj) = store.get(rt, ns, n) else {
+            continue;
+        };
+        let refs = util::arr(&obj, "/metadata/ownerReferences");
+        if refs.is_empty() {
+            continue;
+        }
+        let mut fixed = (*obj).clone();
+        for r in fixed["metadata"]["ownerReferences"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let old = r["uid"].as_str().unwrap_or("").to_string();
+            let new = uids.get(&old).cloned().or_else(|| {
+                let owner_rt = by_kind(r["apiVersion"].as_str()?, r["kind"].as_str()?)?;
+                let owner = store.get(owner_rt, ns, r["name"].as_str()?)?;
+                Some(uid(&owner).to_string())
+            });
+            if let Some(new) = new {
+                r["uid"] = json!(new);
+            }
+        }
+        if fixed != *obj {
+            if let Some(m) = fixed["metadata"].as_object_mut() {
+                m.remove("resourceVersion");
+            }
+            let _ = store.update(rt, fixed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

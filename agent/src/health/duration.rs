@@ -1,0 +1,103 @@
+//! Durations as people write them on a command line: `90s`, `5m`, `1h30m`, `2h`, `45` (seconds).
+
+use std::time::Duration;
+
+/// Parses `90s`, `5m`, `1h30m`, `1h 30m`, `500ms`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let bad =
+        || format!("invalid duration \"{text}\": use a number with a unit, like 90s, 5m or 1h30m");
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        rest = rest.trim_start();
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let secs = match unit {
+            "ms" => number / 1000.0,
+            "s" | "sec" | "secs" => number,
+            "m" | "min" | "mins" => number * 60.0,
+            "h" | "hr" | "hrs" => number * 3600.0,
+            "d" => number * 86400.0,
+            _ => return Err(bad()),
+        };
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(bad());
+        }
+        total += Duration::from_secs_f64(secs);
+    }
+    Ok(total)
+}
+
+/// The way a person would write it back: `5m`, `1h30m`, `90s` → `1m30s`.
+pub fn format_duration(d: Duration) -> String {
+    let total = d.as_secs();
+    if total == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_forms() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        for bad in ["", "m", "5x", "five minutes", "-5s", "5m-"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(
+            parse_duration("5y")
+                .unwrap_err()
+                .contains("invalid duration \"5y\"")
+        );
+    }
+
+    #[test]
+    fn formats_back() {
+        assert_eq!(format_duration(Duration::from_secs(300)), "5m");
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
+        assert_eq!(format_duration(Duration::from_millis(200)), "200ms");
+    }
+}

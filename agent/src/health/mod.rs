@@ -1,0 +1,301 @@
+//! `kai health`: the health summary of a scope, rendered for people or CI, with an exit code.
+//!
+//! Checks every target cluster concurrently with the diagnosis engine, optionally re-checking
+//! until healthy (`--wait`), and renders text, JSON, markdown (also appended to
+//! `GITHUB_STEP_SUMMARY`) or JUnit XML.
+
+mod duration;
+mod render;
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use kai_tools::diagnosis::{Report, Scope, Severity, diagnose};
+use kai_tools::{Cluster, ToolError};
+
+pub use duration::{format_duration, parse_duration};
+
+/// Output format of `kai health`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum HealthFormat {
+    /// Grouped text for people.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// Markdown for pull-request comments and job summaries.
+    Markdown,
+    /// JUnit XML: a test case per workload.
+    Junit,
+}
+
+/// The lowest severity that fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FailOn {
+    /// Critical findings fail.
+    #[default]
+    Critical,
+    /// Warnings and critical findings fail.
+    Warning,
+    /// Never fail on findings (errors still exit 2).
+    Never,
+}
+
+impl FailOn {
+    /// Whether a finding of this severity fails the check.
+    pub fn fails(self, s: Severity) -> bool {
+        match self {
+            FailOn::Critical => s >= Severity::Critical,
+            FailOn::Warning => s >= Severity::Warning,
+            FailOn::Never => false,
+        }
+    }
+}
+
+/// `kai health` options.
+#[derive(Debug, Args, Clone)]
+pub struct HealthArgs {
+    /// Check every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only objects with these labels (`app=shop,tier!=cache`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HealthFormat::Text)]
+    pub format: HealthFormat,
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_enum, default_value_t = FailOn::Critical, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+    /// Re-check every 2s until healthy or this long has passed (90s, 5m, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+}
+
+/// The outcome for one cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterResult {
+    /// Context (or sandbox) name.
+    pub context: String,
+    /// API server URL, if connected.
+    pub server: String,
+    /// The report, or why nothing could be checked.
+    pub report: Result<Report, ToolError>,
+    /// Scope text when the report is missing.
+    pub scope: String,
+}
+
+/// Everything one run found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Per cluster.
+    pub clusters: Vec<ClusterResult>,
+    /// Severity threshold.
+    pub fail_on: FailOn,
+    /// `--wait` given and the time ran out while still failing.
+    pub timed_out: Option<Duration>,
+}
+
+impl Outcome {
+    /// Number of findings of a severity, over all clusters.
+    pub fn count(&self, s: Severity) -> usize {
+        self.clusters
+            .iter()
+            .filter_map(|c| c.report.as_ref().ok())
+            .map(|r| r.count(s))
+            .sum()
+    }
+
+    /// Whether any finding is at or above the threshold.
+    pub fn failing(&self) -> bool {
+        self.clusters
+            .iter()
+            .filter_map(|c| c.report.as_ref().ok())
+            .flat_map(|r| r.findings.iter())
+            .any(|f| self.fail_on.fails(f.severity))
+    }
+
+    /// Whether some cluster could not be checked.
+    pub fn errored(&self) -> bool {
+        self.clusters.iter().any(|c| c.report.is_err())
+    }
+
+    /// 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check.
+    pub fn exit_code(&self) -> i32 {
+        if self.errored() {
+            2
+        } else if self.failing() {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// `ok`, `failing` or `error`.
+    pub fn status(&self) -> &'static str {
+        match self.exit_code() {
+            0 => "ok",
+            1 => "failing",
+            _ => "error",
+        }
+    }
+}
+
+const RECHECK: Duration = Duration::from_secs(2);
+
+/// Runs `kai health` over the targets (context name, connection) and returns the exit code.
+pub async fn run(
+    targets: Vec<(String, Result<Cluster, ToolError>)>,
+    namespace: Option<String>,
+    args: &HealthArgs,
+) -> i32 {
+    let scope = Scope {
+        namespace: namespace.clone(),
+        all_namespaces: args.all_namespaces,
+        kind: None,
+        name: None,
+        label_selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let started = Instant::now();
+    let what = scope_words(&targets, &scope);
+    let mut outcome;
+    loop {
+        if terminal && args.wait.is_none() {
+            eprint!("checking {what}…");
+            let _ = std::io::stderr().flush();
+        }
+        outcome = check_all(&targets, &scope, args.fail_on).await;
+        if terminal && args.wait.is_none() {
+            eprint!("\r\x1b[2K");
+        }
+        let Some(wait) = args.wait else { break };
+        if !outcome.failing() && !outcome.errored() {
+            break;
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= wait {
+            outcome.timed_out = Some(wait);
+            break;
+        }
+        if terminal {
+            eprint!(
+                "\r\x1b[2Kwaiting for {what}: {} ({} of {})",
+                progress_words(&outcome),
+                format_duration(Duration::from_secs(elapsed.as_secs())),
+                format_duration(wait)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        tokio::time::sleep(RECHECK.min(wait.saturating_sub(elapsed))).await;
+    }
+    if terminal && args.wait.is_some() {
+        eprintln!(
+            "\r\x1b[2K{}",
+            if outcome.timed_out.is_some() {
+                "timed out"
+            } else {
+                "done"
+            }
+        );
+    }
+    let text = match args.format {
+        HealthFormat::Text => render::text(&outcome, color),
+        HealthFormat::Json => render::json(&outcome),
+        HealthFormat::Markdown => render::markdown(&outcome),
+        HealthFormat::Junit => render::junit(&outcome),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let md = if args.format == HealthFormat::Markdown {
+            text
+        } else {
+            render::markdown(&outcome)
+        };
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(format!("{md}\n").as_bytes()));
+        if let Err(e) = appended {
+            eprintln!(
+                "kai: cannot append the report to GITHUB_STEP_SUMMARY ({}): {e}",
+                std::path::Path::new(&path).display()
+            );
+        }
+    }
+    outcome.exit_code()
+}
+
+fn scope_words(targets: &[(String, Result<Cluster, ToolError>)], scope: &Scope) -> String {
+    let ns = if scope.all_namespaces {
+        "all namespaces".to_string()
+    } else {
+        match (
+            &scope.namespace,
+            targets.first().and_then(|t| t.1.as_ref().ok()),
+        ) {
+            (Some(n), _) => format!("namespace {n}"),
+            (None, Some(c)) => format!("namespace {}", c.namespace),
+            (None, None) => "the namespace".to_string(),
+        }
+    };
+    if targets.len() > 1 {
+        format!("{ns} in {} clusters", targets.len())
+    } else {
+        ns
+    }
+}
+
+fn progress_words(o: &Outcome) -> String {
+    if o.errored() {
+        return "cannot reach every cluster yet".into();
+    }
+    let c = o.count(Severity::Critical);
+    let w = o.count(Severity::Warning);
+    format!("{c} critical, {w} warning")
+}
+
+async fn check_all(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    fail_on: FailOn,
+) -> Outcome {
+    let checks = targets.iter().map(|(name, conn)| async move {
+        let scope_text = if scope.all_namespaces {
+            "all namespaces".to_string()
+        } else {
+            match (&scope.namespace, conn) {
+                (Some(n), _) => format!("namespace {n}"),
+                (None, Ok(c)) => format!("namespace {}", c.namespace),
+                (None, Err(_)) => "namespace (default)".to_string(),
+            }
+        };
+        match conn {
+            Ok(c) => ClusterResult {
+                context: name.clone(),
+                server: c.server.clone(),
+                report: diagnose(c, scope).await,
+                scope: scope_text,
+            },
+            Err(e) => ClusterResult {
+                context: name.clone(),
+                server: String::new(),
+                report: Err(e.clone()),
+                scope: scope_text,
+            },
+        }
+    });
+    Outcome {
+        clusters: futures::future::join_all(checks).await,
+        fail_on,
+        timed_out: None,
+    }
+}

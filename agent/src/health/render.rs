@@ -1,0 +1,588 @@
+//! Renderings of a health outcome: text for people, JSON for scripts, markdown for pull
+//! requests and job summaries, JUnit XML for CI systems.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use kai_tools::diagnosis::{Finding, Report, Severity};
+use serde_json::json;
+
+use super::{ClusterResult, Outcome, format_duration};
+
+fn paint(on: bool, code: &str, s: &str) -> String {
+    if on {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+fn sev_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+fn sev_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Info => "1;34",
+    }
+}
+
+/// `2 critical, 1 warning` over a report.
+fn counts(r: &Report) -> String {
+    let mut parts = Vec::new();
+    for s in [Severity::Critical, Severity::Warning, Severity::Info] {
+        let n = r.count(s);
+        if n > 0 {
+            parts.push(format!("{n} {s}"));
+        }
+    }
+    parts.join(", ")
+}
+
+fn place(c: &ClusterResult, many: bool) -> String {
+    let scope = c
+        .report
+        .as_ref()
+        .map_or(c.scope.as_str(), |r| r.scope.as_str());
+    if many {
+        format!("{scope} (context {})", c.context)
+    } else {
+        scope.to_string()
+    }
+}
+
+/// Text for people: per cluster, findings grouped by namespace, each with its cause chain,
+/// evidence and fix; a summary line per cluster.
+pub fn text(o: &Outcome, color: bool) -> String {
+    let mut s = String::new();
+    let many = o.clusters.len() > 1;
+    for c in &o.clusters {
+        if many {
+            let _ = writeln!(
+                s,
+                "{}",
+                paint(
+                    color,
+                    "1",
+                    &format!(
+                        "== context {} ({}) ==",
+                        c.context,
+                        if c.server.is_empty() {
+                            "not connected"
+                        } else {
+                            &c.server
+                        }
+                    )
+                )
+            );
+        }
+        let r = match &c.report {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(s, "{} {e}", paint(color, "1;31", "ERROR"));
+                let _ = writeln!(s, "Could not check {}.\n", place(c, many));
+                continue;
+            }
+        };
+        let mut by_ns: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        for f in &r.findings {
+            by_ns.entry(f.namespace.as_str()).or_default().push(f);
+        }
+        for (ns, findings) in &by_ns {
+            let title = if ns.is_empty() {
+                "cluster".to_string()
+            } else {
+                format!("namespace {ns}")
+            };
+            let _ = writeln!(s, "{}", paint(color, "1", &title));
+            for f in findings {
+                let name = if f.namespace.is_empty() {
+                    format!("{} {}", f.kind, f.name)
+                } else {
+                    format!("{}/{}", f.kind, f.name)
+                };
+                let _ = writeln!(
+                    s,
+                    "  {} {} {}",
+                    paint(color, sev_color(f.severity), sev_label(f.severity)),
+                    paint(color, "1", &name),
+                    paint(color, "2", &format!("({})", f.reason))
+                );
+                let _ = writeln!(s, "    {}", f.message);
+                for e in &f.evidence {
+                    let _ = writeln!(s, "      {} {e}", paint(color, "2", "↳"));
+                }
+                if !f.suggestion.is_empty() {
+                    let _ = writeln!(s, "    {} {}", paint(color, "32", "fix:"), f.suggestion);
+                }
+                if !f.related.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "    {} {}",
+                        paint(color, "2", "related:"),
+                        f.related.join(", ")
+                    );
+                }
+            }
+            s.push('\n');
+        }
+        if !r.not_checked.is_empty() {
+            let _ = writeln!(s, "Not checked: {}", r.not_checked.join("; "));
+        }
+        let failing: usize = r
+            .findings
+            .iter()
+            .filter(|f| o.fail_on.fails(f.severity))
+            .count();
+        if r.findings.is_empty() {
+            let _ = writeln!(
+                s,
+                "{}",
+                paint(
+                    color,
+                    "1;32",
+                    &format!("No problems found in {}.", place(c, many))
+                )
+            );
+        } else if failing == 0 && r.findings.iter().all(|f| f.severity == Severity::Info) {
+            let _ = writeln!(
+                s,
+                "{}",
+                paint(
+                    color,
+                    "1;32",
+                    &format!("No problems found in {} ({}).", place(c, many), counts(r))
+                )
+            );
+        } else {
+            let _ = writeln!(s, "{} in {}", paint(color, "1", &counts(r)), place(c, many));
+        }
+        if many {
+            s.push('\n');
+        }
+    }
+    if let Some(d) = o.timed_out {
+        let _ = writeln!(
+            s,
+            "{}",
+            paint(
+                color,
+                "1;31",
+                &format!(
+                    "timed out after {}: still unhealthy (the findings above)",
+                    format_duration(d)
+                )
+            )
+        );
+    }
+    s
+}
+
+/// One JSON document: status, exit code, summary and per-cluster findings.
+pub fn json(o: &Outcome) -> String {
+    let clusters: Vec<serde_json::Value> = o
+        .clusters
+        .iter()
+        .map(|c| match &c.report {
+            Ok(r) => json!({
+                "context": c.context,
+                "server": c.server,
+                "scope": r.scope,
+                "findings": r.findings,
+                "not_checked": r.not_checked,
+                "checked": r.checked,
+            }),
+            Err(e) => json!({
+                "context": c.context,
+                "server": c.server,
+                "scope": c.scope,
+                "findings": [],
+                "not_checked": [],
+                "error": e.to_string(),
+            }),
+        })
+        .collect();
+    let mut doc = json!({
+        "status": o.status(),
+        "exit_code": o.exit_code(),
+        "fail_on": format!("{:?}", o.fail_on).to_ascii_lowercase(),
+        "summary": {
+            "critical": o.count(Severity::Critical),
+            "warning": o.count(Severity::Warning),
+            "info": o.count(Severity::Info),
+        },
+        "clusters": clusters,
+    });
+    if let Some(d) = o.timed_out {
+        doc["timed_out"] = json!(format!("timed out after {}", format_duration(d)));
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace("&lt;br&gt;", "<br>")
+}
+
+/// Markdown for a pull-request comment or a GitHub job summary.
+pub fn markdown(o: &Outcome) -> String {
+    let mut s = String::new();
+    let icon = match o.exit_code() {
+        0 => "✅",
+        1 => "❌",
+        _ => "⚠️",
+    };
+    let total = [Severity::Critical, Severity::Warning, Severity::Info]
+        .iter()
+        .map(|sev| (o.count(*sev), sev))
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, sev)| format!("{n} {sev}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        s,
+        "## {icon} kai health: {}{}\n",
+        o.status(),
+        if total.is_empty() {
+            String::new()
+        } else {
+            format!(" ({total})")
+        }
+    );
+    if let Some(d) = o.timed_out {
+        let _ = writeln!(
+            s,
+            "**Timed out after {}**: still unhealthy.\n",
+            format_duration(d)
+        );
+    }
+    let many = o.clusters.len() > 1;
+    for c in &o.clusters {
+        let _ = writeln!(
+            s,
+            "### Context `{}`: {}\n",
+            md_cell(&c.context),
+            md_cell(&place(c, false))
+        );
+        let r = match &c.report {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = writeln!(s, "Could not check: {}\n", md_cell(&e.to_string()));
+                continue;
+            }
+        };
+        if r.findings.is_empty() {
+            let _ = writeln!(s, "No problems found in {}.\n", md_cell(&place(c, many)));
+        } else {
+            let _ = writeln!(
+                s,
+                "| Severity | Object | Reason | Problem |\n|---|---|---|---|"
+            );
+            for f in &r.findings {
+                let badge = match f.severity {
+                    Severity::Critical => "🔴 critical",
+                    Severity::Warning => "🟠 warning",
+                    Severity::Info => "🔵 info",
+                };
+                let _ = writeln!(
+                    s,
+                    "| {badge} | `{}` | {} | {} |",
+                    md_cell(&f.subject()),
+                    md_cell(&f.reason),
+                    md_cell(&f.message)
+                );
+            }
+            s.push('\n');
+            let _ = writeln!(s, "<details><summary>Evidence and fixes</summary>\n");
+            for f in &r.findings {
+                let _ = writeln!(
+                    s,
+                    "**{}** ({})\n",
+                    md_cell(&f.subject()),
+                    md_cell(&f.reason)
+                );
+                for e in &f.evidence {
+                    let _ = writeln!(s, "- `{}`", e.replace('`', "'"));
+                }
+                if !f.suggestion.is_empty() {
+                    let _ = writeln!(s, "- Fix: {}", md_cell(&f.suggestion));
+                }
+                s.push('\n');
+            }
+            let _ = writeln!(s, "</details>\n");
+        }
+        if !r.not_checked.is_empty() {
+            let _ = writeln!(s, "Not checked: {}\n", md_cell(&r.not_checked.join("; ")));
+        }
+    }
+    s
+}
+
+/// Escapes text for XML attributes and content, dropping characters XML 1.0 forbids.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(ch),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: a test suite per cluster and namespace, a test case per workload checked (and
+/// per other object with a finding), a failure per finding at or above `--fail-on`.
+pub fn junit(o: &Outcome) -> String {
+    struct Case {
+        name: String,
+        classname: String,
+        failures: Vec<String>,
+        notes: Vec<String>,
+    }
+    let mut suites: Vec<(String, Vec<Case>, Option<String>)> = Vec::new();
+    for c in &o.clusters {
+        let r = match &c.report {
+            Ok(r) => r,
+            Err(e) => {
+                suites.push((
+                    format!("{} {}", c.context, c.scope),
+                    Vec::new(),
+                    Some(e.to_string()),
+                ));
+                continue;
+            }
+        };
+        let mut by_ns: BTreeMap<String, BTreeMap<String, Case>> = BTreeMap::new();
+        for w in &r.workloads {
+            by_ns.entry(w.namespace.clone()).or_default().insert(
+                format!("{}/{}", w.kind, w.name),
+                Case {
+                    name: format!("{}/{}", w.kind, w.name),
+                    classname: format!(
+                        "{}.{}",
+                        c.context,
+                        if w.namespace.is_empty() {
+                            "cluster"
+                        } else {
+                            &w.namespace
+                        }
+                    ),
+                    failures: Vec::new(),
+                    notes: Vec::new(),
+                },
+            );
+        }
+        for f in &r.findings {
+            let key = format!("{}/{}", f.kind, f.name);
+            let ns = by_ns.entry(f.namespace.clone()).or_default();
+            let case = ns.entry(key.clone()).or_insert_with(|| Case {
+                name: key.clone(),
+                classname: format!(
+                    "{}.{}",
+                    c.context,
+                    if f.namespace.is_empty() {
+                        "cluster"
+                    } else {
+                        &f.namespace
+                    }
+                ),
+                failures: Vec::new(),
+                notes: Vec::new(),
+            });
+            let mut body = format!("{}\n", f.message);
+            for e in &f.evidence {
+                body.push_str(&format!("evidence: {e}\n"));
+            }
+            if !f.suggestion.is_empty() {
+                body.push_str(&format!("fix: {}\n", f.suggestion));
+            }
+            let entry = format!(
+                "<failure type=\"{}\" message=\"{}\">{}</failure>",
+                xml_escape(&f.reason),
+                xml_escape(&format!("{} {}: {}", f.severity, f.reason, f.message)),
+                xml_escape(&body)
+            );
+            if o.fail_on.fails(f.severity) {
+                case.failures.push(entry);
+            } else {
+                case.notes
+                    .push(format!("{} {}: {}", f.severity, f.reason, f.message));
+            }
+        }
+        if by_ns.is_empty() {
+            by_ns.entry(String::new()).or_default();
+        }
+        for (ns, cases) in by_ns {
+            let name = if ns.is_empty() {
+                format!("{} cluster", c.context)
+            } else {
+                format!("{} namespace {ns}", c.context)
+            };
+            suites.push((name, cases.into_values().collect(), None));
+        }
+    }
+    let tests: usize = suites
+        .iter()
+        .map(|s| s.1.len().max(usize::from(s.2.is_some())))
+        .sum();
+    let failures: usize = suites
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .filter(|c| !c.failures.is_empty())
+        .count();
+    let errors = suites.iter().filter(|s| s.2.is_some()).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"kai health\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
+    );
+    for (name, cases, error) in &suites {
+        let f = cases.iter().filter(|c| !c.failures.is_empty()).count();
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"{}\">",
+            xml_escape(name),
+            cases.len().max(usize::from(error.is_some())),
+            usize::from(error.is_some())
+        );
+        if let Some(e) = error {
+            let _ = writeln!(
+                x,
+                "    <testcase classname=\"{}\" name=\"connect\"><error type=\"CouldNotCheck\" message=\"{}\"/></testcase>",
+                xml_escape(name),
+                xml_escape(e)
+            );
+        }
+        for c in cases {
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\">",
+                xml_escape(&c.classname),
+                xml_escape(&c.name)
+            );
+            for f in &c.failures {
+                x.push_str(f);
+            }
+            if !c.notes.is_empty() {
+                let _ = write!(
+                    x,
+                    "<system-out>{}</system-out>",
+                    xml_escape(&c.notes.join("\n"))
+                );
+            }
+            x.push_str("</testcase>\n");
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{ClusterResult, FailOn, Outcome};
+    use kai_tools::diagnosis::{ObjectRef, Report};
+
+    fn outcome() -> Outcome {
+        let f = Finding {
+            severity: Severity::Critical,
+            kind: "deployment".into(),
+            namespace: "shop".into(),
+            name: "backend".into(),
+            reason: "CrashLoopBackOff".into(),
+            message: "Deployment backend is down <&> \"quoted\" | pipe".into(),
+            evidence: vec!["log: KeyError: 'DATABASE_URL'".into()],
+            suggestion: "roll back".into(),
+            related: vec!["pod/backend-1".into()],
+        };
+        let w = |n: &str| ObjectRef {
+            kind: "deployment".into(),
+            namespace: "shop".into(),
+            name: n.into(),
+        };
+        Outcome {
+            clusters: vec![
+                ClusterResult {
+                    context: "kind-a".into(),
+                    server: "https://127.0.0.1:1".into(),
+                    report: Ok(Report {
+                        findings: vec![f],
+                        scope: "namespace shop".into(),
+                        workloads: vec![w("backend"), w("frontend")],
+                        ..Report::default()
+                    }),
+                    scope: "namespace shop".into(),
+                },
+                ClusterResult {
+                    context: "down".into(),
+                    server: String::new(),
+                    report: Err(kai_tools::ToolError::Config("no such context".into())),
+                    scope: "namespace shop".into(),
+                },
+            ],
+            fail_on: FailOn::Critical,
+            timed_out: None,
+        }
+    }
+
+    #[test]
+    fn junit_escapes_and_counts() {
+        let x = junit(&outcome());
+        assert!(x.contains("tests=\"3\" failures=\"1\" errors=\"1\""), "{x}");
+        assert!(x.contains("&lt;&amp;&gt; &quot;quoted&quot;"), "{x}");
+        assert!(
+            x.contains("name=\"deployment/frontend\"></testcase>"),
+            "{x}"
+        );
+        assert!(!x.contains("<&>"));
+        assert_eq!(xml_escape("a\u{1}b'"), "ab&apos;");
+    }
+
+    #[test]
+    fn json_and_exit_code() {
+        let o = outcome();
+        assert_eq!(o.exit_code(), 2);
+        let v: serde_json::Value = serde_json::from_str(&json(&o)).unwrap();
+        assert_eq!(v["status"], "error");
+        assert_eq!(v["summary"]["critical"], 1);
+        assert_eq!(
+            v["clusters"][0]["findings"][0]["reason"],
+            "CrashLoopBackOff"
+        );
+        assert_eq!(v["clusters"][1]["error"], "no such context");
+    }
+
+    #[test]
+    fn text_and_markdown() {
+        let mut o = outcome();
+        o.clusters.truncate(1);
+        assert_eq!(o.exit_code(), 1);
+        let t = text(&o, false);
+        assert!(
+            t.contains("CRITICAL deployment/backend (CrashLoopBackOff)"),
+            "{t}"
+        );
+        assert!(t.contains("1 critical in namespace shop"), "{t}");
+        let m = markdown(&o);
+        assert!(m.contains("\\| pipe"), "{m}");
+        o.fail_on = FailOn::Never;
+        assert_eq!(o.exit_code(), 0);
+    }
+}

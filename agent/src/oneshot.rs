@@ -1,0 +1,213 @@
+//! One-shot `kai QUESTION`: the model loop when a model answers, else the offline path; the
+//! answer on stdout, progress on stderr, and the exit codes of the command-line contract.
+
+use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+
+use kai_tools::Cluster;
+use kai_tools::diagnosis::Finding;
+use kai_tools::registry::{self, Effect, ToolOutput};
+use serde_json::{Value, json};
+
+use crate::cli::{Global, OutputFormat};
+use crate::config::{Flags, Settings};
+use crate::model::ModelClient;
+use crate::offline::{self, CallError, Runner};
+use crate::policy::{Gate, GateError};
+use crate::progress::Progress;
+use crate::session::{EndReason, Session, SessionError, SessionOptions, Step, call_label};
+use crate::{exit, render, usage};
+
+/// Most bytes of piped stdin taken as extra context.
+const STDIN_LIMIT: usize = 256 * 1024;
+
+/// Runs the offline path's tool calls through the gate, recording steps and showing progress.
+pub struct GateRunner<'a> {
+    /// The policy gate every call passes.
+    pub gate: &'a Gate,
+    /// The cluster.
+    pub cluster: &'a Cluster,
+    /// Calls made so far.
+    pub steps: Vec<Step>,
+    /// Where progress goes.
+    pub progress: &'a Progress,
+}
+
+impl Runner for GateRunner<'_> {
+    async fn call(&mut self, tool: &str, args: Value) -> Result<ToolOutput, CallError> {
+        let label = call_label(tool, &args);
+        let write = registry::spec(tool).is_some_and(|s| s.effect == Effect::Write);
+        self.progress.started(&label, write);
+        let result = self.gate.execute(self.cluster, tool, &args).await;
+        let ok = result.ok();
+        let detail = match &result.output {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        self.progress.finished(&label, result.decision, ok, &detail);
+        self.steps.push(Step {
+            tool: tool.to_string(),
+            arguments: args,
+            decision: result.decision,
+            ok,
+        });
+        match result.output {
+            Ok(out) => Ok(out),
+            Err(GateError::Denied(reason)) => Err(CallError::Denied(reason)),
+            Err(GateError::Tool(e)) => Err(CallError::Failed(e.to_string())),
+        }
+    }
+}
+
+/// What a one-shot run produced, whichever path answered.
+struct Outcome {
+    answer: String,
+    mode: &'static str,
+    steps: Vec<Step>,
+    findings: Vec<Finding>,
+    code: u8,
+}
+
+/// Builds the policy gate of a run from the settings and flags.
+pub fn gate_for(global: &Global, settings: &Settings) -> Arc<Gate> {
+    let mode = settings.policy.mode_with_flags(global.read_only, global.yes);
+    Arc::new(Gate::for_cli(mode, settings.policy.protected_namespaces.clone()))
+}
+
+/// Loads the model and policy settings; a bad configuration is a usage error (exit 2).
+pub fn settings(global: &Global) -> anyhow::Result<Settings> {
+    Settings::load(&Flags::from(global)).map_err(|e| usage(e.0))
+}
+
+/// Answers one question and returns the exit code.
+pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::Result<u8> {
+    let settings = settings(global)?;
+    let gate = gate_for(global, &settings);
+    let extra = read_stdin().await;
+    let progress = Progress::new(render::stderr_styled());
+
+    let mut offline_reason = if global.offline {
+        Some("--offline given".to_string())
+    } else if settings.model.is_none() {
+        Some(
+            "no model configured (set KAI_MODEL and KAI_BASE_URL, or OPENAI_API_KEY; see kai --help)"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+
+    let mut outcome = None;
+    if let (None, Some(cfg)) = (&offline_reason, settings.model.clone()) {
+        cfg.log_sources();
+        match ModelClient::new(cfg) {
+            Err(e) => offline_reason = Some(e.offline_reason()),
+            Ok(client) => {
+                let opts = session_options(global)?;
+                let mut session = Session::new(cluster.clone(), client, gate.clone(), opts);
+                match session.ask(question, extra.as_deref(), &progress).await {
+                    Ok(turn) => {
+                        let code = match turn.reason {
+                            EndReason::Finished => exit::OK,
+                            EndReason::StepLimit => exit::STEP_LIMIT,
+                            EndReason::WriteDenied => exit::DENIED,
+                        };
+                        outcome = Some(Outcome {
+                            answer: turn.answer,
+                            mode: "model",
+                            steps: turn.steps,
+                            findings: Vec::new(),
+                            code,
+                        });
+                    }
+                    Err(SessionError::Model(e)) => offline_reason = Some(e.offline_reason()),
+                }
+            }
+        }
+    }
+
+    let outcome = match outcome {
+        Some(o) => o,
+        None => {
+            let reason = offline_reason.unwrap_or_else(|| "the model did not answer".into());
+            eprintln!("kai: answering offline: {reason}");
+            if extra.is_some() {
+                eprintln!("kai: piped input is only read by a model; answering from the cluster");
+            }
+            let mut runner = GateRunner {
+                gate: &gate,
+                cluster,
+                steps: Vec::new(),
+                progress: &progress,
+            };
+            let answer = offline::answer(cluster, &mut runner, question).await?;
+            Outcome {
+                code: if answer.denied { exit::DENIED } else { exit::OK },
+                answer: answer.text,
+                mode: "offline",
+                steps: runner.steps,
+                findings: answer.findings,
+            }
+        }
+    };
+    print_outcome(global.output, &outcome);
+    Ok(outcome.code)
+}
+
+/// Session options from the flags (and the `--system-prompt` file).
+pub fn session_options(global: &Global) -> anyhow::Result<SessionOptions> {
+    let system_prompt = match &global.system_prompt {
+        Some(p) => Some(crate::prompt::read_template(p).map_err(usage)?),
+        None => None,
+    };
+    if global.max_steps == 0 {
+        return Err(usage("--max-steps must be at least 1"));
+    }
+    Ok(SessionOptions {
+        max_steps: global.max_steps,
+        system_prompt,
+        ..SessionOptions::default()
+    })
+}
+
+fn print_outcome(format: OutputFormat, o: &Outcome) {
+    match format {
+        OutputFormat::Json => {
+            let doc = json!({
+                "answer": o.answer,
+                "mode": o.mode,
+                "steps": o.steps,
+                "findings": o.findings,
+                "exit_code": o.code,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        OutputFormat::Text => {
+            let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
+            println!("{}", text.trim_end());
+            if o.code == exit::DENIED {
+                eprintln!("kai: a change was needed but not approved (exit 4); rerun with --yes to allow it");
+            } else if o.code == exit::STEP_LIMIT {
+                eprintln!("kai: stopped at the step limit (--max-steps) before a final answer (exit 5)");
+            }
+        }
+    }
+}
+
+/// Piped stdin, as extra context for the model (`kubectl logs x | kai "what does this mean"`).
+async fn read_stdin() -> Option<String> {
+    if std::io::stdin().is_terminal() {
+        return None;
+    }
+    let text = tokio::task::spawn_blocking(|| {
+        let mut buf = Vec::new();
+        let _ = std::io::stdin()
+            .take(STDIN_LIMIT as u64)
+            .read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}

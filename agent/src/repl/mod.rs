@@ -1,0 +1,438 @@
+//! The interactive REPL: a conversation with the cluster.
+//!
+//! The loop reads a line ([`editor`]), parses it ([`commands::parse_line`]), and either runs a
+//! slash command or a turn: the model session when a model answers, else the offline path,
+//! both through the same policy gate. Ctrl-C during a turn cancels it and keeps the
+//! conversation; Ctrl-D or `/exit` leaves.
+
+pub mod commands;
+pub mod editor;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{Namespace, Service};
+use kai_tools::Cluster;
+use kai_tools::registry::{self, Effect};
+use kube::Api;
+use kube::api::ListParams;
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{Config, Editor};
+use tokio::sync::watch;
+
+use self::commands::{COMMANDS, Line, ModeArg, SlashCommand, parse_line};
+use self::editor::{KaiHelper, Names, join_lines};
+use crate::cli::Global;
+use crate::config::{ModelConfig, Settings};
+use crate::model::ModelClient;
+use crate::offline;
+use crate::oneshot::{GateRunner, session_options, settings};
+use crate::policy::{Gate, Mode};
+use crate::progress::Progress;
+use crate::render;
+use crate::session::{EndReason, Session, SessionError};
+
+/// How often the completion cache is refreshed in the background.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
+/// Everything the REPL knows between turns.
+struct Repl {
+    global: Global,
+    settings: Settings,
+    cluster: Cluster,
+    model: Option<ModelConfig>,
+    /// `/offline` (or `--offline`, or a model that stopped answering).
+    offline: bool,
+    mode: Mode,
+    gate: Arc<Gate>,
+    session: Option<Session>,
+    /// The thing the conversation is about, for "restart it" on the offline path.
+    last_target: Option<String>,
+    cluster_tx: watch::Sender<Cluster>,
+}
+
+/// Where the REPL keeps its history: `$XDG_STATE_HOME/kai/history`, else `~/.local/state/kai/history`.
+pub fn history_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(base.join("kai").join("history"))
+}
+
+/// Runs the REPL until `/exit` or Ctrl-D.
+pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
+    let settings = settings(&global)?;
+    let mode = settings.policy.mode_with_flags(global.read_only, global.yes);
+    let gate = Arc::new(Gate::for_cli(mode, settings.policy.protected_namespaces.clone()));
+    let (cluster_tx, cluster_rx) = watch::channel(cluster.clone());
+    let names = Arc::new(RwLock::new(Names {
+        contexts: kube_contexts(&global),
+        ..Names::default()
+    }));
+    tokio::spawn(refresh_names(cluster_rx, names.clone()));
+
+    let mut repl = Repl {
+        model: settings.model.clone(),
+        offline: global.offline || settings.model.is_none(),
+        settings,
+        global,
+        cluster,
+        mode,
+        gate,
+        session: None,
+        last_target: None,
+        cluster_tx,
+    };
+
+    let config = Config::builder().auto_add_history(false).max_history_size(1000)?.build();
+    let mut rl: Editor<KaiHelper, FileHistory> = Editor::with_config(config)?;
+    rl.set_helper(Some(KaiHelper { names }));
+    let history = history_path();
+    if let Some(h) = &history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = rl.load_history(h);
+    }
+
+    println!(
+        "kai — ask about your cluster in plain words. /help lists commands, Ctrl-D leaves.{}",
+        if repl.offline && repl.model.is_none() {
+            "\nNo model configured: answering offline from the diagnosis engine."
+        } else {
+            ""
+        }
+    );
+    loop {
+        let prompt = repl.prompt();
+        let read = tokio::task::block_in_place(|| rl.readline(&prompt));
+        let input = match read {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(anyhow::anyhow!("cannot read input: {e}")),
+        };
+        let line = join_lines(&input);
+        if !line.trim().is_empty() {
+            let _ = rl.add_history_entry(line.trim());
+            if let Some(h) = &history {
+                let _ = rl.save_history(h);
+            }
+        }
+        match parse_line(&line) {
+            Line::Empty => {}
+            Line::Invalid(message) => eprintln!("{message}"),
+            Line::Command(SlashCommand::Exit) => break,
+            Line::Command(cmd) => repl.command(cmd).await,
+            Line::Question(q) => repl.turn(&q).await,
+        }
+    }
+    Ok(crate::exit::OK)
+}
+
+impl Repl {
+    fn prompt(&self) -> String {
+        let who = if self.offline {
+            "offline".to_string()
+        } else {
+            self.model.as_ref().map_or("offline".to_string(), |m| m.model.clone())
+        };
+        let mode = match self.mode {
+            Mode::ReadOnly => ", read-only",
+            Mode::Auto => ", auto",
+            Mode::Confirm => "",
+        };
+        let text = format!("kai {}/{} ({who}{mode}) > ", self.cluster.context, self.cluster.namespace);
+        if render::stdout_styled() {
+            format!("\x1b[1;36m{text}\x1b[0m")
+        } else {
+            text
+        }
+    }
+
+    /// The model session, created on first use.
+    fn session(&mut self) -> Result<&mut Session, String> {
+        if self.session.is_none() {
+            let Some(cfg) = self.model.clone() else {
+                return Err("no model configured".into());
+            };
+            let client = ModelClient::new(cfg).map_err(|e| e.offline_reason())?;
+            let opts = session_options(&self.global).map_err(|e| e.to_string())?;
+            self.session = Some(Session::new(self.cluster.clone(), client, self.gate.clone(), opts));
+        }
+        self.session.as_mut().ok_or_else(|| "no session".to_string())
+    }
+
+    async fn turn(&mut self, question: &str) {
+        let progress = Progress::streaming(render::stderr_styled());
+        if !self.offline {
+            let session = match self.session() {
+                Ok(s) => s,
+                Err(reason) => {
+                    self.go_offline(&reason);
+                    return self.offline_turn(question, &progress).await;
+                }
+            };
+            let before = session.len();
+            let result = tokio::select! {
+                r = session.ask(question, None, &progress) => Some(r),
+                _ = tokio::signal::ctrl_c() => None,
+            };
+            progress.finish();
+            match result {
+                None => {
+                    // The cancelled turn leaves no half-answered tool calls behind.
+                    session.truncate(before);
+                    eprintln!("interrupted; the conversation is kept");
+                }
+                Some(Ok(turn)) => {
+                    if !progress.streamed() {
+                        println!("{}", render::markdown(turn.answer.trim_end(), render::stdout_styled()).trim_end());
+                    }
+                    match turn.reason {
+                        EndReason::Finished => {}
+                        EndReason::StepLimit => eprintln!("(stopped at the step limit of {})", self.global.max_steps),
+                        EndReason::WriteDenied => eprintln!("(a change was needed but not approved)"),
+                    }
+                }
+                Some(Err(SessionError::Model(e))) => {
+                    self.go_offline(&e.offline_reason());
+                    self.offline_turn(question, &progress).await;
+                }
+            }
+            return;
+        }
+        self.offline_turn(question, &progress).await;
+    }
+
+    fn go_offline(&mut self, reason: &str) {
+        eprintln!("kai: the model is not answering ({reason}); switching to offline. /online tries it again.");
+        self.offline = true;
+    }
+
+    async fn offline_turn(&mut self, question: &str, progress: &Progress) {
+        let question = self.with_referent(question);
+        let mut runner = GateRunner {
+            gate: &self.gate,
+            cluster: &self.cluster,
+            steps: Vec::new(),
+            progress,
+        };
+        let result = tokio::select! {
+            r = offline::answer(&self.cluster, &mut runner, &question) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        match result {
+            None => eprintln!("interrupted"),
+            Some(Ok(answer)) => {
+                if answer.target.is_some() {
+                    self.last_target = answer.target.clone();
+                }
+                println!("{}", render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end());
+            }
+            Some(Err(e)) => eprintln!("kai: {e:#}"),
+        }
+    }
+
+    /// Replaces "it"/"that" with the thing the conversation is about (offline only: a model
+    /// reads the conversation itself).
+    fn with_referent(&self, question: &str) -> String {
+        let Some(target) = &self.last_target else {
+            return question.to_string();
+        };
+        question
+            .split_whitespace()
+            .map(|w| {
+                let bare = w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+                if matches!(bare.as_str(), "it" | "that" | "this" | "them") {
+                    target.as_str()
+                } else {
+                    w
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    async fn command(&mut self, cmd: SlashCommand) {
+        match cmd {
+            SlashCommand::Help => {
+                for (c, help) in COMMANDS {
+                    println!("  {c:32} {help}");
+                }
+                println!("  Anything else is a question: \"why is backend crashing\", \"restart it\".");
+            }
+            SlashCommand::Tools => {
+                for spec in registry::specs() {
+                    let effect = match spec.effect {
+                        Effect::Read => "read ",
+                        Effect::Write => "write",
+                    };
+                    let first = spec.description.lines().next().unwrap_or("");
+                    println!("  {:14} {effect}  {first}", spec.name);
+                }
+            }
+            SlashCommand::Health => {
+                let progress = Progress::new(render::stderr_styled());
+                self.offline_turn("what's wrong", &progress).await;
+            }
+            SlashCommand::Clear => {
+                if let Some(s) = self.session.as_mut() {
+                    s.clear();
+                }
+                self.last_target = None;
+                println!("conversation cleared");
+            }
+            SlashCommand::Offline => {
+                self.offline = true;
+                println!("offline: answers come from the diagnosis engine and fixed queries");
+            }
+            SlashCommand::Online => match &self.model {
+                Some(m) => {
+                    self.offline = false;
+                    println!("online: using model {} at {}", m.model, m.base_url);
+                }
+                None => eprintln!(
+                    "no model configured: set KAI_MODEL and KAI_BASE_URL (or OPENAI_API_KEY), or use --model/--base-url"
+                ),
+            },
+            SlashCommand::Model(None) => match &self.model {
+                Some(m) => println!("model {} at {}{}", m.model, m.base_url, if self.offline { " (offline now)" } else { "" }),
+                None => println!("no model configured; answering offline"),
+            },
+            SlashCommand::Model(Some(name)) => match self.model.as_mut() {
+                Some(m) => {
+                    m.model = name.clone();
+                    let cfg = m.clone();
+                    match (ModelClient::new(cfg), self.session.as_mut()) {
+                        (Ok(client), Some(s)) => s.set_model(client),
+                        (Ok(_), None) => {}
+                        (Err(e), _) => eprintln!("kai: {}", e.offline_reason()),
+                    }
+                    self.offline = false;
+                    println!("model is now {name}");
+                }
+                None => eprintln!("no endpoint configured: start kai with --base-url (or KAI_BASE_URL) to use a model"),
+            },
+            SlashCommand::Mode(None) => println!("mode: {}", self.mode),
+            SlashCommand::Mode(Some(m)) => {
+                self.mode = match m {
+                    ModeArg::ReadOnly => Mode::ReadOnly,
+                    ModeArg::Confirm => Mode::Confirm,
+                    ModeArg::Auto => Mode::Auto,
+                };
+                self.gate = Arc::new(Gate::for_cli(
+                    self.mode,
+                    self.settings.policy.protected_namespaces.clone(),
+                ));
+                if let Some(s) = self.session.as_mut() {
+                    s.set_gate(self.gate.clone());
+                }
+                println!("mode: {}", self.mode);
+            }
+            SlashCommand::Namespace(None) => println!("namespace: {}", self.cluster.namespace),
+            SlashCommand::Namespace(Some(ns)) => {
+                let api: Api<Namespace> = Api::all(self.cluster.client.clone());
+                match api.get_metadata_opt(&ns).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return eprintln!(
+                            "namespace \"{ns}\" not found in context \"{}\"",
+                            self.cluster.context
+                        );
+                    }
+                    // Without the right to read namespaces, trust the user.
+                    Err(e) => tracing::debug!("cannot check namespace {ns}: {e}"),
+                }
+                self.cluster.namespace = ns.clone();
+                self.cluster_changed();
+                println!("namespace: {ns}");
+            }
+            SlashCommand::Context(None) => {
+                for c in kube_contexts(&self.global) {
+                    let mark = if c == self.cluster.context { "*" } else { " " };
+                    println!("{mark} {c}");
+                }
+            }
+            SlashCommand::Context(Some(name)) => {
+                match Cluster::connect(self.global.kubeconfig.as_deref(), Some(&name), None).await {
+                    Ok(c) => {
+                        self.cluster = c;
+                        self.last_target = None;
+                        self.cluster_changed();
+                        println!("context: {name} (namespace {})", self.cluster.namespace);
+                    }
+                    Err(e) => eprintln!("kai: {e}"),
+                }
+            }
+            SlashCommand::Exit => {}
+        }
+    }
+
+    fn cluster_changed(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.set_cluster(self.cluster.clone());
+        }
+        let _ = self.cluster_tx.send(self.cluster.clone());
+    }
+}
+
+fn kube_contexts(global: &Global) -> Vec<String> {
+    let kc = match &global.kubeconfig {
+        Some(p) => kube::config::Kubeconfig::read_from(p),
+        None => kube::config::Kubeconfig::read(),
+    };
+    kc.map(|k| k.contexts.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps the completion cache fresh: at start, whenever the cluster or namespace changes,
+/// and every [`REFRESH_EVERY`]. Completion never waits for it.
+async fn refresh_names(mut rx: watch::Receiver<Cluster>, names: Arc<RwLock<Names>>) {
+    loop {
+        let cluster = rx.borrow_and_update().clone();
+        let lp = ListParams::default();
+        let ns = cluster.namespace.clone();
+        let c = cluster.client.clone();
+        let (nss, deps, stss, dss, svcs) = (
+            Api::<Namespace>::all(c.clone()),
+            Api::<Deployment>::namespaced(c.clone(), &ns),
+            Api::<StatefulSet>::namespaced(c.clone(), &ns),
+            Api::<DaemonSet>::namespaced(c.clone(), &ns),
+            Api::<Service>::namespaced(c, &ns),
+        );
+        let (a, b, d, e, f) = futures::join!(
+            nss.list_metadata(&lp),
+            deps.list_metadata(&lp),
+            stss.list_metadata(&lp),
+            dss.list_metadata(&lp),
+            svcs.list_metadata(&lp),
+        );
+        let names_of = |r: Result<Vec<Option<String>>, kube::Error>| -> Vec<String> {
+            r.map(|v| v.into_iter().flatten().collect()).unwrap_or_default()
+        };
+        let namespaces = names_of(a.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
+        let mut workloads = names_of(b.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
+        workloads.extend(names_of(d.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
+        workloads.extend(names_of(e.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
+        workloads.extend(names_of(f.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
+        if let Ok(mut n) = names.write() {
+            if !namespaces.is_empty() {
+                n.namespaces = namespaces;
+            }
+            n.workloads = workloads;
+        }
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = tokio::time::sleep(REFRESH_EVERY) => {}
+        }
+    }
+}

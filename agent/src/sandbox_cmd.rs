@@ -1,0 +1,133 @@
+//! `kai sandbox` (serve a simulated cluster) and the in-process sandbox behind `--sandbox`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use kai_sandbox::faults::ForbiddenRule;
+use kai_sandbox::{Faults, Sandbox, SandboxOptions, Scenario};
+
+use crate::cli::SandboxArgs;
+use crate::{exit, usage};
+
+/// A sandbox served in-process for one run, with its kubeconfig in a temporary file.
+pub struct Embedded {
+    /// The running sandbox (kept alive for the run).
+    pub sandbox: Sandbox,
+    /// Path of the kubeconfig pointing at it; removed on drop.
+    pub kubeconfig: PathBuf,
+}
+
+impl Embedded {
+    /// Loads a built-in scenario or a scenario file and serves it on a free loopback port.
+    pub async fn start(name: &str) -> anyhow::Result<Embedded> {
+        let scenario = Scenario::load(name).map_err(|e| usage(e.to_string()))?;
+        let sandbox = Sandbox::start(scenario, SandboxOptions::default())
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the sandbox: {e}"))?;
+        let kubeconfig = std::env::temp_dir().join(format!(
+            "kai-sandbox-{}-{}.kubeconfig",
+            std::process::id(),
+            sandbox.port()
+        ));
+        sandbox
+            .write_kubeconfig(&kubeconfig)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tracing::info!(url = %sandbox.url(), "serving sandbox {name} in-process");
+        Ok(Embedded {
+            sandbox,
+            kubeconfig,
+        })
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.kubeconfig);
+    }
+}
+
+/// `kai sandbox`: lists the scenarios, or serves one until Ctrl-C.
+pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
+    if args.list {
+        let builtins = Scenario::builtins();
+        let width = builtins.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        for (name, description) in builtins {
+            println!("{name:width$}  {description}");
+        }
+        return Ok(exit::OK);
+    }
+    let scenario = match args.generate_pods {
+        Some(n) => Scenario::generated(n),
+        None => Scenario::load(&args.scenario).map_err(|e| usage(e.to_string()))?,
+    };
+    let faults = faults_from(args, &scenario.settings.faults)?;
+    let options = SandboxOptions {
+        port: args.port,
+        faults,
+        clock: None,
+    };
+    let name = scenario.name.clone();
+    let sandbox = Sandbox::start(scenario, options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let path = match &args.write_kubeconfig {
+        Some(p) => p.clone(),
+        None => std::env::temp_dir().join(format!("kai-sandbox-{}.kubeconfig", sandbox.port())),
+    };
+    sandbox
+        .write_kubeconfig(&path)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shown = path.display();
+    println!("Serving scenario \"{name}\" at {} (Ctrl-C to stop)", sandbox.url());
+    println!("kubeconfig: {shown} (context {})", sandbox.context_name());
+    println!("Try:");
+    println!("  kubectl --kubeconfig {shown} get pods -A");
+    println!("  kai --kubeconfig {shown} \"why is backend crashing\"");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    sandbox.shutdown();
+    if args.write_kubeconfig.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok(exit::OK)
+}
+
+/// Faults from the command line, layered over the scenario's; None when no flag was given.
+fn faults_from(args: &SandboxArgs, scenario: &Faults) -> anyhow::Result<Option<Faults>> {
+    if args.latency_ms.is_none()
+        && args.error_rate.is_none()
+        && args.throttle_rate.is_none()
+        && args.forbid.is_empty()
+    {
+        return Ok(None);
+    }
+    let mut f = scenario.clone();
+    if let Some(ms) = args.latency_ms {
+        f.latency_ms = ms;
+    }
+    for (rate, slot, flag) in [
+        (args.error_rate, &mut f.error_rate, "--error-rate"),
+        (args.throttle_rate, &mut f.throttle_rate, "--throttle-rate"),
+    ] {
+        if let Some(r) = rate {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(usage(format!("{flag} {r}: must be between 0 and 1")));
+            }
+            *slot = r;
+        }
+    }
+    for rule in &args.forbid {
+        let Some((verb, resource)) = rule.split_once(':') else {
+            return Err(usage(format!(
+                "--forbid {rule}: expected VERB:RESOURCE, e.g. list:secrets or patch:deployments"
+            )));
+        };
+        f.forbidden.push(ForbiddenRule {
+            verbs: vec![verb.to_string()],
+            resources: vec![resource.to_string()],
+            namespaces: Vec::new(),
+        });
+    }
+    Ok(Some(f))
+}

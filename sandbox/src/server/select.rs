@@ -1,0 +1,224 @@
+//! Label and field selectors, parsed as the API server parses them and applied to objects.
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum LabelReq {
+    Eq(String, String),
+    Ne(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct FieldReq {
+    path: String,
+    value: String,
+    equal: bool,
+}
+
+/// A parsed `labelSelector` and `fieldSelector`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selector {
+    labels: Vec<LabelReq>,
+    fields: Vec<FieldReq>,
+}
+
+impl Selector {
+    /// Parses the two query parameters (either may be absent).
+    pub fn parse(labels: Option<&str>, fields: Option<&str>) -> Result<Self, ApiError> {
+        let mut s = Selector::default();
+        if let Some(l) = labels {
+            for part in split_top(l) {
+                let part = part.trim();
+                if !part.is_empty() {
+                    s.labels.push(parse_label(part)?);
+                }
+            }
+        }
+        if let Some(f) = fields {
+            for part in f.split(',') {
+                let part = part.trim();
+                if !part.is_empty() {
+                    s.fields.push(parse_field(part)?);
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// Whether the selector selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.fields.is_empty()
+    }
+
+    /// Whether `obj` is selected.
+    pub fn matches(&self, obj: &Value) -> bool {
+        let labels = obj.pointer("/metadata/labels");
+        let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        let labels_ok = self.labels.iter().all(|r| match r {
+            LabelReq::Eq(k, v) => label(k) == Some(v.as_str()),
+            LabelReq::Ne(k, v) => label(k) != Some(v.as_str()),
+            LabelReq::In(k, vs) => label(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            LabelReq::NotIn(k, vs) => label(k).is_none_or(|x| vs.iter().all(|v| v != x)),
+            LabelReq::Exists(k) => label(k).is_some(),
+            LabelReq::NotExists(k) => label(k).is_none(),
+        });
+        labels_ok
+            && self.fields.iter().all(|f| {
+                let actual = field_value(obj, &f.path);
+                (actual == f.value) == f.equal
+            })
+    }
+}
+
+/// The value of a dotted field path as a field selector compares it: strings as they are,
+/// numbers and booleans printed, a missing field as "".
+fn field_value(obj: &Value, path: &str) -> String {
+    let mut cur = obj;
+    for seg in path.split('.') {
+        match cur.get(seg) {
+            Some(v) => cur = v,
+            None => return String::new(),
+        }
+    }
+    match cur {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Splits on commas outside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`].
+fn split_top(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn bad_label(s: &str, why: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "unable to parse requirement: found '{s}', {why}"
+    ))
+}
+
+fn check_key(key: &str, whole: &str) -> Result<String, ApiError> {
+    let ok = !key.is_empty()
+        && key.len() <= 316
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(bad_label(whole, "invalid label key"))
+    }
+}
+
+fn parse_label(part: &str) -> Result<LabelReq, ApiError> {
+    if let Some(k) = part.strip_prefix('!') {
+        return Ok(LabelReq::NotExists(check_key(k.trim(), part)?));
+    }
+    if let Some((k, v)) = part.split_once("!=") {
+        return Ok(LabelReq::Ne(check_key(k.trim(), part)?, v.trim().to_string()));
+    }
+    if let Some((k, v)) = part.split_once("==") {
+        return Ok(LabelReq::Eq(check_key(k.trim(), part)?, v.trim().to_string()));
+    }
+    if let Some((k, v)) = part.split_once('=') {
+        return Ok(LabelReq::Eq(check_key(k.trim(), part)?, v.trim().to_string()));
+    }
+    let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
+    if words.len() == 2 {
+        let key = words[0].trim();
+        let rest = words[1].trim();
+        let (op, set) = if let Some(r) = rest.strip_prefix("notin") {
+            ("notin", r.trim())
+        } else if let Some(r) = rest.strip_prefix("in") {
+            ("in", r.trim())
+        } else {
+            return Err(bad_label(part, "expected one of: in, notin, =, ==, !="));
+        };
+        let inner = set
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .ok_or_else(|| bad_label(part, "expected a set of values in parentheses"))?;
+        let values: Vec<String> = inner
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        let key = check_key(key, part)?;
+        return Ok(if op == "in" {
+            LabelReq::In(key, values)
+        } else {
+            LabelReq::NotIn(key, values)
+        });
+    }
+    Ok(LabelReq::Exists(check_key(part, part)?))
+}
+
+fn parse_field(part: &str) -> Result<FieldReq, ApiError> {
+    let (path, value, equal) = if let Some((k, v)) = part.split_once("!=") {
+        (k, v, false)
+    } else if let Some((k, v)) = part.split_once("==") {
+        (k, v, true)
+    } else if let Some((k, v)) = part.split_once('=') {
+        (k, v, true)
+    } else {
+        return Err(ApiError::bad_request(format!(
+            "invalid selector: '{part}'; can't understand '{part}'"
+        )));
+    };
+    Ok(FieldReq {
+        path: path.trim().to_string(),
+        value: value.trim().to_string(),
+        equal,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn label_forms() {
+        let o = json!({"metadata": {"name": "a", "labels": {"app": "web", "tier": "front"}}, "status": {"phase": "Running"}});
+        let m = |l: &str| Selector::parse(Some(l), None).unwrap().matches(&o);
+        assert!(m("app=web"));
+        assert!(m("app==web,tier"));
+        assert!(!m("app!=web"));
+        assert!(m("app in (web, api)"));
+        assert!(!m("app notin (web,api)"));
+        assert!(m("env notin (prod)"));
+        assert!(m("!env"));
+        assert!(!m("!app"));
+        assert!(m("app in (web),tier=front"));
+        assert!(Selector::parse(Some("app in web"), None).is_err());
+        let f = |s: &str| Selector::parse(None, Some(s)).unwrap().matches(&o);
+        assert!(f("metadata.name=a,status.phase==Running"));
+        assert!(f("status.phase!=Pending"));
+        assert!(!f("spec.nodeName=n1"));
+        assert!(f("spec.nodeName="));
+    }
+}

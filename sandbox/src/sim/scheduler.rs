@@ -1,0 +1,460 @@
+//! The scheduler: binds pending pods to nodes by node name, unschedulable flag, taints and
+//! tolerations, node selector and required affinity, resource requests and claims, and
+//! words its refusals as kube-scheduler does (`0/3 nodes are available: ...`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::Simulator;
+use super::events::{self, Ev, Source};
+use super::util::{Kinds, arr, cpu_millis, mem_bytes, name, namespace, s, time, ts};
+use crate::store::Store;
+
+/// Seconds between retries of an unschedulable pod (kube-scheduler's 5-minute flush).
+const RETRY_SECS: f64 = 300.0;
+
+/// A node as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub struct NodeFit {
+    /// Node name.
+    pub name: String,
+    /// Labels.
+    pub labels: Value,
+    /// Taints (including the ones the node lifecycle controller adds to NotReady nodes).
+    pub taints: Vec<Value>,
+    /// `spec.unschedulable`.
+    pub unschedulable: bool,
+    /// Allocatable CPU (millicores) and memory (bytes) and pods.
+    pub cpu: i64,
+    /// Allocatable memory in bytes.
+    pub mem: i64,
+    /// Allocatable pod count.
+    pub pods: i64,
+    /// CPU, memory and pods already requested by pods bound to the node.
+    pub used: (i64, i64, i64),
+}
+
+/// Why a node does not fit; the scheduler's wording.
+fn reasons_for(pod: &Value, n: &NodeFit) -> Vec<String> {
+    if n.unschedulable && !tolerates_unschedulable(pod) {
+        return vec!["node(s) were unschedulable".into()];
+    }
+    for t in &n.taints {
+        let effect = t["effect"].as_str().unwrap_or("");
+        if !matches!(effect, "NoSchedule" | "NoExecute") {
+            continue;
+        }
+        if !tolerated(pod, t) {
+            return vec![format!(
+                "node(s) had untolerated taint {{{}: {}}}",
+                s(t, "/key"),
+                s(t, "/value")
+            )];
+        }
+    }
+    if !affinity_matches(pod, n) {
+        return vec!["node(s) didn't match Pod's node affinity/selector".into()];
+    }
+    let (cpu, mem) = requests(pod);
+    let mut out = Vec::new();
+    if n.used.2 + 1 > n.pods {
+        out.push("Too many pods".into());
+    }
+    if cpu > 0 && n.used.0 + cpu > n.cpu {
+        out.push("Insufficient cpu".into());
+    }
+    if mem > 0 && n.used.1 + mem > n.mem {
+        out.push("Insufficient memory".into());
+    }
+    out
+}
+
+fn tolerates_unschedulable(pod: &Value) -> bool {
+    arr(pod, "/spec/tolerations").iter().any(|t| {
+        t["key"] == "node.kubernetes.io/unschedulable"
+            || (t["key"].is_null() && t["operator"] == "Exists")
+    })
+}
+
+/// Whether one of the pod's tolerations tolerates `taint`.
+pub fn tolerated(pod: &Value, taint: &Value) -> bool {
+    arr(pod, "/spec/tolerations").iter().any(|t| {
+        let key_ok = match t["key"].as_str() {
+            None | Some("") => t["operator"] == "Exists",
+            Some(k) => k == s(taint, "/key"),
+        };
+        let value_ok = t["operator"] == "Exists" || s(t, "/value") == s(taint, "/value");
+        let effect_ok = match t["effect"].as_str() {
+            None | Some("") => true,
+            Some(e) => e == s(taint, "/effect"),
+        };
+        key_ok && value_ok && effect_ok
+    })
+}
+
+/// Whether the node satisfies the pod's nodeSelector and required node affinity.
+pub fn affinity_matches(pod: &Value, n: &NodeFit) -> bool {
+    if let Some(sel) = pod["spec"]["nodeSelector"].as_object()
+        && !sel.iter().all(|(k, v)| n.labels.get(k) == Some(v))
+    {
+        return false;
+    }
+    let terms = arr(
+        pod,
+        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms",
+    );
+    if terms.is_empty() {
+        return true;
+    }
+    let fields = json!({"metadata.name": n.name});
+    terms.iter().any(|term| {
+        arr(term, "/matchExpressions")
+            .iter()
+            .all(|e| requirement(e, &n.labels))
+            && arr(term, "/matchFields")
+                .iter()
+                .all(|e| requirement(e, &fields))
+    })
+}
+
+fn requirement(e: &Value, labels: &Value) -> bool {
+    let key = s(e, "/key");
+    let values: Vec<&str> = arr(e, "/values").iter().filter_map(Value::as_str).collect();
+    let have = labels.get(key).and_then(Value::as_str);
+    match s(e, "/operator") {
+        "In" => have.is_some_and(|h| values.contains(&h)),
+        "NotIn" => have.is_none_or(|h| !values.contains(&h)),
+        "Exists" => have.is_some(),
+        "DoesNotExist" => have.is_none(),
+        "Gt" | "Lt" => {
+            let (Some(h), Some(v)) = (
+                have.and_then(|h| h.parse::<i64>().ok()),
+                values.first().and_then(|v| v.parse::<i64>().ok()),
+            ) else {
+                return false;
+            };
+            if s(e, "/operator") == "Gt" {
+                h > v
+            } else {
+                h < v
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A pod's CPU (millicores) and memory (bytes) requests: the sum over its containers, or
+/// the largest init container if that is more. Requests default to limits.
+pub fn requests(pod: &Value) -> (i64, i64) {
+    let one = |c: &Value| {
+        let r = &c["resources"];
+        let get = |k: &str| r["requests"].get(k).or_else(|| r["limits"].get(k));
+        (
+            get("cpu").map_or(0, cpu_millis),
+            get("memory").map_or(0, mem_bytes),
+        )
+    };
+    let (mut cpu, mut mem) = (0, 0);
+    for c in arr(pod, "/spec/containers") {
+        let (a, b) = one(c);
+        cpu += a;
+        mem += b;
+    }
+    for c in arr(pod, "/spec/initContainers") {
+        let (a, b) = one(c);
+        cpu = cpu.max(a);
+        mem = mem.max(b);
+    }
+    (cpu, mem)
+}
+
+/// The `0/N nodes are available: ...` message for reasons per node.
+pub fn failure_message(total: usize, per_node: &[Vec<String>]) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut preemption: BTreeMap<&str, usize> = BTreeMap::new();
+    for reasons in per_node {
+        for r in reasons {
+            *counts.entry(r.clone()).or_default() += 1;
+        }
+        let resource = reasons
+            .iter()
+            .any(|r| r.starts_with("Insufficient") || r == "Too many pods");
+        let key = if resource {
+            "No preemption victims found for incoming pod"
+        } else {
+            "Preemption is not helpful for scheduling"
+        };
+        *preemption.entry(key).or_default() += 1;
+    }
+    // kube-scheduler sorts the "N reason" strings themselves.
+    let join = |mut m: Vec<String>| {
+        m.sort();
+        m.join(", ")
+    };
+    format!(
+        "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {}.",
+        join(counts.iter().map(|(r, n)| format!("{n} {r}")).collect()),
+        join(preemption.iter().map(|(r, n)| format!("{n} {r}")).collect()),
+    )
+}
+
+/// Builds the scheduler's view of the nodes and their current load.
+pub fn node_fits(store: &Store) -> Vec<NodeFit> {
+    let mut used: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    for p in store.list(Kinds::pods(), None) {
+        let node = s(&p, "/spec/nodeName");
+        if node.is_empty() || matches!(s(&p, "/status/phase"), "Succeeded" | "Failed") {
+            continue;
+        }
+        let (c, m) = requests(&p);
+        let e = used.entry(node.to_string()).or_default();
+        e.0 += c;
+        e.1 += m;
+        e.2 += 1;
+    }
+    store
+        .list(Kinds::nodes(), None)
+        .iter()
+        .map(|n| {
+            let alloc = &n["status"]["allocatable"];
+            let mut taints: Vec<Value> = arr(n, "/spec/taints").to_vec();
+            if !super::kubelet::node_ready(n)
+                && !taints
+                    .iter()
+                    .any(|t| s(t, "/key").starts_with("node.kubernetes.io/"))
+            {
+                taints.push(json!({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}));
+            }
+            NodeFit {
+                name: name(n).to_string(),
+                labels: n["metadata"]["labels"].clone(),
+                taints,
+                unschedulable: n["spec"]["unschedulable"].as_bool() == Some(true),
+                cpu: alloc.get("cpu").map_or(i64::MAX / 4, cpu_millis),
+                mem: alloc.get("memory").map_or(i64::MAX / 4, mem_bytes),
+                pods: alloc
+                    .get("pods")
+                    .map_or(110, |p| super::util::quantity(p).unwrap_or(110.0) as i64),
+                used: used.get(name(n)).copied().unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Binds every pending pod it can; marks the others Unschedulable with a FailedScheduling
+/// event.
+pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
+    let pending: Vec<_> = store
+        .list(Kinds::pods(), None)
+        .into_iter()
+        .filter(|p| {
+            s(p, "/spec/nodeName").is_empty() && !sim.is_frozen(p) && !super::util::terminating(p)
+        })
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    let mut nodes = node_fits(store);
+    for pod in pending {
+        if let Some(msg) = claim_problem(store, &pod) {
+            unschedulable(sim, store, &pod, msg, now);
+            continue;
+        }
+        let per_node: Vec<Vec<String>> = nodes.iter().map(|n| reasons_for(&pod, n)).collect();
+        // Least loaded feasible node, by pod count then name: spreads replicas.
+        let best = nodes
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| per_node[*n].is_empty())
+            .min_by_key(|(_, n)| (n.used.2, n.name.clone()))
+            .map(|(n, _)| n);
+        match best {
+            Some(idx) => {
+                let (c, m) = requests(&pod);
+                nodes[idx].used.0 += c;
+                nodes[idx].used.1 += m;
+                nodes[idx].used.2 += 1;
+                let node = nodes[idx].name.clone();
+                let mut bound = (*pod).clone();
+                bound["spec"]["nodeName"] = json!(node);
+                bound["status"] = json!({"phase": "Pending", "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+                     "lastTransitionTime": time(now)}]});
+                sim.write(store, Kinds::pods(), bound);
+                let msg = format!(
+                    "Successfully assigned {}/{} to {node}",
+                    namespace(&pod),
+                    name(&pod)
+                );
+                events::record(
+                    sim,
+                    store,
+                    &pod,
+                    Ev::once("Scheduled", msg, false, Source::Scheduler, now),
+                );
+            }
+            None if nodes.is_empty() => {
+                unschedulable(
+                    sim,
+                    store,
+                    &pod,
+                    "no nodes available to schedule pods".into(),
+                    now,
+                );
+            }
+            None => {
+                let msg = failure_message(nodes.len(), &per_node);
+                unschedulable(sim, store, &pod, msg, now);
+            }
+        }
+    }
+}
+
+/// A problem with the pod's PersistentVolumeClaims that stops scheduling.
+fn claim_problem(store: &Store, pod: &Value) -> Option<String> {
+    let ns = namespace(pod);
+    let mut unbound = false;
+    for v in arr(pod, "/spec/volumes") {
+        let claim = s(v, "/persistentVolumeClaim/claimName");
+        if claim.is_empty() {
+            continue;
+        }
+        match store.get(Kinds::pvcs(), ns, claim) {
+            None => return Some(format!("persistentvolumeclaim \"{claim}\" not found")),
+            Some(pvc) => {
+                if s(&pvc, "/status/phase") != "Bound" {
+                    let class = s(&pvc, "/spec/storageClassName");
+                    let wffc = store
+                        .get(Kinds::storageclasses(), "", class)
+                        .is_some_and(|sc| sc["volumeBindingMode"] == "WaitForFirstConsumer");
+                    if !wffc {
+                        unbound = true;
+                    }
+                }
+            }
+        }
+    }
+    unbound.then(|| {
+        let n = store.count(Kinds::nodes());
+        format!(
+            "0/{n} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/{n} nodes are available: {n} Preemption is not helpful for scheduling."
+        )
+    })
+}
+
+fn unschedulable(sim: &mut Simulator, store: &mut Store, pod: &Value, msg: String, now: Timestamp) {
+    let old = arr(pod, "/status/conditions")
+        .iter()
+        .find(|c| c["type"] == "PodScheduled")
+        .cloned();
+    let since = old
+        .as_ref()
+        .filter(|c| c["message"].as_str() == Some(msg.as_str()))
+        .and_then(|c| ts(&c["lastTransitionTime"]))
+        .unwrap_or(now);
+    let status = json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "lastProbeTime": null,
+         "lastTransitionTime": time(since), "reason": "Unschedulable", "message": msg}]});
+    if pod.get("status") != Some(&status) {
+        let mut p = pod.clone();
+        p["status"] = status;
+        sim.write(store, Kinds::pods(), p);
+    }
+    let tries = (super::util::secs_between(since, now) / RETRY_SECS).floor() as u64 + 1;
+    let last = super::util::plus(since, (tries - 1) as f64 * RETRY_SECS);
+    sim.wake_at(now, super::util::plus(last, RETRY_SECS));
+    let current = store
+        .get(Kinds::pods(), namespace(pod), name(pod))
+        .map_or_else(|| pod.clone(), |p| (*p).clone());
+    events::record(
+        sim,
+        store,
+        &current,
+        Ev {
+            field_path: None,
+            warning: true,
+            reason: "FailedScheduling",
+            message: msg,
+            source: Source::Scheduler,
+            count: tries,
+            first: since,
+            last,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str) -> NodeFit {
+        NodeFit {
+            name: name.into(),
+            labels: json!({"kubernetes.io/hostname": name, "disk": "ssd"}),
+            taints: vec![],
+            unschedulable: false,
+            cpu: 4000,
+            mem: 8 << 30,
+            pods: 110,
+            used: (0, 0, 0),
+        }
+    }
+
+    #[test]
+    fn messages_are_worded_like_kube_scheduler() {
+        let big = json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"memory": "64Gi"}}}]}});
+        let nodes = [node("a"), node("b"), node("c")];
+        let per: Vec<_> = nodes.iter().map(|n| reasons_for(&big, n)).collect();
+        assert_eq!(
+            failure_message(3, &per),
+            "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+        );
+        let sel = json!({"spec": {"nodeSelector": {"gpu": "true"}, "containers": []}});
+        let per: Vec<_> = nodes.iter().map(|n| reasons_for(&sel, n)).collect();
+        assert_eq!(
+            failure_message(3, &per),
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
+        let mut tainted = node("cp");
+        tainted.taints =
+            vec![json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})];
+        let per = vec![
+            reasons_for(&big, &tainted),
+            reasons_for(&big, &node("a")),
+            reasons_for(&big, &node("b")),
+        ];
+        assert_eq!(
+            failure_message(3, &per),
+            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
+        );
+    }
+
+    #[test]
+    fn tolerations_and_affinity() {
+        let taint = json!({"key": "dedicated", "value": "gpu", "effect": "NoSchedule"});
+        let pod = json!({"spec": {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]}});
+        assert!(tolerated(&pod, &taint));
+        let any = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
+        assert!(tolerated(&any, &taint));
+        let other = json!({"spec": {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "cpu"}]}});
+        assert!(!tolerated(&other, &taint));
+        let aff = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}]}}}}});
+        assert!(affinity_matches(&aff, &node("a")));
+        let not = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "NotIn", "values": ["ssd"]}]}]}}}}});
+        assert!(!affinity_matches(&not, &node("a")));
+        let field = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["b"]}]}]}}}}});
+        assert!(!affinity_matches(&field, &node("a")));
+        assert!(affinity_matches(&field, &node("b")));
+    }
+
+    #[test]
+    fn requests_sum_containers_and_default_to_limits() {
+        let pod = json!({"spec": {"containers": [
+            {"resources": {"requests": {"cpu": "250m", "memory": "128Mi"}}},
+            {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}
+        ], "initContainers": [{"resources": {"requests": {"cpu": "2"}}}]}});
+        assert_eq!(requests(&pod), (2000, (128 << 20) + (1 << 30)));
+    }
+}

@@ -1,0 +1,275 @@
+//! The endpoints and endpointslice controllers, and the API server's Service defaults
+//! (cluster IP, ports' protocol and target port).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::Simulator;
+use super::util::{Kinds, arr, map_selects, name, namespace, owner_ref, s, terminating, time, uid};
+use crate::store::Store;
+
+/// Keeps every selector Service's Endpoints and EndpointSlice in line with its pods.
+pub fn endpoints(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
+    let services = store.list(Kinds::services(), None);
+    if services.is_empty() {
+        return;
+    }
+    let mut by_ns: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
+    for p in store.list(Kinds::pods(), None) {
+        by_ns.entry(namespace(&p).to_string()).or_default().push(p);
+    }
+    for svc in services {
+        if sim.is_frozen(&svc) {
+            continue;
+        }
+        let svc = defaults(sim, store, &svc);
+        let selector = &svc["spec"]["selector"];
+        if selector.as_object().is_none_or(|m| m.is_empty()) {
+            continue;
+        }
+        let ns = namespace(&svc).to_string();
+        let pods: Vec<&Arc<Value>> = by_ns
+            .get(&ns)
+            .map(|v| {
+                v.iter()
+                    .filter(|p| map_selects(selector, &p["metadata"]["labels"]))
+                    .filter(|p| {
+                        !s(p, "/status/podIP").is_empty()
+                            && !terminating(p)
+                            && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        write_endpoints(sim, store, &svc, &pods, now);
+        write_slice(sim, store, &svc, &pods);
+    }
+}
+
+/// Fills what the API server fills on create: cluster IP, protocols, target ports.
+fn defaults(sim: &mut Simulator, store: &mut Store, svc: &Arc<Value>) -> Arc<Value> {
+    let mut v = (**svc).clone();
+    let spec = &mut v["spec"];
+    let ty = spec["type"].as_str().unwrap_or("ClusterIP").to_string();
+    spec["type"] = json!(ty);
+    if spec["clusterIP"].as_str().is_none() && ty != "ExternalName" {
+        sim.service_ips += 1;
+        let n = sim.service_ips + 9;
+        let ip = format!("10.96.{}.{}", n / 250, n % 250 + 1);
+        spec["clusterIP"] = json!(ip);
+        spec["clusterIPs"] = json!([ip]);
+    }
+    if spec["sessionAffinity"].is_null() {
+        spec["sessionAffinity"] = json!("None");
+    }
+    if spec["ipFamilies"].is_null() && ty != "ExternalName" {
+        spec["ipFamilies"] = json!(["IPv4"]);
+        spec["ipFamilyPolicy"] = json!("SingleStack");
+        spec["internalTrafficPolicy"] = json!("Cluster");
+    }
+    if let Some(ports) = spec["ports"].as_array_mut() {
+        for p in ports {
+            if p["protocol"].is_null() {
+                p["protocol"] = json!("TCP");
+            }
+            if p["targetPort"].is_null() {
+                p["targetPort"] = p["port"].clone();
+            }
+        }
+    }
+    if v["status"].is_null() {
+        v["status"] = json!({"loadBalancer": {}});
+    }
+    if v == **svc {
+        return svc.clone();
+    }
+    sim.write(store, Kinds::services(), v);
+    store
+        .get(Kinds::services(), namespace(svc), name(svc))
+        .unwrap_or_else(|| svc.clone())
+}
+
+/// The pod port a service port targets: a number, or a named container port.
+fn target_port(port: &Value, pod: &Value) -> Option<i64> {
+    match &port["targetPort"] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(named) => {
+            if let Ok(n) = named.parse() {
+                return Some(n);
+            }
+            arr(pod, "/spec/containers").iter().find_map(|c| {
+                arr(c, "/ports")
+                    .iter()
+                    .find(|p| p["name"].as_str() == Some(named))
+                    .and_then(|p| p["containerPort"].as_i64())
+            })
+        }
+        _ => port["port"].as_i64(),
+    }
+}
+
+fn pod_ready(p: &Value) -> bool {
+    arr(p, "/status/conditions")
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+fn address(p: &Value) -> Value {
+    let mut a = json!({"ip": s(p, "/status/podIP"),
+        "targetRef": {"kind": "Pod", "namespace": namespace(p), "name": name(p), "uid": uid(p)}});
+    if !s(p, "/spec/nodeName").is_empty() {
+        a["nodeName"] = json!(s(p, "/spec/nodeName"));
+    }
+    a
+}
+
+fn write_endpoints(
+    sim: &mut Simulator,
+    store: &mut Store,
+    svc: &Value,
+    pods: &[&Arc<Value>],
+    now: Timestamp,
+) {
+    let ns = namespace(svc);
+    let existing = store.get(Kinds::endpoints(), ns, name(svc));
+    if existing.as_ref().is_some_and(|e| sim.is_frozen(e)) {
+        return;
+    }
+    let svc_ports = arr(svc, "/spec/ports");
+    // Pods grouped by the ports they resolve to, as the endpoints controller does.
+    let mut subsets: Vec<(Vec<Value>, Vec<Value>, Vec<Value>)> = Vec::new();
+    for p in pods {
+        let ports: Vec<Value> = svc_ports
+            .iter()
+            .filter_map(|sp| {
+                target_port(sp, p).map(|tp| {
+                    let mut port =
+                        json!({"port": tp, "protocol": sp["protocol"].as_str().unwrap_or("TCP")});
+                    if let Some(n) = sp["name"].as_str() {
+                        port["name"] = json!(n);
+                    }
+                    port
+                })
+            })
+            .collect();
+        let idx = match subsets.iter().position(|(pp, _, _)| *pp == ports) {
+            Some(i) => i,
+            None => {
+                subsets.push((ports, Vec::new(), Vec::new()));
+                subsets.len() - 1
+            }
+        };
+        if pod_ready(p) {
+            subsets[idx].1.push(address(p));
+        } else {
+            subsets[idx].2.push(address(p));
+        }
+    }
+    let subsets: Vec<Value> = subsets
+        .into_iter()
+        .map(|(ports, ready, not_ready)| {
+            let mut ss = json!({"ports": ports});
+            if !ready.is_empty() {
+                ss["addresses"] = json!(ready);
+            }
+            if !not_ready.is_empty() {
+                ss["notReadyAddresses"] = json!(not_ready);
+            }
+            ss
+        })
+        .collect();
+    let mut labels = svc["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    labels["endpoints.kubernetes.io/managed-by"] = json!("endpoint-controller");
+    match existing {
+        Some(old) => {
+            let same = old
+                .get("subsets")
+                .map_or(subsets.is_empty(), |s| *s == json!(subsets));
+            if !same {
+                let mut e = (*old).clone();
+                if subsets.is_empty() {
+                    if let Some(m) = e.as_object_mut() {
+                        m.remove("subsets");
+                    }
+                } else {
+                    e["subsets"] = json!(subsets);
+                }
+                e["metadata"]["annotations"] =
+                    json!({"endpoints.kubernetes.io/last-change-trigger-time": time(now)});
+                sim.write(store, Kinds::endpoints(), e);
+            }
+        }
+        None => {
+            let mut e = json!({"apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": name(svc), "namespace": ns, "labels": labels,
+                    "creationTimestamp": time(now),
+                    "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": time(now)}}});
+            if !subsets.is_empty() {
+                e["subsets"] = json!(subsets);
+            }
+            sim.create(store, Kinds::endpoints(), e);
+        }
+    }
+}
+
+fn write_slice(sim: &mut Simulator, store: &mut Store, svc: &Value, pods: &[&Arc<Value>]) {
+    let ns = namespace(svc);
+    let existing = store
+        .list(Kinds::slices(), Some(ns))
+        .into_iter()
+        .find(|e| e["metadata"]["labels"]["kubernetes.io/service-name"] == name(svc));
+    if existing.as_ref().is_some_and(|e| sim.is_frozen(e)) {
+        return;
+    }
+    let ports: Vec<Value> = arr(svc, "/spec/ports")
+        .iter()
+        .filter_map(|sp| {
+            let tp = pods
+                .first()
+                .and_then(|p| target_port(sp, p))
+                .or_else(|| sp["targetPort"].as_i64().or_else(|| sp["port"].as_i64()))?;
+            let mut port =
+                json!({"port": tp, "protocol": sp["protocol"].as_str().unwrap_or("TCP")});
+            port["name"] = json!(sp["name"].as_str().unwrap_or(""));
+            Some(port)
+        })
+        .collect();
+    let endpoints: Vec<Value> = pods
+        .iter()
+        .map(|p| {
+            let ready = pod_ready(p);
+            let mut e = json!({"addresses": [s(p, "/status/podIP")],
+                "conditions": {"ready": ready, "serving": ready, "terminating": false},
+                "targetRef": {"kind": "Pod", "namespace": ns, "name": name(p), "uid": uid(p)}});
+            if !s(p, "/spec/nodeName").is_empty() {
+                e["nodeName"] = json!(s(p, "/spec/nodeName"));
+            }
+            e
+        })
+        .collect();
+    match existing {
+        Some(old) => {
+            if old["endpoints"] != json!(endpoints) || old["ports"] != json!(ports) {
+                let mut e = (*old).clone();
+                e["endpoints"] = json!(endpoints);
+                e["ports"] = json!(ports);
+                sim.write(store, Kinds::slices(), e);
+            }
+        }
+        None => {
+            let e = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"generateName": format!("{}-", name(svc)), "namespace": ns,
+                    "labels": {"kubernetes.io/service-name": name(svc),
+                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                    "ownerReferences": [owner_ref(svc)]},
+                "addressType": "IPv4", "endpoints": endpoints, "ports": ports});
+            sim.create(store, Kinds::slices(), e);
+        }
+    }
+}

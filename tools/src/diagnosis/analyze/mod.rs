@@ -1,0 +1,402 @@
+//! Pure rules from a [`Snapshot`] to findings: shared indexes and helpers, and the order the
+//! rules run in (nodes and volumes first, so workload findings can name them as the cause).
+
+mod infra;
+mod network;
+mod pods;
+#[cfg(test)]
+mod tests;
+mod workloads;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use super::snapshot::Snapshot;
+use super::{Finding, ObjectRef, Severity, sort_findings};
+
+pub(crate) use pods::log_requests_for;
+
+/// A container log tail the analysis wants (fetched by the collector before analysis).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LogRequest {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod.
+    pub pod: String,
+    /// Container.
+    pub container: String,
+    /// The previous (terminated) container's log.
+    pub previous: bool,
+}
+
+/// The log tails worth fetching: one per failing container per workload (its first failing
+/// pod), the previous container's when it restarted; bounded in number.
+pub fn log_requests(snap: &Snapshot) -> Vec<LogRequest> {
+    let ctx = Ctx::new(snap);
+    log_requests_for(&ctx)
+}
+
+/// Every rule over the snapshot: findings grouped by workload, chained to the deepest cause,
+/// sorted critical first.
+pub fn analyze(snap: &Snapshot) -> Vec<Finding> {
+    let ctx = Ctx::new(snap);
+    let mut out = Out::default();
+    infra::nodes(&ctx, &mut out);
+    let pvc_problems = infra::pvc_problems(&ctx);
+    workloads::analyze(&ctx, &pvc_problems, &mut out);
+    infra::pvcs(&ctx, &pvc_problems, &mut out);
+    network::services(&ctx, &mut out);
+    network::ingresses(&ctx, &mut out);
+    network::network_policies(&ctx, &mut out);
+    network::webhooks(&ctx, &mut out);
+    infra::hpas(&ctx, &mut out);
+    infra::pdbs(&ctx, &mut out);
+    infra::pvs(&ctx, &mut out);
+    let mut findings: Vec<Finding> = out.findings;
+    sort_findings(&mut findings);
+    findings
+}
+
+/// The workloads in a snapshot: deployments, stateful sets, daemon sets, jobs not owned by a
+/// cron job, cron jobs, and pods owned by none of them.
+pub fn workloads_checked(snap: &Snapshot) -> Vec<ObjectRef> {
+    let ctx = Ctx::new(snap);
+    let mut set: std::collections::BTreeSet<ObjectRef> = std::collections::BTreeSet::new();
+    let r = |kind: &str, m: &ObjectMeta| ObjectRef {
+        kind: kind.to_string(),
+        namespace: ns_of(m).to_string(),
+        name: name_of(m).to_string(),
+    };
+    set.extend(
+        snap.deployments
+            .iter()
+            .map(|d| r("deployment", &d.metadata)),
+    );
+    set.extend(
+        snap.stateful_sets
+            .iter()
+            .map(|d| r("statefulset", &d.metadata)),
+    );
+    set.extend(snap.daemon_sets.iter().map(|d| r("daemonset", &d.metadata)));
+    set.extend(snap.cron_jobs.iter().map(|d| r("cronjob", &d.metadata)));
+    set.extend(
+        snap.jobs
+            .iter()
+            .filter(|j| controller_of(&j.metadata).is_none_or(|(k, _)| k != "CronJob"))
+            .map(|d| r("job", &d.metadata)),
+    );
+    set.extend(snap.pods.iter().map(|p| ctx.workload_of(p)));
+    set.into_iter().collect()
+}
+
+/// Findings under construction, with what each is about so later rules can fold into them.
+#[derive(Default)]
+pub(crate) struct Out {
+    pub findings: Vec<Finding>,
+    /// Pods (ns/name) already explained by a finding, by the index of that finding.
+    pub pod_owner: HashMap<(String, String), usize>,
+    /// PVCs already named as a cause.
+    pub explained_pvcs: HashSet<(String, String)>,
+}
+
+impl Out {
+    pub fn push(&mut self, f: Finding) -> usize {
+        self.findings.push(f);
+        self.findings.len() - 1
+    }
+}
+
+/// Indexes over the snapshot.
+pub(crate) struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub now: Timestamp,
+    events: HashMap<(String, String, String), Vec<&'a Event>>,
+    rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
+    jobs: HashMap<(&'a str, &'a str), &'a Job>,
+    pub not_ready_nodes: HashSet<String>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(snap: &'a Snapshot) -> Ctx<'a> {
+        let mut events: HashMap<(String, String, String), Vec<&Event>> = HashMap::new();
+        for e in &snap.events {
+            let o = &e.involved_object;
+            let key = (
+                o.kind.clone().unwrap_or_default(),
+                o.namespace.clone().unwrap_or_default(),
+                o.name.clone().unwrap_or_default(),
+            );
+            events.entry(key).or_default().push(e);
+        }
+        for list in events.values_mut() {
+            list.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
+        }
+        let rs = snap
+            .replica_sets
+            .iter()
+            .map(|r| ((ns_of(&r.metadata), name_of(&r.metadata)), r))
+            .collect();
+        let jobs = snap
+            .jobs
+            .iter()
+            .map(|j| ((ns_of(&j.metadata), name_of(&j.metadata)), j))
+            .collect();
+        let not_ready_nodes = snap
+            .nodes
+            .iter()
+            .filter(|n| infra::node_not_ready(n).is_some())
+            .map(|n| name_of(&n.metadata).to_string())
+            .collect();
+        Ctx {
+            snap,
+            now: snap.now,
+            events,
+            rs,
+            jobs,
+            not_ready_nodes,
+        }
+    }
+
+    /// Events about an object, newest first.
+    pub fn events(&self, kind: &str, ns: &str, name: &str) -> &[&'a Event] {
+        self.events
+            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The newest event of an object with one of `reasons`.
+    pub fn event(&self, kind: &str, ns: &str, name: &str, reasons: &[&str]) -> Option<&'a Event> {
+        self.events(kind, ns, name)
+            .iter()
+            .copied()
+            .find(|e| reasons.contains(&e.reason.as_deref().unwrap_or_default()))
+    }
+
+    pub fn replica_set(&self, ns: &str, name: &str) -> Option<&'a ReplicaSet> {
+        self.rs.get(&(ns, name)).copied()
+    }
+
+    pub fn job(&self, ns: &str, name: &str) -> Option<&'a Job> {
+        self.jobs.get(&(ns, name)).copied()
+    }
+
+    /// The workload that owns a pod: pod → ReplicaSet → Deployment, Job → CronJob,
+    /// StatefulSet, DaemonSet; a pod owned by none is its own workload.
+    pub fn workload_of(&self, pod: &Pod) -> ObjectRef {
+        let ns = ns_of(&pod.metadata).to_string();
+        let r = |kind: &str, name: &str| ObjectRef {
+            kind: kind.to_string(),
+            namespace: ns.clone(),
+            name: name.to_string(),
+        };
+        match controller_of(&pod.metadata) {
+            Some(("ReplicaSet", rs_name)) => {
+                if let Some(rs) = self.replica_set(&ns, rs_name) {
+                    if let Some(("Deployment", d)) = controller_of(&rs.metadata) {
+                        return r("deployment", d);
+                    }
+                    return r("replicaset", rs_name);
+                }
+                // The replica set is not visible: strip its pod-template-hash suffix.
+                let hash = pod
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("pod-template-hash"));
+                match hash.and_then(|h| rs_name.strip_suffix(&format!("-{h}"))) {
+                    Some(d) => r("deployment", d),
+                    None => r("replicaset", rs_name),
+                }
+            }
+            Some(("Job", job)) => match self.job(&ns, job).and_then(|j| controller_of(&j.metadata))
+            {
+                Some(("CronJob", cj)) => r("cronjob", cj),
+                _ => r("job", job),
+            },
+            Some(("StatefulSet", n)) => r("statefulset", n),
+            Some(("DaemonSet", n)) => r("daemonset", n),
+            _ => r("pod", name_of(&pod.metadata)),
+        }
+    }
+
+    /// Whether cluster-wide objects (nodes, volumes, webhooks) are reported on their own.
+    pub fn cluster_wide(&self) -> bool {
+        self.snap.namespace.is_none() && !self.snap.label_selected
+    }
+}
+
+pub(crate) fn ns_of(m: &ObjectMeta) -> &str {
+    m.namespace.as_deref().unwrap_or_default()
+}
+
+pub(crate) fn name_of(m: &ObjectMeta) -> &str {
+    m.name.as_deref().unwrap_or_default()
+}
+
+/// The controlling owner reference as (Kind, name).
+pub(crate) fn controller_of(m: &ObjectMeta) -> Option<(&str, &str)> {
+    let refs = m.owner_references.as_ref()?;
+    let r = refs
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .or_else(|| refs.first())?;
+    Some((r.kind.as_str(), r.name.as_str()))
+}
+
+/// When an event last happened: eventTime, lastTimestamp, the series' last observation or
+/// firstTimestamp, whichever is set (newer APIs leave lastTimestamp empty).
+pub(crate) fn event_time(e: &Event) -> Option<Timestamp> {
+    let series = e
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref())
+        .map(|t| t.0);
+    let candidates = [
+        series,
+        e.last_timestamp.as_ref().map(|t| t.0),
+        e.event_time.as_ref().map(|t| t.0),
+        e.first_timestamp.as_ref().map(|t| t.0),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .max()
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// How many times an event happened (series count, else count).
+pub(crate) fn event_count(e: &Event) -> i32 {
+    e.series
+        .as_ref()
+        .and_then(|s| s.count)
+        .or(e.count)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// `event BackOff (x12, last 2m ago): Back-off restarting failed container`.
+pub(crate) fn describe_event(ctx: &Ctx<'_>, e: &Event) -> String {
+    let count = event_count(e);
+    let mut meta = Vec::new();
+    if count > 1 {
+        meta.push(format!("x{count}"));
+    }
+    if let Some(t) = event_time(e) {
+        meta.push(format!("{} ago", age(ctx.now, t)));
+    }
+    let meta = if meta.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", meta.join(", "))
+    };
+    format!(
+        "event {}{meta}: {}",
+        e.reason.as_deref().unwrap_or("Unknown"),
+        crate::mask::mask_text(e.message.as_deref().unwrap_or_default().trim())
+    )
+}
+
+/// A short age: `45s`, `12m`, `3h`, `2d`.
+pub(crate) fn age(now: Timestamp, then: Timestamp) -> String {
+    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
+pub(crate) fn seconds_since(now: Timestamp, then: Timestamp) -> i64 {
+    now.as_second().saturating_sub(then.as_second())
+}
+
+/// Whether labels satisfy a plain selector map (an empty map selects nothing here).
+pub(crate) fn map_selects(
+    selector: &BTreeMap<String, String>,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    if selector.is_empty() {
+        return false;
+    }
+    let Some(labels) = labels else { return false };
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Whether labels satisfy a LabelSelector (matchLabels and matchExpressions); an empty
+/// selector selects everything, as the API defines it.
+pub(crate) fn label_selector_selects(
+    sel: &LabelSelector,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let empty = BTreeMap::new();
+    let labels = labels.unwrap_or(&empty);
+    if let Some(ml) = &sel.match_labels
+        && !ml.iter().all(|(k, v)| labels.get(k) == Some(v))
+    {
+        return false;
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default();
+        let v = labels.get(&e.key);
+        let ok = match e.operator.as_str() {
+            "In" => v.is_some_and(|v| values.contains(v)),
+            "NotIn" => v.is_none_or(|v| !values.contains(v)),
+            "Exists" => v.is_some(),
+            "DoesNotExist" => v.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `a=1,b=2`.
+pub(crate) fn labels_text(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A severity-ordered finding constructor.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn finding(
+    severity: Severity,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    reason: &str,
+    message: String,
+    evidence: Vec<String>,
+    suggestion: String,
+    related: Vec<String>,
+) -> Finding {
+    Finding {
+        severity,
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        reason: reason.to_string(),
+        message,
+        evidence,
+        suggestion,
+        related,
+    }
+}
+
+/// Pluralizes simply: `1 pod`, `3 pods`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
