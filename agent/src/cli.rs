@@ -10,8 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "kai",
     version,
     about = "A natural-language operations agent for Kubernetes",
-    after_help = "Examples:\n  kai --sandbox demo \"why is backend crashing\"\n  kai health -A --fail-on warning\n  kai sandbox demo --write-kubeconfig /tmp/kc   # then: kubectl --kubeconfig /tmp/kc get pods -A",
-    args_conflicts_with_subcommands = true
+    after_help = "Examples:\n  kai --sandbox demo \"why is backend crashing\"\n  kai health -A --fail-on warning\n  kai sandbox demo --write-kubeconfig /tmp/kc   # then: kubectl --kubeconfig /tmp/kc get pods -A"
 )]
 pub struct Cli {
     /// Global options.

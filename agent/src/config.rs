@@ -18,7 +18,8 @@ pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Model used on OpenAI's endpoint when none is named.
 pub const OPENAI_DEFAULT_MODEL: &str = "gpt-4o-mini";
 /// Namespaces where writes are always refused, before any config adds more.
-pub const DEFAULT_PROTECTED_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+pub const DEFAULT_PROTECTED_NAMESPACES: [&str; 3] =
+    ["kube-system", "kube-public", "kube-node-lease"];
 
 /// A configuration error: one line saying what is wrong and where (exit 2).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -55,6 +56,10 @@ pub struct ApiKey(String);
 
 impl ApiKey {
     /// Wraps a key.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn new(key: impl Into<String>) -> ApiKey {
         ApiKey(key.into())
     }
@@ -100,7 +105,11 @@ pub struct ModelConfig {
 
 impl ModelConfig {
     /// A configuration for `model` at `base_url`, with default timeouts and retries.
-    pub fn new(model: impl Into<String>, base_url: impl Into<String>, api_key: Option<ApiKey>) -> ModelConfig {
+    pub fn new(
+        model: impl Into<String>,
+        base_url: impl Into<String>,
+        api_key: Option<ApiKey>,
+    ) -> ModelConfig {
         ModelConfig {
             model: model.into(),
             base_url: base_url.into(),
@@ -116,7 +125,11 @@ impl ModelConfig {
     /// Logs each value and its source at info level (`-v`); the key only as present/absent.
     pub fn log_sources(&self) {
         tracing::info!("model {:?} (from {})", self.model, self.sources.model);
-        tracing::info!("model endpoint {} (from {})", self.base_url, self.sources.base_url);
+        tracing::info!(
+            "model endpoint {} (from {})",
+            self.base_url,
+            self.sources.base_url
+        );
         match &self.api_key {
             Some(_) => tracing::info!("API key set (from {})", self.sources.api_key),
             None => tracing::info!("no API key"),
@@ -157,7 +170,10 @@ pub struct PolicyConfig {
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
-            protected_namespaces: DEFAULT_PROTECTED_NAMESPACES.iter().map(|s| s.to_string()).collect(),
+            protected_namespaces: DEFAULT_PROTECTED_NAMESPACES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             mode: Mode::Confirm,
         }
     }
@@ -247,9 +263,12 @@ pub fn config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     if let Some(x) = env("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(x).join("kai").join("config.toml"));
     }
-    env("HOME")
-        .filter(|v| !v.is_empty())
-        .map(|h| PathBuf::from(h).join(".config").join("kai").join("config.toml"))
+    env("HOME").filter(|v| !v.is_empty()).map(|h| {
+        PathBuf::from(h)
+            .join(".config")
+            .join("kai")
+            .join("config.toml")
+    })
 }
 
 /// Reads and parses a config file; a missing file is `Ok(None)`.
@@ -257,11 +276,20 @@ pub fn read_file(path: &Path) -> Result<Option<FileConfig>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ConfigError(format!("cannot read config file {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(ConfigError(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )));
+        }
     };
-    toml::from_str::<FileConfig>(&text)
-        .map(Some)
-        .map_err(|e| ConfigError(format!("config file {}: {}", path.display(), one_line(&e.to_string()))))
+    toml::from_str::<FileConfig>(&text).map(Some).map_err(|e| {
+        ConfigError(format!(
+            "config file {}: {}",
+            path.display(),
+            one_line(&e.to_string())
+        ))
+    })
 }
 
 fn one_line(s: &str) -> String {
@@ -269,6 +297,27 @@ fn one_line(s: &str) -> String {
 }
 
 impl Settings {
+    /// Logs where the configuration came from (`-v`); the API key only as present or absent.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
+    pub fn log(&self) {
+        match &self.config_file {
+            Some(p) => tracing::info!("config file {}", p.display()),
+            None => tracing::info!("no config file"),
+        }
+        match &self.model {
+            Some(m) => m.log_sources(),
+            None => tracing::info!("no model configured"),
+        }
+        tracing::info!(
+            "policy: mode {} unless --read-only/--yes; protected namespaces {}",
+            self.policy.mode,
+            self.policy.protected_namespaces.join(", ")
+        );
+    }
+
     /// Resolves the configuration from flags, the process environment and the config file.
     pub fn load(flags: &Flags) -> Result<Settings, ConfigError> {
         let env = |k: &str| std::env::var(k).ok();
@@ -291,7 +340,11 @@ impl Settings {
     ) -> Result<Settings, ConfigError> {
         let file = file.unwrap_or_default();
         let file_src = || Source::File(file_path.clone().unwrap_or_default());
-        let get = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let model: Option<(String, Source)> = flags
             .model
@@ -321,7 +374,9 @@ impl Settings {
             },
             None => get("KAI_API_KEY")
                 .map(|k| (ApiKey(k), Source::Env("KAI_API_KEY".into())))
-                .or_else(|| get("OPENAI_API_KEY").map(|k| (ApiKey(k), Source::Env("OPENAI_API_KEY".into()))))
+                .or_else(|| {
+                    get("OPENAI_API_KEY").map(|k| (ApiKey(k), Source::Env("OPENAI_API_KEY".into())))
+                })
                 .or_else(|| {
                     let var = file.api_key_env.as_ref()?;
                     get(var).map(|k| (ApiKey(k), Source::Env(var.clone())))
@@ -390,7 +445,9 @@ fn policy_from(p: &FilePolicy, path: Option<&Path>) -> Result<PolicyConfig, Conf
     }
     if let Some(m) = &p.mode {
         out.mode = m.parse().map_err(|e: String| {
-            let at = path.map(|p| format!("config file {}: ", p.display())).unwrap_or_default();
+            let at = path
+                .map(|p| format!("config file {}: ", p.display()))
+                .unwrap_or_default();
             ConfigError(format!("{at}[policy] mode: {e}"))
         })?;
     }
@@ -417,7 +474,10 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
@@ -434,7 +494,9 @@ mod tests {
 
     #[test]
     fn flags_beat_kai_env_beat_openai_env_beat_file() {
-        let f = file("model = \"file-model\"\nbase_url = \"http://file:1/v1\"\napi_key_env = \"FILE_KEY\"\n");
+        let f = file(
+            "model = \"file-model\"\nbase_url = \"http://file:1/v1\"\napi_key_env = \"FILE_KEY\"\n",
+        );
         let env = env_of(&[
             ("KAI_MODEL", "kai-model"),
             ("KAI_BASE_URL", "http://kai:1/v1/"),
@@ -460,7 +522,11 @@ mod tests {
         assert_eq!(m.api_key.as_ref().unwrap().expose(), "sk-mine");
 
         // Without flags and KAI_*: OPENAI_* beat the file.
-        let env = env_of(&[("OPENAI_BASE_URL", "http://openai:1/v1"), ("OPENAI_API_KEY", "sk-openai"), ("FILE_KEY", "sk-file")]);
+        let env = env_of(&[
+            ("OPENAI_BASE_URL", "http://openai:1/v1"),
+            ("OPENAI_API_KEY", "sk-openai"),
+            ("FILE_KEY", "sk-file"),
+        ]);
         let m = Settings::resolve(&Flags::default(), &env, Some(f.clone()), Some(path.clone()))
             .unwrap()
             .model
@@ -472,7 +538,10 @@ mod tests {
 
         // Only the file: its api_key_env names the variable.
         let env = env_of(&[("FILE_KEY", "sk-file")]);
-        let m = Settings::resolve(&Flags::default(), &env, Some(f), Some(path)).unwrap().model.unwrap();
+        let m = Settings::resolve(&Flags::default(), &env, Some(f), Some(path))
+            .unwrap()
+            .model
+            .unwrap();
         assert_eq!(m.base_url, "http://file:1/v1");
         assert_eq!(m.api_key.as_ref().unwrap().expose(), "sk-file");
         assert_eq!(m.sources.api_key, Source::Env("FILE_KEY".into()));
@@ -480,10 +549,15 @@ mod tests {
 
     #[test]
     fn openai_key_alone_uses_openai_defaults() {
-        let m = Settings::resolve(&Flags::default(), &env_of(&[("OPENAI_API_KEY", "sk-x")]), None, None)
-            .unwrap()
-            .model
-            .unwrap();
+        let m = Settings::resolve(
+            &Flags::default(),
+            &env_of(&[("OPENAI_API_KEY", "sk-x")]),
+            None,
+            None,
+        )
+        .unwrap()
+        .model
+        .unwrap();
         assert_eq!(m.base_url, OPENAI_BASE_URL);
         assert_eq!(m.model, OPENAI_DEFAULT_MODEL);
     }
@@ -521,9 +595,14 @@ mod tests {
 
     #[test]
     fn policy_from_file_extends_defaults() {
-        let f = file("[policy]\nprotected_namespaces = [\"prod\", \"kube-system\"]\nmode = \"read-only\"\n");
+        let f = file(
+            "[policy]\nprotected_namespaces = [\"prod\", \"kube-system\"]\nmode = \"read-only\"\n",
+        );
         let s = Settings::resolve(&Flags::default(), &env_of(&[]), Some(f), None).unwrap();
-        assert_eq!(s.policy.protected_namespaces, vec!["kube-system", "kube-public", "kube-node-lease", "prod"]);
+        assert_eq!(
+            s.policy.protected_namespaces,
+            vec!["kube-system", "kube-public", "kube-node-lease", "prod"]
+        );
         assert_eq!(s.policy.mode, Mode::ReadOnly);
         assert_eq!(s.policy.mode_with_flags(false, true), Mode::Auto);
         assert_eq!(s.policy.mode_with_flags(true, false), Mode::ReadOnly);
@@ -547,7 +626,10 @@ mod tests {
             config_path(&env_of(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")])),
             Some(PathBuf::from("/x/kai/config.toml"))
         );
-        assert_eq!(config_path(&env_of(&[("HOME", "/h")])), Some(PathBuf::from("/h/.config/kai/config.toml")));
+        assert_eq!(
+            config_path(&env_of(&[("HOME", "/h")])),
+            Some(PathBuf::from("/h/.config/kai/config.toml"))
+        );
     }
 
     #[test]

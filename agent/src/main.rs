@@ -127,7 +127,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     let global = match &embedded {
         Some(e) => Global {
             kubeconfig: Some(e.kubeconfig.clone()),
-            context: Vec::new(),
             ..global
         },
         None => global,

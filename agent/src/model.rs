@@ -187,23 +187,38 @@ impl ModelClient {
     }
 
     /// Replaces the back-off settings.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn with_retry(mut self, retry: RetryPolicy) -> ModelClient {
         self.retry = retry;
         self
     }
 
     /// The model name.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn model(&self) -> &str {
         &self.cfg.model
     }
 
     /// The base URL.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn base_url(&self) -> &str {
         &self.cfg.base_url
     }
 
     fn endpoint(&self) -> String {
-        format!("{}/chat/completions", self.cfg.base_url.trim_end_matches('/'))
+        format!(
+            "{}/chat/completions",
+            self.cfg.base_url.trim_end_matches('/')
+        )
     }
 
     /// Builds the request body: the messages, the tools (none: the model must answer in text).
@@ -275,11 +290,10 @@ impl ModelClient {
         events: &dyn EventSink,
     ) -> Result<Completion, Attempt> {
         let url = &self.cfg.base_url;
-        let mut req = self
-            .http
-            .post(self.endpoint())
-            .json(body)
-            .header(reqwest::header::ACCEPT, "text/event-stream, application/json");
+        let mut req = self.http.post(self.endpoint()).json(body).header(
+            reqwest::header::ACCEPT,
+            "text/event-stream, application/json",
+        );
         if let Some(key) = &self.cfg.api_key {
             req = req.bearer_auth(key.expose());
         }
@@ -366,7 +380,10 @@ impl ModelClient {
                     Ok(v) => v,
                     Err(e) => {
                         return Err(Attempt {
-                            error: self.protocol(format!("unreadable stream chunk ({e}): {}", clip(&data, 200))),
+                            error: self.protocol(format!(
+                                "unreadable stream chunk ({e}): {}",
+                                clip(&data, 200)
+                            )),
                             retry: false,
                             retry_after: None,
                         });
@@ -528,7 +545,11 @@ fn body_message(body: &str) -> String {
             None => v
                 .get("message")
                 .or_else(|| v.get("detail"))
-                .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
+                .map(|m| {
+                    m.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| m.to_string())
+                })
                 .unwrap_or_else(|| body.to_string()),
         },
         Err(_) => body.to_string(),
@@ -613,7 +634,8 @@ impl SseReader {
         if line.is_empty() {
             self.dispatch(out);
         } else if let Some(rest) = line.strip_prefix("data:") {
-            self.data.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
+            self.data
+                .push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
         } else if line.starts_with('{') {
             // Some servers send bare JSON lines (no `data:`): accept them as events.
             self.dispatch(out);
@@ -675,10 +697,7 @@ impl Accumulator {
     }
 
     fn merge_call(&mut self, pos: usize, c: &Value) {
-        let index = c
-            .get("index")
-            .and_then(Value::as_u64)
-            .unwrap_or(pos as u64);
+        let index = c.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
         let id = c.get("id").and_then(Value::as_str).unwrap_or("");
         let func = c.get("function");
         let name = func
@@ -691,10 +710,16 @@ impl Accumulator {
             Some(v @ Value::Object(_)) => v.to_string(),
             _ => String::new(),
         };
-        let slot = self.by_index.iter().find(|(i, _)| *i == index).map(|(_, p)| *p);
+        let slot = self
+            .by_index
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, p)| *p);
         let slot = match slot {
             // A different id at a known index is a new call (servers that reuse index 0).
-            Some(p) if !id.is_empty() && !self.calls[p].id.is_empty() && self.calls[p].id != id => None,
+            Some(p) if !id.is_empty() && !self.calls[p].id.is_empty() && self.calls[p].id != id => {
+                None
+            }
             other => other,
         };
         let p = match slot {
@@ -798,15 +823,22 @@ mod tests {
                 .collect()
         }
         fn retries(&self) -> usize {
-            self.0.lock().unwrap().iter().filter(|l| l.starts_with("retry:")).count()
+            self.0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.starts_with("retry:"))
+                .count()
         }
     }
 
     fn user(text: &str) -> Vec<ChatCompletionRequestMessage> {
-        vec![ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
-            content: ChatCompletionRequestUserMessageContent::Text(text.into()),
-            name: None,
-        })]
+        vec![ChatCompletionRequestMessage::User(
+            ChatCompletionRequestUserMessage {
+                content: ChatCompletionRequestUserMessageContent::Text(text.into()),
+                name: None,
+            },
+        )]
     }
 
     fn client(url: &str) -> ModelClient {
@@ -883,7 +915,10 @@ mod tests {
     fn retry_after_parses_seconds_and_dates() {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 
@@ -892,7 +927,10 @@ mod tests {
         let args = json!({"kind": "deployment", "name": "backend", "namespace": "shop"});
         let server = ScriptedModel::start(vec![
             Scripted::text("The backend crashes because DATABASE_URL is missing."),
-            Scripted::calls(&[("a1", "describe", args.clone()), ("a2", "diagnose", json!({}))]),
+            Scripted::calls(&[
+                ("a1", "describe", args.clone()),
+                ("a2", "diagnose", json!({})),
+            ]),
             Scripted::call("b1", "describe", args.clone()).style(Style::LlamaCpp),
             Scripted::call("c1", "describe", args.clone()).style(Style::OneChunk),
             Scripted::call("d1", "describe", args.clone()).style(Style::Json),
@@ -901,20 +939,34 @@ mod tests {
         let m = client(&server.url());
         let sink = Collect::default();
         let c = m.complete(&user("why"), &[], &sink).await.unwrap();
-        assert_eq!(c.content, "The backend crashes because DATABASE_URL is missing.");
-        assert!(sink.texts().len() > 3, "text arrives in pieces: {:?}", sink.texts());
+        assert_eq!(
+            c.content,
+            "The backend crashes because DATABASE_URL is missing."
+        );
+        assert!(
+            sink.texts().len() > 3,
+            "text arrives in pieces: {:?}",
+            sink.texts()
+        );
         assert_eq!(sink.texts().concat(), c.content);
 
         let c = m.complete(&user("why"), &[], &sink).await.unwrap();
         assert_eq!(c.tool_calls.len(), 2);
-        assert_eq!(serde_json::from_str::<Value>(&c.tool_calls[0].arguments).unwrap(), args);
+        assert_eq!(
+            serde_json::from_str::<Value>(&c.tool_calls[0].arguments).unwrap(),
+            args
+        );
         assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
         for id in ["b1", "c1", "d1"] {
             let c = m.complete(&user("why"), &[], &sink).await.unwrap();
             assert_eq!(c.tool_calls.len(), 1, "{id}");
             assert_eq!(c.tool_calls[0].id, id);
             assert_eq!(c.tool_calls[0].name, "describe");
-            assert_eq!(serde_json::from_str::<Value>(&c.tool_calls[0].arguments).unwrap(), args, "{id}");
+            assert_eq!(
+                serde_json::from_str::<Value>(&c.tool_calls[0].arguments).unwrap(),
+                args,
+                "{id}"
+            );
         }
         let reqs = server.requests();
         assert_eq!(reqs[0].authorization.as_deref(), Some("Bearer sk-test-key"));
@@ -936,7 +988,11 @@ mod tests {
         let t = Instant::now();
         let c = m.complete(&user("q"), &[], &sink).await.unwrap();
         assert_eq!(c.content, "ok");
-        assert!(t.elapsed() >= Duration::from_millis(950), "Retry-After honoured: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() >= Duration::from_millis(950),
+            "Retry-After honoured: {:?}",
+            t.elapsed()
+        );
         assert_eq!(server.served(), 4);
         assert_eq!(sink.retries(), 3);
     }
@@ -963,7 +1019,10 @@ mod tests {
         .await;
         let m = client(&server.url());
         let e = m.complete(&user("q"), &[], &NoEvents).await.unwrap_err();
-        assert!(matches!(e, ModelError::AuthRefused { status: 401, .. }), "{e}");
+        assert!(
+            matches!(e, ModelError::AuthRefused { status: 401, .. }),
+            "{e}"
+        );
         assert!(!e.to_string().contains("sk-test-key"));
         let e = m.complete(&user("q"), &[], &NoEvents).await.unwrap_err();
         assert!(matches!(e, ModelError::ModelNotFound { .. }), "{e}");

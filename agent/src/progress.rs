@@ -102,9 +102,12 @@ impl EventSink for Progress {
                     st.streamed = false;
                 }
                 let verb = if write { "change" } else { "check" };
-                if self.styled {
+                if self.styled && !write {
                     let _ = write!(err, "\x1b[2m… {verb}: {summary}\x1b[0m");
                     st.open_line = true;
+                } else if self.styled {
+                    // A write may ask for approval next: leave the line finished.
+                    let _ = writeln!(err, "\x1b[2m… {verb}: {summary}\x1b[0m");
                 } else {
                     let _ = writeln!(err, "kai: {verb}: {summary}");
                 }

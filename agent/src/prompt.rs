@@ -26,10 +26,9 @@ pub struct PromptVars {
 /// Reads a `--system-prompt` file.
 pub fn read_template(path: &Path) -> Result<String, String> {
     match std::fs::read_to_string(path) {
-        Ok(t) if t.trim().is_empty() => Err(format!(
-            "system prompt file {} is empty",
-            path.display()
-        )),
+        Ok(t) if t.trim().is_empty() => {
+            Err(format!("system prompt file {} is empty", path.display()))
+        }
         Ok(t) => Ok(t),
         Err(e) => Err(format!(
             "cannot read system prompt file {}: {e}",

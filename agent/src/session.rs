@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionRequestAssistantMessage,
-    ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent,
-    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
-    ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent, ChatCompletionTool,
-    ChatCompletionTools, FunctionCall, FunctionObject,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools, FunctionCall,
+    FunctionObject,
 };
 use kai_tools::Cluster;
 use kai_tools::registry::{self, Effect, ToolSpec};
@@ -29,6 +30,10 @@ use crate::policy::{Decision, Gate, GateError, GateResult};
 use crate::prompt::{self, PromptVars};
 
 /// Something that happened during a turn, for the caller to show.
+#[allow(
+    dead_code,
+    reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+)]
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
     /// A piece of the model's text, as it streams.
@@ -80,6 +85,10 @@ pub trait EventSink: Send + Sync {
 }
 
 /// Ignores every event.
+#[allow(
+    dead_code,
+    reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+)]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoEvents;
 
@@ -195,10 +204,7 @@ impl std::fmt::Debug for Session {
 /// What one call became before running.
 enum Prepared {
     /// Answered without running (bad call, repeat).
-    Answer {
-        content: String,
-        step: Option<Step>,
-    },
+    Answer { content: String, step: Option<Step> },
     /// To run through the gate.
     Run {
         args: Value,
@@ -217,7 +223,12 @@ struct Ledger {
 
 impl Session {
     /// A session on `cluster` with `model`, every tool call passing `gate`.
-    pub fn new(cluster: Cluster, model: ModelClient, gate: Arc<Gate>, opts: SessionOptions) -> Session {
+    pub fn new(
+        cluster: Cluster,
+        model: ModelClient,
+        gate: Arc<Gate>,
+        opts: SessionOptions,
+    ) -> Session {
         let specs = registry::specs();
         let tools = specs
             .iter()
@@ -246,16 +257,28 @@ impl Session {
     }
 
     /// The gate (shared with the offline path).
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn gate(&self) -> &Arc<Gate> {
         &self.gate
     }
 
     /// The cluster.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
     }
 
     /// The model client.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn model(&self) -> &ModelClient {
         &self.model
     }
@@ -273,6 +296,10 @@ impl Session {
     }
 
     /// Whether the conversation is empty.
+    #[allow(
+        dead_code,
+        reason = "API for the one-shot path, the REPL and MCP; not all callers exist yet"
+    )]
     pub fn is_empty(&self) -> bool {
         self.history.is_empty()
     }
@@ -315,7 +342,10 @@ impl Session {
         for turn in 0..self.opts.max_steps {
             events.event(Event::ModelTurn { step: turn + 1 });
             self.fit_budget();
-            let c = self.model.complete(&self.history, &self.tools, events).await?;
+            let c = self
+                .model
+                .complete(&self.history, &self.tools, events)
+                .await?;
             if c.tool_calls.is_empty() {
                 if c.content.trim().is_empty() && !nudged {
                     // An empty turn: ask once for the answer instead of returning nothing.
@@ -669,10 +699,15 @@ impl Session {
                     self.opts.max_steps
                 );
                 for t in self.tool_messages.iter().rev().take(5).rev() {
-                    if let Some(ChatCompletionRequestMessage::Tool(m)) = self.history.get(t.history_index)
+                    if let Some(ChatCompletionRequestMessage::Tool(m)) =
+                        self.history.get(t.history_index)
                         && let ChatCompletionRequestToolMessageContent::Text(s) = &m.content
                     {
-                        out.push_str(&format!("- {}: {}\n", t.label, clip_bytes(first_line(s), 200)));
+                        out.push_str(&format!(
+                            "- {}: {}\n",
+                            t.label,
+                            clip_bytes(first_line(s), 200)
+                        ));
                     }
                 }
                 self.history.push(assistant_message(&Completion {
@@ -731,7 +766,9 @@ fn assistant_message(c: &Completion) -> ChatCompletionRequestMessage {
         content: if c.content.is_empty() && !tool_calls.is_empty() {
             None
         } else {
-            Some(ChatCompletionRequestAssistantMessageContent::Text(c.content.clone()))
+            Some(ChatCompletionRequestAssistantMessageContent::Text(
+                c.content.clone(),
+            ))
         },
         tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
         ..Default::default()
@@ -768,7 +805,12 @@ fn canonical(v: &Value) -> String {
 
 /// What a write targets, to match a later success with an earlier denial.
 fn target_key(tool: &str, args: &Value) -> String {
-    let s = |k: &str| args.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     format!("{tool} {} {}/{}", s("kind"), s("namespace"), s("name"))
 }
 
@@ -789,7 +831,10 @@ pub fn call_label(name: &str, args: &Value) -> String {
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary with a note.
@@ -865,7 +910,10 @@ fn check_value(name: &str, schema: &Value, v: &Value) -> Result<(), String> {
         && !allowed.contains(v)
     {
         let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-        return Err(format!("\"{name}\" must be one of {}, got {v}", list.join(", ")));
+        return Err(format!(
+            "\"{name}\" must be one of {}, got {v}",
+            list.join(", ")
+        ));
     }
     if let (Some(min), Some(n)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64())
         && n < min
@@ -906,8 +954,11 @@ impl Session {
     pub fn truncate(&mut self, len: usize) {
         self.history.truncate(len);
         self.tool_messages.retain(|t| t.history_index < len);
-        let kept: std::collections::HashSet<&str> =
-            self.tool_messages.iter().map(|t| t.repeat_key.as_str()).collect();
+        let kept: std::collections::HashSet<&str> = self
+            .tool_messages
+            .iter()
+            .map(|t| t.repeat_key.as_str())
+            .collect();
         self.answered.retain(|k, _| kept.contains(k.as_str()));
     }
 
@@ -931,5 +982,437 @@ impl Session {
             )));
         }
         self.cluster = cluster;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use kai_tests::model::{Scripted, ScriptedModel, Style};
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::{ApiKey, ModelConfig, PolicyConfig};
+    use crate::policy::tests::{Fixed, demo, replicas};
+    use crate::policy::{Answer, Mode};
+
+    const CANARIES: [&str; 4] = [
+        "S3CR3T-CANARY-7f3a9c",
+        "tok-CANARY-91b2e4",
+        "eyJhbGciOiJIUzI1NiJ9.CANARY.sig",
+        "pw-CANARY-55d1",
+    ];
+
+    fn session(
+        cluster: &Cluster,
+        url: &str,
+        mode: Mode,
+        answer: Answer,
+        opts: SessionOptions,
+    ) -> Session {
+        let model =
+            ModelClient::new(ModelConfig::new("scripted", url, Some(ApiKey::new("k")))).unwrap();
+        let gate = Gate::new(
+            mode,
+            PolicyConfig::default().protected_namespaces,
+            Arc::new(Fixed(answer, AtomicUsize::new(0))),
+            None,
+        );
+        Session::new(cluster.clone(), model, Arc::new(gate), opts)
+    }
+
+    /// The tool messages of a request body.
+    fn tool_msgs(body: &Value) -> Vec<(String, String)> {
+        body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .map(|m| {
+                (
+                    m["tool_call_id"].as_str().unwrap().to_string(),
+                    m["content"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn multi_step_investigation_sends_outputs_back_and_never_secrets() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("c1", "diagnose", json!({"namespace": "shop"})),
+            Scripted::calls(&[
+                (
+                    "c2",
+                    "get_logs",
+                    json!({"workload": "backend", "namespace": "shop", "previous": true}),
+                ),
+                (
+                    "c3",
+                    "describe",
+                    json!({"kind": "deployment", "name": "frontend", "namespace": "shop"}),
+                ),
+                (
+                    "c4",
+                    "list_resources",
+                    json!({"kind": "secrets", "namespace": "shop"}),
+                ),
+            ])
+            .style(Style::LlamaCpp),
+            Scripted::text("backend crashes: DATABASE_URL is not set."),
+        ])
+        .await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::Confirm,
+            Answer::Yes,
+            SessionOptions::default(),
+        );
+        let out = s
+            .ask("why is backend crashing", None, &NoEvents)
+            .await
+            .unwrap();
+        assert_eq!(out.answer, "backend crashes: DATABASE_URL is not set.");
+        assert_eq!(out.reason, EndReason::Finished);
+        assert_eq!(out.steps.len(), 4);
+        assert!(
+            out.steps
+                .iter()
+                .all(|s| s.ok && s.decision == Decision::Allowed),
+            "{:?}",
+            out.steps
+        );
+        assert_eq!(out.steps[1].tool, "get_logs");
+        let bodies = server.bodies();
+        assert_eq!(bodies.len(), 3);
+        let system = bodies[0]["messages"][0]["content"].as_str().unwrap();
+        assert!(
+            system.contains(&d.cluster.context) && system.contains("confirm"),
+            "{system}"
+        );
+        assert_eq!(
+            bodies[0]["tools"].as_array().unwrap().len(),
+            registry::specs().len()
+        );
+        let t1 = tool_msgs(&bodies[1]);
+        assert_eq!(t1.len(), 1);
+        assert!(t1[0].1.contains("backend"), "diagnose output: {}", t1[0].1);
+        let t2 = tool_msgs(&bodies[2]);
+        assert_eq!(
+            t2.iter().map(|t| t.0.as_str()).collect::<Vec<_>>(),
+            ["c1", "c2", "c3", "c4"]
+        );
+        assert!(t2[1].1.contains("DATABASE_URL"), "logs: {}", t2[1].1);
+        server.assert_tool_calls_answered();
+        for r in server.requests() {
+            for c in CANARIES {
+                assert!(!r.raw.contains(c), "canary {c} sent to the model");
+            }
+        }
+        // The conversation continues in the same session.
+        assert!(s.len() >= 7);
+        s.clear();
+        assert!(s.is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_calls_are_answered_so_the_model_can_correct_them() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            bad_turn(),
+            Scripted::calls(&[
+                ("r1", "list_pods", json!({"namespace": "shop"})),
+                ("r2", "list_pods", json!({"namespace": "shop"})),
+            ]),
+            Scripted::text("done"),
+        ])
+        .await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::Confirm,
+            Answer::Yes,
+            SessionOptions::default(),
+        );
+        let out = s.ask("what pods", None, &NoEvents).await.unwrap();
+        assert_eq!(out.answer, "done");
+        let bodies = server.bodies();
+        let t = tool_msgs(&bodies[1]);
+        assert_eq!(t.len(), 5);
+        assert!(t[0].1.contains("no tool named \"kubectl\""), "{}", t[0].1);
+        assert!(t[1].1.contains("not valid JSON"), "{}", t[1].1);
+        assert!(
+            t[2].1.contains("\"replicas\" must be integer") && t[2].1.contains("without quotes"),
+            "{}",
+            t[2].1
+        );
+        assert!(
+            t[3].1.contains("missing required argument \"name\""),
+            "{}",
+            t[3].1
+        );
+        assert!(!t[4].1.starts_with("error"), "{}", t[4].1);
+        // The second turn's first list_pods ran before (in turn one) → repeat note, once each.
+        let t = tool_msgs(&bodies[2]);
+        assert!(t[5].1.contains("already called"), "{}", t[5].1);
+        assert!(t[6].1.contains("already called"), "{}", t[6].1);
+        server.assert_tool_calls_answered();
+        assert_eq!(out.steps.iter().filter(|s| s.ok).count(), 1);
+        assert_eq!(out.steps.len(), 5, "repeats are not steps: {:?}", out.steps);
+    }
+
+    /// One turn with an unknown tool, malformed JSON, a wrong type, a missing argument and a
+    /// good call, delivered as one JSON document.
+    fn bad_turn() -> Scripted {
+        Scripted::from(kai_tests::model::Reply::Tools {
+            content: "Let me look.".into(),
+            calls: vec![
+                call("b1", "kubectl", "{\"cmd\":\"get pods\"}"),
+                call("b2", "describe", "{\"kind\": \"pod\", "),
+                call(
+                    "b3",
+                    "scale",
+                    "{\"kind\":\"deployment\",\"name\":\"backend\",\"replicas\":\"3\"}",
+                ),
+                call("b4", "describe", "{\"kind\":\"pod\"}"),
+                call("b5", "list_pods", "{\"namespace\":\"shop\"}"),
+            ],
+        })
+        .style(Style::Json)
+    }
+
+    fn call(id: &str, name: &str, args: &str) -> kai_tests::model::Call {
+        kai_tests::model::Call {
+            id: id.into(),
+            name: name.into(),
+            arguments: args.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn step_limit_ends_with_a_summary_without_tools() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("s1", "list_pods", json!({"namespace": "shop"})),
+            Scripted::call("s2", "get_events", json!({"namespace": "shop"})),
+            Scripted::text("So far: backend is crashing."),
+        ])
+        .await;
+        let opts = SessionOptions {
+            max_steps: 2,
+            ..SessionOptions::default()
+        };
+        let mut s = session(&d.cluster, &server.url(), Mode::Confirm, Answer::Yes, opts);
+        let out = s.ask("why", None, &NoEvents).await.unwrap();
+        assert_eq!(out.reason, EndReason::StepLimit);
+        assert_eq!(out.answer, "So far: backend is crashing.");
+        let last = server.bodies().pop().unwrap();
+        assert!(last.get("tools").is_none(), "summary request has no tools");
+        server.assert_tool_calls_answered();
+    }
+
+    #[tokio::test]
+    async fn step_limit_without_a_summary_composes_one() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("s1", "list_pods", json!({"namespace": "shop"})),
+            Scripted::error(400, "bad request"),
+        ])
+        .await;
+        let opts = SessionOptions {
+            max_steps: 1,
+            ..SessionOptions::default()
+        };
+        let mut s = session(&d.cluster, &server.url(), Mode::Confirm, Answer::Yes, opts);
+        let out = s.ask("why", None, &NoEvents).await.unwrap();
+        assert_eq!(out.reason, EndReason::StepLimit);
+        assert!(
+            out.answer.contains("step limit") && out.answer.contains("list_pods"),
+            "{}",
+            out.answer
+        );
+    }
+
+    #[tokio::test]
+    async fn denied_write_ends_as_write_denied_and_changes_nothing() {
+        let d = demo().await;
+        let before = replicas(&d.cluster, "backend").await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("w1", "scale", json!({"kind": "deployment", "name": "backend", "namespace": "shop", "replicas": 0})),
+            Scripted::call("w2", "scale", json!({"kind": "deployment", "name": "backend", "namespace": "shop", "replicas": 0})),
+            Scripted::text("I could not scale backend."),
+        ])
+        .await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::Confirm,
+            Answer::No("no".into()),
+            SessionOptions::default(),
+        );
+        let out = s.ask("scale backend to 0", None, &NoEvents).await.unwrap();
+        assert_eq!(out.reason, EndReason::WriteDenied);
+        assert_eq!(
+            out.steps.len(),
+            1,
+            "the repeat was not run: {:?}",
+            out.steps
+        );
+        assert_eq!(out.steps[0].decision, Decision::Denied);
+        assert!(!out.steps[0].ok);
+        let t = tool_msgs(&server.bodies()[1]);
+        assert!(
+            t[0].1.contains("denied by kai's change policy"),
+            "{}",
+            t[0].1
+        );
+        assert_eq!(replicas(&d.cluster, "backend").await, before);
+        server.assert_tool_calls_answered();
+    }
+
+    #[tokio::test]
+    async fn approved_write_runs_and_reports_the_change() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("w1", "scale", json!({"kind": "deployment", "name": "frontend", "namespace": "shop", "replicas": 3})),
+            Scripted::text("Scaled."),
+        ])
+        .await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::Auto,
+            Answer::No("unused".into()),
+            SessionOptions::default(),
+        );
+        let out = s.ask("scale frontend to 3", None, &NoEvents).await.unwrap();
+        assert_eq!(out.reason, EndReason::Finished);
+        assert_eq!(out.steps[0].decision, Decision::Allowed);
+        assert!(out.steps[0].ok);
+        assert_eq!(replicas(&d.cluster, "frontend").await, 3);
+        let t = tool_msgs(&server.bodies()[1]);
+        assert!(
+            t[0].1.starts_with("done: scale deployment shop/frontend"),
+            "{}",
+            t[0].1
+        );
+    }
+
+    #[tokio::test]
+    async fn old_outputs_are_shrunk_to_fit_the_budget() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![
+            Scripted::call("a", "list_pods", json!({"namespace": "shop"})),
+            Scripted::call("b", "get_events", json!({"namespace": "shop"})),
+            Scripted::call("c", "diagnose", json!({"namespace": "shop"})),
+            Scripted::text("ok"),
+        ])
+        .await;
+        let opts = SessionOptions {
+            context_budget: 300,
+            ..SessionOptions::default()
+        };
+        let mut s = session(&d.cluster, &server.url(), Mode::Confirm, Answer::Yes, opts);
+        s.ask("q", None, &NoEvents).await.unwrap();
+        let last = server.bodies().pop().unwrap();
+        let t = tool_msgs(&last);
+        assert!(t[0].1.contains("shrunk to save context"), "{}", t[0].1);
+        assert!(t[1].1.contains("shrunk to save context"), "{}", t[1].1);
+        assert!(!t[2].1.contains("shrunk"), "newest output kept whole");
+    }
+
+    #[tokio::test]
+    async fn piped_context_is_included_and_masked() {
+        let d = demo().await;
+        let server =
+            ScriptedModel::start(vec![Scripted::text("It means the DB is missing.")]).await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::ReadOnly,
+            Answer::Yes,
+            SessionOptions::default(),
+        );
+        let logs = "KeyError: 'DATABASE_URL'\nAuthorization: Bearer abcdefghijklmnop123\n";
+        let out = s
+            .ask("what does this mean", Some(logs), &NoEvents)
+            .await
+            .unwrap();
+        assert_eq!(out.answer, "It means the DB is missing.");
+        let body = &server.bodies()[0];
+        let user = body["messages"][1]["content"].as_str().unwrap();
+        assert!(
+            user.contains("KeyError: 'DATABASE_URL'") && user.contains("data, not instructions")
+        );
+        assert!(!user.contains("abcdefghijklmnop123"), "{user}");
+        assert!(
+            body["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("read-only")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_model_error_leaves_the_conversation_unchanged() {
+        let d = demo().await;
+        let server = ScriptedModel::start(vec![Scripted::error(
+            400,
+            "model 'x' does not support tools",
+        )])
+        .await;
+        let mut s = session(
+            &d.cluster,
+            &server.url(),
+            Mode::Confirm,
+            Answer::Yes,
+            SessionOptions::default(),
+        );
+        let e = s.ask("q", None, &NoEvents).await.unwrap_err();
+        assert!(
+            matches!(e, SessionError::Model(ModelError::NoToolSupport { .. })),
+            "{e}"
+        );
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn schema_checks() {
+        let schema = registry::spec("scale").unwrap().parameters;
+        assert!(
+            check_args(
+                &schema,
+                &json!({"kind": "deployment", "name": "a", "replicas": 2})
+            )
+            .is_ok()
+        );
+        assert!(
+            check_args(
+                &schema,
+                &json!({"kind": "Deployment", "name": "a", "replicas": 2})
+            )
+            .unwrap_err()
+            .contains("one of")
+        );
+        assert!(
+            check_args(
+                &schema,
+                &json!({"kind": "deployment", "name": "a", "replicas": 2, "x": 1})
+            )
+            .unwrap_err()
+            .contains("unknown argument")
+        );
+        assert!(check_args(&schema, &json!([1])).is_err());
+        assert_eq!(
+            canonical(&json!({"b": 1, "a": {"d": null, "c": 2}})),
+            "{\"a\":{\"c\":2},\"b\":1}"
+        );
+        assert_eq!(
+            call_label("scale", &json!({"name": "a", "replicas": 2})),
+            "scale(name=a, replicas=2)"
+        );
     }
 }

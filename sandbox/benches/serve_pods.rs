@@ -90,7 +90,11 @@ fn raw_paged(port: u16) -> std::io::Result<usize> {
         let body = raw_get(port, &format!("/api/v1/pods?limit=500&continue={token}"))?;
         pages += 1;
         let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned();
-        match text.split("\"continue\":\"").nth(1).and_then(|r| r.split('"').next()) {
+        match text
+            .split("\"continue\":\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        {
             Some(t) if !t.is_empty() => token = t.to_string(),
             _ => return Ok(pages),
         }
@@ -110,8 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scenario = Scenario::generated(pods);
     let generated = t.elapsed();
     let t = Instant::now();
-    let sandbox = rt
-        .block_on(Sandbox::start(scenario, SandboxOptions::default()))?;
+    let sandbox = rt.block_on(Sandbox::start(scenario, SandboxOptions::default()))?;
     let started = t.elapsed();
     let loaded_kib = vm_rss_kib();
     println!(
@@ -158,7 +161,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ] {
                 let mut times = Vec::new();
                 for i in 0..runs {
-                    let cache = dir.path().join(format!("cache-{label}-{i}").replace(' ', "_"));
+                    let cache = dir
+                        .path()
+                        .join(format!("cache-{label}-{i}").replace(' ', "_"));
                     let t = Instant::now();
                     let out = Command::new(&bin)
                         .arg(format!("--kubeconfig={}", kubeconfig.display()))

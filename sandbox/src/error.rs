@@ -155,7 +155,9 @@ impl ApiError {
             404,
             "NotFound",
             format!("the server could not find the requested resource (path {path})"),
-            Some(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]})),
+            Some(
+                json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]}),
+            ),
         )
     }
 

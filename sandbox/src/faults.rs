@@ -138,11 +138,11 @@ impl FaultInjector {
 
 impl ForbiddenRule {
     fn matches(&self, req: &FaultRequest<'_>) -> bool {
-        let any = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == "*" || x == v);
+        let any =
+            |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x == "*" || x == v);
         if req.discovery {
             // Discovery is refused only by a rule that names the path itself.
-            return self.resources.iter().any(|r| r == req.resource)
-                && any(&self.verbs, req.verb);
+            return self.resources.iter().any(|r| r == req.resource) && any(&self.verbs, req.verb);
         }
         let ns_ok = self.namespaces.is_empty()
             || req

@@ -409,7 +409,8 @@ pub static RESOURCES: &[ResourceType] = &[
         "events",
         "event",
         true,
-        &["ev"],
+        // `ev` is the core Event's; sharing it makes kubectl warn on every `get ev`.
+        NONE,
         NONE,
         &[],
     ),

@@ -238,6 +238,10 @@ const BUILTINS: &[(&str, &str)] = &[
         include_str!("../scenarios/node-not-ready.yaml"),
     ),
     ("failing-job", include_str!("../scenarios/failing-job.yaml")),
+    (
+        "more-failures",
+        include_str!("../scenarios/more-failures.yaml"),
+    ),
 ];
 
 impl Scenario {

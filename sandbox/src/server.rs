@@ -1,4 +1,11 @@
 //! The HTTP API server: routing, verbs, discovery, tables, watch and fault injection.
+//!
+//! Served on 127.0.0.1: `/version`, discovery (`/api`, `/apis`, legacy and aggregated v2 /
+//! v2beta1, `/api/v1`, `/apis/GROUP/VERSION`), a minimal `/openapi/v3` (enough for
+//! `kubectl apply`), every resource of [`crate::resources::RESOURCES`] under the usual
+//! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
+//! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
+//! processes. Request and response bodies are JSON (protobuf bodies get `415`).
 
 mod api;
 mod discovery;
@@ -68,10 +75,60 @@ pub struct Sandbox {
     tick: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// The JSON encoding of stored object versions, so a list of unchanged objects is copied,
+/// not serialized again. Keyed by the address of the stored `Arc`; a `Weak` confirms the
+/// entry is still that version (a stored version never changes in place, and the `Weak`
+/// keeps its address from being reused).
+#[derive(Debug, Default)]
+pub(crate) struct EncodedCache {
+    inner: Mutex<EncodedInner>,
+}
+
+#[derive(Debug, Default)]
+struct EncodedInner {
+    map: std::collections::HashMap<usize, (std::sync::Weak<Value>, Vec<u8>)>,
+    inserted: usize,
+}
+
+impl EncodedCache {
+    /// Appends the objects, comma-separated, to `buf`, encoding only those not seen before.
+    pub(crate) fn write_list(
+        &self,
+        items: &[Arc<Value>],
+        buf: &mut Vec<u8>,
+    ) -> Result<(), ApiError> {
+        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, o) in items.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            let key = Arc::as_ptr(o) as usize;
+            if let Some((w, bytes)) = c.map.get(&key)
+                && w.upgrade().is_some_and(|a| Arc::ptr_eq(&a, o))
+            {
+                buf.extend_from_slice(bytes);
+                continue;
+            }
+            let bytes = serde_json::to_vec(&**o)
+                .map_err(|e| ApiError::internal(format!("encoding an object: {e}")))?;
+            buf.extend_from_slice(&bytes);
+            c.map.insert(key, (Arc::downgrade(o), bytes));
+            c.inserted += 1;
+        }
+        // Forget versions that are gone, now and then, so memory follows the store's size.
+        if c.inserted > 1000 && c.inserted > c.map.len() / 2 {
+            c.map.retain(|_, (w, _)| w.strong_count() > 0);
+            c.inserted = 0;
+        }
+        Ok(())
+    }
+}
+
 /// What every request handler shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) world: Arc<Mutex<World>>,
+    pub(crate) encoded: EncodedCache,
     pub(crate) faults: FaultInjector,
     pub(crate) server_addr: String,
     pub(crate) clock: Clock,
@@ -116,6 +173,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             world: world.clone(),
             faults: FaultInjector::new(faults),
+            encoded: EncodedCache::default(),
             server_addr: addr.to_string(),
             clock: clock.clone(),
         });
@@ -134,7 +192,10 @@ impl Sandbox {
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     every.tick().await;
-                    lock_world(&world).reconcile();
+                    // Off the async workers: a big cluster's pass must not stall requests
+                    // that do not need the lock.
+                    let w = world.clone();
+                    let _ = tokio::task::spawn_blocking(move || lock_world(&w).reconcile()).await;
                 }
             })
         });
@@ -221,17 +282,13 @@ impl Drop for Sandbox {
     }
 }
 
-/// Advances the clock in steps of at most one second, reconciling after each, so timed
-/// behaviour (back-offs, probes, rollouts) unfolds as it would in real time.
+/// Moves the clock and lets the simulation catch up; the simulation plays the time in between
+/// moment by moment itself, so one call equals that much real time.
 fn advance_world(world: &Mutex<World>, clock: &Clock, by: jiff::SignedDuration) {
-    let step = jiff::SignedDuration::from_secs(1);
-    let mut left = by;
-    while left > jiff::SignedDuration::ZERO {
-        let d = if left > step { step } else { left };
-        clock.advance(d);
-        left -= d;
-        lock_world(world).reconcile();
+    if by > jiff::SignedDuration::ZERO {
+        clock.advance(by);
     }
+    lock_world(world).reconcile();
 }
 
 /// Where a resource request points.
@@ -345,9 +402,10 @@ pub(crate) fn value_response(code: u16, v: &Value) -> Response {
 pub(crate) fn error_response(e: &ApiError) -> Response {
     let mut r = value_response(e.code, &e.status());
     if let Some(secs) = e.retry_after()
-        && let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     r
 }
 
@@ -439,9 +497,7 @@ async fn handle(
             .map(|v| value_response(200, &v)),
         Route::GroupVersion(g, v) => discovery_check(&path)
             .and_then(|_| get_only())
-            .and_then(|_| {
-                discovery::resource_list(&g, &v).ok_or_else(|| ApiError::no_route(&path))
-            })
+            .and_then(|_| discovery::resource_list(&g, &v).ok_or_else(|| ApiError::no_route(&path)))
             .map(|v| value_response(200, &v)),
         Route::Resource(target) => {
             let verb = verb_of(&method, &target, &q);
@@ -494,7 +550,11 @@ fn aggregated_response(v: &Value, version: &str) -> Response {
 }
 
 /// `POST /sandbox/v1/advance?seconds=N`: moves the clock for tests in other processes.
-fn advance_request(shared: &Arc<Shared>, method: &Method, q: &QueryPairs) -> Result<Response, ApiError> {
+fn advance_request(
+    shared: &Arc<Shared>,
+    method: &Method,
+    q: &QueryPairs,
+) -> Result<Response, ApiError> {
     if *method != Method::POST {
         return Err(ApiError::method_not_allowed());
     }

@@ -109,12 +109,13 @@ impl Store {
     /// Changes after `rv`, oldest first; `410 Expired` if some were already dropped.
     pub fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
         if let Some(first) = self.history.front()
-            && rv + 1 < first.rv {
-                return Err(ApiError::gone(format!(
-                    "too old resource version: {rv} ({})",
-                    first.rv - 1
-                )));
-            }
+            && rv + 1 < first.rv
+        {
+            return Err(ApiError::gone(format!(
+                "too old resource version: {rv} ({})",
+                first.rv - 1
+            )));
+        }
         Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
     }
 
@@ -153,7 +154,11 @@ impl Store {
 
     /// Creates an object. Fills `apiVersion`, `kind`, `uid`, `resourceVersion`,
     /// `creationTimestamp` (unless given), `generation`, and a name from `generateName`.
-    pub fn create(&mut self, rt: &'static ResourceType, obj: Value) -> Result<Arc<Value>, ApiError> {
+    pub fn create(
+        &mut self,
+        rt: &'static ResourceType,
+        obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         self.create_opts(rt, obj, false)
     }
 
@@ -208,11 +213,7 @@ impl Store {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
         let rv = self.rv + 1;
-        let uid = if dry_run {
-            String::new()
-        } else {
-            self.uid()
-        };
+        let uid = if dry_run { String::new() } else { self.uid() };
         let now = rfc3339(self.clock.now());
         let o = obj_mut(&mut obj);
         o.insert("apiVersion".into(), json!(rt.api_version()));
@@ -254,7 +255,11 @@ impl Store {
     /// Replaces an object. A `resourceVersion` in `obj` that is not the current one is a
     /// `409 Conflict`; none means "last write wins". Identity fields are kept; `generation`
     /// grows when `spec` changes. An update that changes nothing makes no change event.
-    pub fn update(&mut self, rt: &'static ResourceType, obj: Value) -> Result<Arc<Value>, ApiError> {
+    pub fn update(
+        &mut self,
+        rt: &'static ResourceType,
+        obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         self.update_opts(rt, obj, false)
     }
 
@@ -279,9 +284,10 @@ impl Store {
         };
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or_default();
         if let Some(rv) = meta_str(&obj, "resourceVersion").filter(|r| !r.is_empty())
-            && rv != old_rv {
-                return Err(ApiError::conflict(rt.group, rt.plural, &name));
-            }
+            && rv != old_rv
+        {
+            return Err(ApiError::conflict(rt.group, rt.plural, &name));
+        }
         {
             let o = obj_mut(&mut obj);
             o.insert("apiVersion".into(), json!(rt.api_version()));

@@ -80,7 +80,11 @@ async fn list_pages_with_limit_and_continue() {
     assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), 25);
     // Selectors compose with paging.
     let running = pods
-        .list(&ListParams::default().fields("status.phase=Running").labels("app=web"))
+        .list(
+            &ListParams::default()
+                .fields("status.phase=Running")
+                .labels("app=web"),
+        )
         .await
         .expect("list");
     assert_eq!(running.items.len(), 13);
@@ -89,6 +93,21 @@ async fn list_pages_with_limit_and_continue() {
         .await
         .expect("list");
     assert_eq!(set.items.len(), 2);
+    // A list after a change shows the new version (lists reuse encodings of unchanged ones).
+    pods.patch(
+        "web-004",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"seen": "yes"}}})),
+    )
+    .await
+    .expect("patch");
+    let again = pods.list(&ListParams::default()).await.expect("list");
+    let p = again
+        .items
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("web-004"))
+        .expect("web-004");
+    assert_eq!(p.metadata.labels.as_ref().expect("labels")["seen"], "yes");
 }
 
 #[tokio::test]
@@ -110,7 +129,9 @@ async fn watch_sees_a_change_after_the_listed_version() {
         data: Some([("mode".to_string(), "fast".to_string())].into()),
         ..ConfigMap::default()
     };
-    cms.create(&PostParams::default(), &cm).await.expect("create");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
     let ev = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
         .await
         .expect("an event within 5s")
@@ -128,7 +149,11 @@ async fn merge_and_strategic_patches_and_conflicts() {
     let deploys: Api<Deployment> = Api::namespaced(client, "shop");
     let pp = PatchParams::default();
     let d = deploys
-        .patch("web", &pp, &Patch::Merge(json!({"metadata": {"labels": {"team": "a"}}})))
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"metadata": {"labels": {"team": "a"}}})),
+        )
         .await
         .expect("merge patch");
     assert_eq!(d.metadata.labels.unwrap()["team"], "a");
@@ -171,7 +196,11 @@ async fn merge_and_strategic_patches_and_conflicts() {
     }
     // Server-side apply is refused with a clear Status.
     let err = deploys
-        .patch("web", &PatchParams::apply("test"), &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment"})))
+        .patch(
+            "web",
+            &PatchParams::apply("test"),
+            &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment"})),
+        )
         .await
         .expect_err("415");
     match err {
@@ -186,9 +215,16 @@ async fn scale_subresource_get_patch_replace() {
     let deploys: Api<Deployment> = Api::namespaced(client, "shop");
     let s = deploys.get_scale("web").await.expect("get scale");
     assert_eq!(s.spec.as_ref().unwrap().replicas, Some(2));
-    assert_eq!(s.status.as_ref().unwrap().selector.as_deref(), Some("app=web"));
+    assert_eq!(
+        s.status.as_ref().unwrap().selector.as_deref(),
+        Some("app=web")
+    );
     let s = deploys
-        .patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 5}})))
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
         .await
         .expect("patch scale");
     assert_eq!(s.spec.unwrap().replicas, Some(5));
@@ -220,18 +256,34 @@ async fn pod_logs_honour_tail_lines_and_previous() {
     let (all, previous) = {
         let world = sb.world();
         let w = world.lock().expect("lock");
-        let all = w.sim.logs(&w.store, "shop", "web-000", Some("app"), false).expect("logs");
-        let prev = w.sim.logs(&w.store, "shop", "web-000", Some("app"), true).ok();
+        let all = w
+            .sim
+            .logs(&w.store, "shop", "web-000", Some("app"), false)
+            .expect("logs");
+        let prev = w
+            .sim
+            .logs(&w.store, "shop", "web-000", Some("app"), true)
+            .ok();
         (all, prev)
     };
     let pods: Api<Pod> = Api::namespaced(client, "shop");
     assert!(all.len() >= 3, "{all:?}");
-    let text = pods.logs("web-000", &LogParams::default()).await.expect("logs");
+    let text = pods
+        .logs("web-000", &LogParams::default())
+        .await
+        .expect("logs");
     assert!(text.contains("GET /api/orders 200"), "{text}");
     let expected: String = all.iter().map(|l| format!("{}\n", l.text)).collect();
     assert_eq!(text, expected);
     let tail = pods
-        .logs("web-000", &LogParams { tail_lines: Some(1), timestamps: true, ..LogParams::default() })
+        .logs(
+            "web-000",
+            &LogParams {
+                tail_lines: Some(1),
+                timestamps: true,
+                ..LogParams::default()
+            },
+        )
         .await
         .expect("tail");
     assert_eq!(tail.lines().count(), all.len().min(1));
@@ -239,21 +291,44 @@ async fn pod_logs_honour_tail_lines_and_previous() {
         assert!(tail.ends_with(&format!(" {}\n", last.text)), "{tail}");
     }
     let limited = pods
-        .logs("web-000", &LogParams { limit_bytes: Some(3), ..LogParams::default() })
+        .logs(
+            "web-000",
+            &LogParams {
+                limit_bytes: Some(3),
+                ..LogParams::default()
+            },
+        )
         .await
         .expect("limit");
     assert!(limited.len() <= 3);
     let prev = previous.expect("a previous container");
     let text = pods
-        .logs("web-000", &LogParams { previous: true, ..LogParams::default() })
+        .logs(
+            "web-000",
+            &LogParams {
+                previous: true,
+                ..LogParams::default()
+            },
+        )
         .await
         .expect("previous");
     assert!(text.contains("panic: out of cheese"), "{text}");
     assert_eq!(text.lines().count(), prev.len());
-    let err = pods.logs("nope", &LogParams::default()).await.expect_err("404");
-    assert!(matches!(err, kube::Error::Api(s) if s.code == 404 && s.message == "pods \"nope\" not found"));
     let err = pods
-        .logs("web-000", &LogParams { container: Some("x".into()), ..LogParams::default() })
+        .logs("nope", &LogParams::default())
+        .await
+        .expect_err("404");
+    assert!(
+        matches!(err, kube::Error::Api(s) if s.code == 404 && s.message == "pods \"nope\" not found")
+    );
+    let err = pods
+        .logs(
+            "web-000",
+            &LogParams {
+                container: Some("x".into()),
+                ..LogParams::default()
+            },
+        )
         .await
         .expect_err("400");
     assert!(matches!(err, kube::Error::Api(s) if s.code == 400));
@@ -267,13 +342,15 @@ async fn delete_cascades_to_owned_objects_unless_orphaned() {
         metadata: ObjectMeta {
             name: Some(name.into()),
             owner_references: owner.map(|o| {
-                vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-                    api_version: "v1".into(),
-                    kind: "ConfigMap".into(),
-                    name: o.metadata.name.clone().unwrap_or_default(),
-                    uid: o.metadata.uid.clone().unwrap_or_default(),
-                    ..Default::default()
-                }]
+                vec![
+                    k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                        api_version: "v1".into(),
+                        kind: "ConfigMap".into(),
+                        name: o.metadata.name.clone().unwrap_or_default(),
+                        uid: o.metadata.uid.clone().unwrap_or_default(),
+                        ..Default::default()
+                    },
+                ]
             }),
             ..ObjectMeta::default()
         },
@@ -281,22 +358,48 @@ async fn delete_cascades_to_owned_objects_unless_orphaned() {
     };
     let pp = PostParams::default();
     let root = cms.create(&pp, &mk("root", None)).await.expect("root");
-    let child = cms.create(&pp, &mk("child", Some(&root))).await.expect("child");
-    cms.create(&pp, &mk("grandchild", Some(&child))).await.expect("grandchild");
-    let keep = cms.create(&pp, &mk("keep", None)).await.expect("keep");
-    cms.create(&pp, &mk("orphan", Some(&keep))).await.expect("orphan");
-    // A dry run deletes nothing.
-    cms.delete("root", &DeleteParams { dry_run: true, ..DeleteParams::default() })
+    let child = cms
+        .create(&pp, &mk("child", Some(&root)))
         .await
-        .expect("dry run");
+        .expect("child");
+    cms.create(&pp, &mk("grandchild", Some(&child)))
+        .await
+        .expect("grandchild");
+    let keep = cms.create(&pp, &mk("keep", None)).await.expect("keep");
+    cms.create(&pp, &mk("orphan", Some(&keep)))
+        .await
+        .expect("orphan");
+    // A dry run deletes nothing.
+    cms.delete(
+        "root",
+        &DeleteParams {
+            dry_run: true,
+            ..DeleteParams::default()
+        },
+    )
+    .await
+    .expect("dry run");
     assert!(cms.get_opt("root").await.expect("get").is_some());
-    cms.delete("root", &DeleteParams::default()).await.expect("delete");
+    cms.delete("root", &DeleteParams::default())
+        .await
+        .expect("delete");
     for gone in ["root", "child", "grandchild"] {
-        assert!(cms.get_opt(gone).await.expect("get").is_none(), "{gone} should be gone");
+        assert!(
+            cms.get_opt(gone).await.expect("get").is_none(),
+            "{gone} should be gone"
+        );
     }
-    cms.delete("keep", &DeleteParams::orphan()).await.expect("orphan delete");
+    cms.delete("keep", &DeleteParams::orphan())
+        .await
+        .expect("orphan delete");
     let orphan = cms.get("orphan").await.expect("orphan stays");
-    assert!(orphan.metadata.owner_references.unwrap_or_default().is_empty());
+    assert!(
+        orphan
+            .metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -311,17 +414,37 @@ async fn create_dry_run_and_errors() {
         ..ConfigMap::default()
     };
     let dry = cms
-        .create(&PostParams { dry_run: true, ..PostParams::default() }, &cm)
+        .create(
+            &PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            },
+            &cm,
+        )
         .await
         .expect("dry run");
     assert_eq!(dry.metadata.namespace.as_deref(), Some("shop"));
     assert!(cms.get_opt("a").await.expect("get").is_none());
-    cms.create(&PostParams::default(), &cm).await.expect("create");
-    let err = cms.create(&PostParams::default(), &cm).await.expect_err("exists");
-    assert!(matches!(&err, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists"), "{err:?}");
+    cms.create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    let err = cms
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect_err("exists");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 409 && s.reason == "AlreadyExists"),
+        "{err:?}"
+    );
     let missing: Api<ConfigMap> = Api::namespaced(client.clone(), "nowhere");
-    let err = missing.create(&PostParams::default(), &cm).await.expect_err("no namespace");
-    assert!(matches!(&err, kube::Error::Api(s) if s.code == 404 && s.message == "namespaces \"nowhere\" not found"), "{err:?}");
+    let err = missing
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect_err("no namespace");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 404 && s.message == "namespaces \"nowhere\" not found"),
+        "{err:?}"
+    );
     let bad = ConfigMap {
         metadata: ObjectMeta {
             name: Some("Bad_Name".into()),
@@ -329,8 +452,14 @@ async fn create_dry_run_and_errors() {
         },
         ..ConfigMap::default()
     };
-    let err = cms.create(&PostParams::default(), &bad).await.expect_err("invalid");
-    assert!(matches!(&err, kube::Error::Api(s) if s.code == 422 && s.reason == "Invalid"), "{err:?}");
+    let err = cms
+        .create(&PostParams::default(), &bad)
+        .await
+        .expect_err("invalid");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 422 && s.reason == "Invalid"),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -363,7 +492,10 @@ async fn events_are_served_by_both_event_apis() {
         .await
         .expect("events.k8s.io");
     assert_eq!(list.items.len(), 1);
-    assert_eq!(list.items[0].note.as_deref(), Some("Back-off restarting failed container"));
+    assert_eq!(
+        list.items[0].note.as_deref(),
+        Some("Back-off restarting failed container")
+    );
 }
 
 #[tokio::test]
@@ -392,7 +524,14 @@ async fn forbidden_rules_refuse_like_rbac() {
     }
     // Other verbs and resources pass.
     let pods: Api<Pod> = Api::namespaced(client, "shop");
-    assert_eq!(pods.list(&ListParams::default()).await.expect("pods").items.len(), 1);
+    assert_eq!(
+        pods.list(&ListParams::default())
+            .await
+            .expect("pods")
+            .items
+            .len(),
+        1
+    );
 }
 
 /// One raw HTTP/1.1 GET; returns the status line and headers, and the body.
@@ -400,9 +539,11 @@ async fn raw_get(url: &str, path: &str) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let host = url.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(host).await.expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .expect("write");
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .expect("write");
     let mut out = String::new();
     s.read_to_string(&mut out).await.expect("read");
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
@@ -419,7 +560,10 @@ async fn throttling_and_errors_are_injected_but_not_on_discovery() {
     let (sb, _client) = start(&frozen_shop(1), Some(faults)).await;
     let (head, body) = raw_get(&sb.url(), "/api/v1/namespaces/shop/pods").await;
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("retry-after: 7"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 7"),
+        "{head}"
+    );
     let status: serde_json::Value = serde_json::from_str(&body).expect("a Status body");
     assert_eq!(status["reason"], "TooManyRequests");
     assert_eq!(status["details"]["retryAfterSeconds"], 7);
@@ -441,4 +585,146 @@ async fn throttling_and_errors_are_injected_but_not_on_discovery() {
     let (head, body) = raw_get(&sb.url(), "/nothing/here").await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     assert!(body.contains("\"kind\":\"Status\""), "{body}");
+}
+
+#[tokio::test]
+async fn advance_endpoint_moves_the_clock() {
+    let (sb, _client) = start(&frozen_shop(0), None).await;
+    let before = sb.clock().now();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = sb.url().trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    s.write_all(
+        format!("POST /sandbox/v1/advance?seconds=90 HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read");
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let moved = sb.clock().now().duration_since(before).as_secs();
+    assert!((90..100).contains(&moved), "moved {moved}s");
+    let (head, _) = raw_get(&sb.url(), "/sandbox/v1/advance?seconds=5").await;
+    assert!(head.starts_with("HTTP/1.1 405"), "{head}");
+}
+
+#[tokio::test]
+async fn following_a_running_container_streams_its_log() {
+    use futures::AsyncBufReadExt;
+    let (_sb, client) = start(&frozen_shop(1), None).await;
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    let stream = pods
+        .log_stream(
+            "web-000",
+            &LogParams {
+                follow: true,
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("log stream");
+    let mut lines = stream.lines();
+    let first = tokio::time::timeout(Duration::from_secs(5), lines.next())
+        .await
+        .expect("a line within 5s")
+        .expect("a line")
+        .expect("no error");
+    assert_eq!(first, "listening on :8080");
+    // The container keeps running, so the stream stays open: no end within a moment.
+    let rest = async {
+        let mut n = 0;
+        while let Some(Ok(_)) = lines.next().await {
+            n += 1;
+        }
+        n
+    };
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), rest)
+            .await
+            .is_err(),
+        "a followed running container's log does not end by itself"
+    );
+}
+
+#[tokio::test]
+async fn a_watch_that_falls_behind_catches_up_from_history() {
+    let (sb, client) = start(&frozen_shop(0), None).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "shop");
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(30), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    // More changes at once than the broadcast holds: on this single-threaded runtime the
+    // watch cannot drain them meanwhile, so it lags and must recover from the history.
+    let n = 6000;
+    {
+        let world = sb.world();
+        let mut w = world.lock().expect("lock");
+        let rt = by_plural("", "configmaps").expect("configmaps");
+        for i in 0..n {
+            w.store
+                .create(
+                    rt,
+                    json!({"metadata": {"name": format!("cm-{i:05}"), "namespace": "shop"}}),
+                )
+                .expect("create");
+        }
+    }
+    let mut seen = 0;
+    while seen < n {
+        let ev = tokio::time::timeout(Duration::from_secs(20), stream.try_next())
+            .await
+            .expect("events keep coming")
+            .expect("no error")
+            .expect("an event");
+        match ev {
+            WatchEvent::Added(cm) => {
+                assert_eq!(cm.metadata.name, Some(format!("cm-{seen:05}")));
+                seen += 1;
+            }
+            other => panic!("expected ADDED, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn streaming_list_watch_sends_initial_events_then_a_bookmark() {
+    let (_sb, client) = start(&frozen_shop(3), None).await;
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    let wp = WatchParams::default().initial_events().timeout(5);
+    let mut stream = pods.watch(&wp, "").await.expect("watch").boxed();
+    let mut added = Vec::new();
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .expect("an event")
+            .expect("no error")
+            .expect("an event");
+        match ev {
+            WatchEvent::Added(p) => added.push(p.metadata.name.unwrap_or_default()),
+            WatchEvent::Bookmark(b) => {
+                assert_eq!(
+                    b.metadata
+                        .annotations
+                        .get("k8s.io/initial-events-end")
+                        .map(String::as_str),
+                    Some("true")
+                );
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(added, ["web-000", "web-001", "web-002"]);
 }

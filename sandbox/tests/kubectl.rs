@@ -165,7 +165,10 @@ impl Env {
 
     fn args(&self, args: &[&str]) -> Vec<String> {
         let mut all = vec![
-            format!("--kubeconfig={}", self.dir.path().join("kubeconfig").display()),
+            format!(
+                "--kubeconfig={}",
+                self.dir.path().join("kubeconfig").display()
+            ),
             format!("--cache-dir={}", self.dir.path().join("cache").display()),
         ];
         all.extend(args.iter().map(|a| a.to_string()));
@@ -242,7 +245,14 @@ fn row<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 /// Adds an Event about an object, as the kubelet or a controller would.
-fn add_event(sb: &Sandbox, kind: &str, plural_group: (&str, &str), name: &str, reason: &str, message: &str) {
+fn add_event(
+    sb: &Sandbox,
+    kind: &str,
+    plural_group: (&str, &str),
+    name: &str,
+    reason: &str,
+    message: &str,
+) {
     let world = sb.world();
     let mut w = world.lock().expect("lock");
     let rt = by_plural(plural_group.0, plural_group.1).expect("resource");
@@ -267,27 +277,63 @@ fn add_event(sb: &Sandbox, kind: &str, plural_group: (&str, &str), name: &str, r
 async fn get_pods_all_namespaces_prints_kubectl_columns() {
     let env = Env::start(FROZEN).await;
     let out = env.ok(&["get", "pods", "-A"]).await;
-    let header: Vec<&str> = out.lines().next().expect("header").split_whitespace().collect();
-    assert_eq!(header, ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    let header: Vec<&str> = out
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
     let backend = row(&out, "backend-7d9f-abcde");
-    assert_eq!(&backend[..5], ["shop", "backend-7d9f-abcde", "0/1", "CrashLoopBackOff", "5"]);
+    assert_eq!(
+        &backend[..5],
+        ["shop", "backend-7d9f-abcde", "0/1", "CrashLoopBackOff", "5"]
+    );
     assert!(backend[5].starts_with('('), "{out}");
     let frontend = row(&out, "frontend-5c8d-fghij");
-    assert_eq!(&frontend[..5], ["shop", "frontend-5c8d-fghij", "1/1", "Running", "0"]);
+    assert_eq!(
+        &frontend[..5],
+        ["shop", "frontend-5c8d-fghij", "1/1", "Running", "0"]
+    );
     let wide = env.ok(&["get", "pods", "-n", "shop", "-o", "wide"]).await;
-    assert!(wide.lines().next().expect("header").contains("IP"), "{wide}");
-    assert!(row(&wide, "frontend-5c8d-fghij").contains(&"10.1.0.6"), "{wide}");
-    assert!(row(&wide, "frontend-5c8d-fghij").contains(&"node-1"), "{wide}");
+    assert!(
+        wide.lines().next().expect("header").contains("IP"),
+        "{wide}"
+    );
+    assert!(
+        row(&wide, "frontend-5c8d-fghij").contains(&"10.1.0.6"),
+        "{wide}"
+    );
+    assert!(
+        row(&wide, "frontend-5c8d-fghij").contains(&"node-1"),
+        "{wide}"
+    );
     // JSON output is the objects as stored.
-    let json: Value = serde_json::from_str(&env.ok(&["get", "pods", "-A", "-o", "json"]).await).expect("json");
+    let json: Value =
+        serde_json::from_str(&env.ok(&["get", "pods", "-A", "-o", "json"]).await).expect("json");
     assert_eq!(json["items"].as_array().expect("items").len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_several_kinds_through_the_dispatcher() {
     let env = Env::start(FROZEN).await;
-    add_event(&env.sandbox, "Pod", ("", "pods"), "backend-7d9f-abcde", "BackOff", "Back-off restarting failed container app");
-    let out = env.run_with(dispatcher(), &["get", "deploy,svc,nodes,events", "-n", "shop"]).await;
+    add_event(
+        &env.sandbox,
+        "Pod",
+        ("", "pods"),
+        "backend-7d9f-abcde",
+        "BackOff",
+        "Back-off restarting failed container app",
+    );
+    let out = env
+        .run_with(
+            dispatcher(),
+            &["get", "deploy,svc,nodes,events", "-n", "shop"],
+        )
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("deployment.apps/frontend"), "{text}");
@@ -300,23 +346,53 @@ async fn get_several_kinds_through_the_dispatcher() {
     assert_eq!(n[2], "control-plane");
     assert!(text.contains("LAST SEEN"), "{text}");
     assert!(text.contains("pod/backend-7d9f-abcde"), "{text}");
-    assert!(text.contains("Back-off restarting failed container app"), "{text}");
+    assert!(
+        text.contains("Back-off restarting failed container app"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_pod_and_deployment_show_events() {
     let env = Env::start(FROZEN).await;
-    add_event(&env.sandbox, "Pod", ("", "pods"), "backend-7d9f-abcde", "BackOff", "Back-off restarting failed container app in pod backend");
-    add_event(&env.sandbox, "Deployment", ("apps", "deployments"), "frontend", "ScalingReplicaSet", "Scaled up replica set frontend-5c8d to 1");
-    let pod = env.ok(&["describe", "pod", "backend-7d9f-abcde", "-n", "shop"]).await;
+    add_event(
+        &env.sandbox,
+        "Pod",
+        ("", "pods"),
+        "backend-7d9f-abcde",
+        "BackOff",
+        "Back-off restarting failed container app in pod backend",
+    );
+    add_event(
+        &env.sandbox,
+        "Deployment",
+        ("apps", "deployments"),
+        "frontend",
+        "ScalingReplicaSet",
+        "Scaled up replica set frontend-5c8d to 1",
+    );
+    let pod = env
+        .ok(&["describe", "pod", "backend-7d9f-abcde", "-n", "shop"])
+        .await;
     assert!(pod.contains("CrashLoopBackOff"), "{pod}");
     assert!(pod.contains("Restart Count:  5"), "{pod}");
     let events = pod.split("Events:").nth(1).expect("events section");
     assert!(events.contains("BackOff"), "{pod}");
-    assert!(events.contains("Back-off restarting failed container app in pod backend"), "{pod}");
-    let dep = env.ok(&["describe", "deployment", "frontend", "-n", "shop"]).await;
+    assert!(
+        events.contains("Back-off restarting failed container app in pod backend"),
+        "{pod}"
+    );
+    let dep = env
+        .ok(&["describe", "deployment", "frontend", "-n", "shop"])
+        .await;
     assert!(dep.contains("Replicas:"), "{dep}");
-    assert!(dep.split("Events:").nth(1).expect("events").contains("ScalingReplicaSet"), "{dep}");
+    assert!(
+        dep.split("Events:")
+            .nth(1)
+            .expect("events")
+            .contains("ScalingReplicaSet"),
+        "{dep}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,13 +404,25 @@ async fn logs_and_previous_logs() {
         let text = |prev| {
             w.sim
                 .logs(&w.store, "shop", "backend-7d9f-abcde", Some("app"), prev)
-                .map(|ls| ls.into_iter().map(|l| format!("{}\n", l.text)).collect::<String>())
+                .map(|ls| {
+                    ls.into_iter()
+                        .map(|l| format!("{}\n", l.text))
+                        .collect::<String>()
+                })
         };
         (text(false).expect("current logs"), text(true))
     };
-    assert!(current.contains("fatal: DATABASE_URL is not set"), "{current}");
-    assert_eq!(env.ok(&["logs", "backend-7d9f-abcde", "-n", "shop"]).await, current);
-    let out = env.kubectl(&["logs", "backend-7d9f-abcde", "-n", "shop", "--previous"]).await;
+    assert!(
+        current.contains("fatal: DATABASE_URL is not set"),
+        "{current}"
+    );
+    assert_eq!(
+        env.ok(&["logs", "backend-7d9f-abcde", "-n", "shop"]).await,
+        current
+    );
+    let out = env
+        .kubectl(&["logs", "backend-7d9f-abcde", "-n", "shop", "--previous"])
+        .await;
     match previous {
         Ok(p) => {
             assert!(p.contains("previous run"), "{p}");
@@ -342,11 +430,25 @@ async fn logs_and_previous_logs() {
         }
         Err(e) => assert!(stderr(&out).contains(&e.message), "{}", stderr(&out)),
     }
-    let tail = env.ok(&["logs", "backend-7d9f-abcde", "-n", "shop", "--tail=1"]).await;
+    // Following a container that is not running prints its log and ends, as kubectl does.
+    let follow = tokio::time::timeout(
+        Duration::from_secs(20),
+        env.ok(&["logs", "-f", "backend-7d9f-abcde", "-n", "shop"]),
+    )
+    .await
+    .expect("logs -f of a crash-looping container ends");
+    assert_eq!(follow, current);
+    let tail = env
+        .ok(&["logs", "backend-7d9f-abcde", "-n", "shop", "--tail=1"])
+        .await;
     assert_eq!(tail.lines().count(), current.lines().count().min(1));
     let out = env.kubectl(&["logs", "nope", "-n", "shop"]).await;
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("pods \"nope\" not found"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pods \"nope\" not found"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,27 +457,56 @@ async fn label_and_field_selectors() {
     let names = |s: String| -> Vec<String> { s.lines().map(str::to_string).collect() };
     let get = |sel: &'static str| {
         let env = &env;
-        async move { names(env.ok(&["get", "pods", "-n", "shop", "-o", "name", "-l", sel]).await) }
+        async move {
+            names(
+                env.ok(&["get", "pods", "-n", "shop", "-o", "name", "-l", sel])
+                    .await,
+            )
+        }
     };
     assert_eq!(get("app=frontend").await, ["pod/frontend-5c8d-fghij"]);
     assert_eq!(get("app!=frontend").await, ["pod/backend-7d9f-abcde"]);
     assert_eq!(get("app in (backend,frontend)").await.len(), 2);
-    assert_eq!(get("app notin (backend)").await, ["pod/frontend-5c8d-fghij"]);
+    assert_eq!(
+        get("app notin (backend)").await,
+        ["pod/frontend-5c8d-fghij"]
+    );
     assert_eq!(get("tier").await, ["pod/frontend-5c8d-fghij"]);
     assert_eq!(get("!tier").await, ["pod/backend-7d9f-abcde"]);
     let out = env
-        .ok(&["get", "pods", "-A", "-o", "name", "--field-selector", "metadata.name=frontend-5c8d-fghij,status.phase=Running"])
+        .ok(&[
+            "get",
+            "pods",
+            "-A",
+            "-o",
+            "name",
+            "--field-selector",
+            "metadata.name=frontend-5c8d-fghij,status.phase=Running",
+        ])
         .await;
     assert_eq!(names(out), ["pod/frontend-5c8d-fghij"]);
-    let none = env.kubectl(&["get", "pods", "-n", "shop", "-l", "app=nothing"]).await;
-    assert!(stderr(&none).contains("No resources found in shop namespace."), "{}", stderr(&none));
+    let none = env
+        .kubectl(&["get", "pods", "-n", "shop", "-l", "app=nothing"])
+        .await;
+    assert!(
+        stderr(&none).contains("No resources found in shop namespace."),
+        "{}",
+        stderr(&none)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_watch_prints_changes() {
     let env = Env::start(FROZEN).await;
     let kubeconfig = env.kubeconfig();
-    let args = env.args(&["get", "pods", "-n", "shop", "--watch", "--request-timeout=4s"]);
+    let args = env.args(&[
+        "get",
+        "pods",
+        "-n",
+        "shop",
+        "--watch",
+        "--request-timeout=4s",
+    ]);
     let bin = kubectl_132();
     let watcher = tokio::task::spawn_blocking(move || {
         std::process::Command::new(bin)
@@ -384,14 +515,29 @@ async fn bounded_watch_prints_changes() {
             .expect("watch")
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    env.ok(&["label", "pod", "frontend-5c8d-fghij", "-n", "shop", "seen=yes"]).await;
+    env.ok(&[
+        "label",
+        "pod",
+        "frontend-5c8d-fghij",
+        "-n",
+        "shop",
+        "seen=yes",
+    ])
+    .await;
     let out = tokio::time::timeout(Duration::from_secs(20), watcher)
         .await
         .expect("kubectl ends with its request timeout")
         .expect("join");
     let text = stdout(&out);
-    let rows = text.lines().filter(|l| l.starts_with("frontend-5c8d-fghij")).count();
-    assert!(rows >= 2, "the initial row and the change: {text}\n{}", stderr(&out));
+    let rows = text
+        .lines()
+        .filter(|l| l.starts_with("frontend-5c8d-fghij"))
+        .count();
+    assert!(
+        rows >= 2,
+        "the initial row and the change: {text}\n{}",
+        stderr(&out)
+    );
     assert!(kubeconfig.exists());
 }
 
@@ -411,24 +557,81 @@ async fn apply_creates_then_updates() {
     assert!(out.contains("configmap/api-config created"), "{out}");
     std::fs::write(&file, manifest("two", 3)).expect("write");
     let diff = env.kubectl(&["diff", "-f", &f]).await;
-    assert_eq!(diff.status.code(), Some(1), "diff finds changes: {}", stderr(&diff));
-    assert!(stdout(&diff).contains("+  replicas: 3") || stdout(&diff).contains("+    tier: two"), "{}", stdout(&diff));
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "diff finds changes: {}",
+        stderr(&diff)
+    );
+    assert!(
+        stdout(&diff).contains("+  replicas: 3") || stdout(&diff).contains("+    tier: two"),
+        "{}",
+        stdout(&diff)
+    );
     let out = env.ok(&["apply", "-f", &f]).await;
     assert!(out.contains("deployment.apps/api configured"), "{out}");
     let got = env
-        .ok(&["get", "deploy", "api", "-n", "shop", "-o", "jsonpath={.metadata.labels.tier} {.spec.replicas}"])
+        .ok(&[
+            "get",
+            "deploy",
+            "api",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.labels.tier} {.spec.replicas}",
+        ])
         .await;
     assert_eq!(got, "two 3");
-    let cm = env.ok(&["get", "cm", "api-config", "-n", "shop", "-o", "jsonpath={.data.MODE}"]).await;
+    let cm = env
+        .ok(&[
+            "get",
+            "cm",
+            "api-config",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data.MODE}",
+        ])
+        .await;
     assert_eq!(cm, "two");
     let out = env.ok(&["apply", "-f", &f]).await;
     assert!(out.contains("unchanged"), "{out}");
     // JSON patch and merge patch through kubectl patch.
-    env.ok(&["patch", "cm", "api-config", "-n", "shop", "--type", "json", "-p", r#"[{"op":"add","path":"/data/EXTRA","value":"x"}]"#])
+    env.ok(&[
+        "patch",
+        "cm",
+        "api-config",
+        "-n",
+        "shop",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/data/EXTRA","value":"x"}]"#,
+    ])
+    .await;
+    env.ok(&[
+        "patch",
+        "cm",
+        "api-config",
+        "-n",
+        "shop",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"MODE":null}}"#,
+    ])
+    .await;
+    let data = env
+        .ok(&[
+            "get",
+            "cm",
+            "api-config",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.data}",
+        ])
         .await;
-    env.ok(&["patch", "cm", "api-config", "-n", "shop", "--type", "merge", "-p", r#"{"data":{"MODE":null}}"#])
-        .await;
-    let data = env.ok(&["get", "cm", "api-config", "-n", "shop", "-o", "jsonpath={.data}"]).await;
     assert_eq!(data, r#"{"EXTRA":"x"}"#);
 }
 
@@ -444,48 +647,100 @@ async fn errors_are_worded_like_kubernetes() {
     };
     let env = Env::start_with(FROZEN, Some(faults)).await;
     let out = env.kubectl(&["get", "pod", "nope", "-n", "shop"]).await;
-    assert_eq!(stderr(&out).trim(), "Error from server (NotFound): pods \"nope\" not found");
+    assert_eq!(
+        stderr(&out).trim(),
+        "Error from server (NotFound): pods \"nope\" not found"
+    );
     let out = env.kubectl(&["get", "secrets", "-n", "shop"]).await;
     assert_eq!(
         stderr(&out).trim(),
         "Error from server (Forbidden): secrets is forbidden: User \"kai-sandbox\" cannot list resource \"secrets\" in API group \"\" in the namespace \"shop\""
     );
     let ns = env.dir.path().join("ns.yaml");
-    std::fs::write(&ns, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n").expect("write");
-    let out = env.kubectl(&["create", "-f", &ns.display().to_string()]).await;
+    std::fs::write(
+        &ns,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    )
+    .expect("write");
+    let out = env
+        .kubectl(&["create", "-f", &ns.display().to_string()])
+        .await;
     let err = stderr(&out);
-    assert!(err.starts_with("Error from server (AlreadyExists): error when creating"), "{err}");
-    assert!(err.trim().ends_with("namespaces \"shop\" already exists"), "{err}");
+    assert!(
+        err.starts_with("Error from server (AlreadyExists): error when creating"),
+        "{err}"
+    );
+    assert!(
+        err.trim().ends_with("namespaces \"shop\" already exists"),
+        "{err}"
+    );
     let out = env.kubectl(&["get", "widgets"]).await;
-    assert!(stderr(&out).contains("the server doesn't have a resource type \"widgets\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the server doesn't have a resource type \"widgets\""),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_then_new_pods_appear() {
     let env = Env::start(SIMULATED).await;
-    let ready = |want: usize| move |out: &str| out.lines().filter(|l| l.contains("Running")).count() == want;
-    env.wait_for("2 running pods", &["get", "pods", "-n", "shop", "-l", "app=web"], ready(2)).await;
-    let out = env.ok(&["scale", "deployment/web", "--replicas=3", "-n", "shop"]).await;
+    let ready = |want: usize| {
+        move |out: &str| out.lines().filter(|l| l.contains("Running")).count() == want
+    };
+    env.wait_for(
+        "2 running pods",
+        &["get", "pods", "-n", "shop", "-l", "app=web"],
+        ready(2),
+    )
+    .await;
+    let out = env
+        .ok(&["scale", "deployment/web", "--replicas=3", "-n", "shop"])
+        .await;
     assert!(out.contains("deployment.apps/web scaled"), "{out}");
-    env.wait_for("3 running pods", &["get", "pods", "-n", "shop", "-l", "app=web"], ready(3)).await;
-    env.wait_for("deployment 3/3", &["get", "deploy", "web", "-n", "shop"], |o| {
-        o.lines().nth(1).is_some_and(|l| l.split_whitespace().nth(1) == Some("3/3"))
-    })
+    env.wait_for(
+        "3 running pods",
+        &["get", "pods", "-n", "shop", "-l", "app=web"],
+        ready(3),
+    )
+    .await;
+    env.wait_for(
+        "deployment 3/3",
+        &["get", "deploy", "web", "-n", "shop"],
+        |o| {
+            o.lines()
+                .nth(1)
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some("3/3"))
+        },
+    )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_restart_then_status_completes() {
     let env = Env::start(SIMULATED).await;
-    env.wait_for("2 running pods", &["get", "pods", "-n", "shop", "-l", "app=web"], |o| {
-        o.lines().filter(|l| l.contains("Running")).count() == 2
-    })
+    env.wait_for(
+        "2 running pods",
+        &["get", "pods", "-n", "shop", "-l", "app=web"],
+        |o| o.lines().filter(|l| l.contains("Running")).count() == 2,
+    )
     .await;
-    let before = env.ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"]).await;
-    let out = env.ok(&["rollout", "restart", "deployment/web", "-n", "shop"]).await;
+    let before = env
+        .ok(&["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"])
+        .await;
+    let out = env
+        .ok(&["rollout", "restart", "deployment/web", "-n", "shop"])
+        .await;
     assert!(out.contains("deployment.apps/web restarted"), "{out}");
     // `rollout status` watches; the simulation is moved on meanwhile.
-    let status = env.kubectl(&["rollout", "status", "deployment/web", "-n", "shop", "--timeout=50s"]);
+    let status = env.kubectl(&[
+        "rollout",
+        "status",
+        "deployment/web",
+        "-n",
+        "shop",
+        "--timeout=50s",
+    ]);
     let advance = async {
         for _ in 0..200 {
             env.sandbox.advance(jiff::SignedDuration::from_secs(2));
@@ -497,16 +752,24 @@ async fn rollout_restart_then_status_completes() {
         _ = advance => panic!("rollout status did not finish"),
     };
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("successfully rolled out"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("successfully rolled out"),
+        "{}",
+        stdout(&out)
+    );
     let after = env
-        .wait_for("old pods gone", &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"], |o| {
-            o.lines().count() == 2
-        })
+        .wait_for(
+            "old pods gone",
+            &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"],
+            |o| o.lines().count() == 2,
+        )
         .await;
     for old in before.lines() {
         assert!(!after.contains(old), "{old} replaced: {after}");
     }
-    let history = env.ok(&["rollout", "history", "deployment/web", "-n", "shop"]).await;
+    let history = env
+        .ok(&["rollout", "history", "deployment/web", "-n", "shop"])
+        .await;
     assert!(history.contains('2'), "{history}");
 }
 
@@ -514,17 +777,23 @@ async fn rollout_restart_then_status_completes() {
 async fn deleted_pod_is_replaced_by_its_controller() {
     let env = Env::start(SIMULATED).await;
     let out = env
-        .wait_for("2 running pods", &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"], |o| {
-            o.lines().count() == 2
-        })
+        .wait_for(
+            "2 running pods",
+            &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"],
+            |o| o.lines().count() == 2,
+        )
         .await;
     let victim = out.lines().next().expect("a pod").to_string();
-    let del = env.ok(&["delete", &victim, "-n", "shop", "--wait=false"]).await;
+    let del = env
+        .ok(&["delete", &victim, "-n", "shop", "--wait=false"])
+        .await;
     assert!(del.contains("deleted"), "{del}");
     let after = env
-        .wait_for("a replacement", &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"], |o| {
-            o.lines().count() == 2 && !o.lines().any(|l| l == victim)
-        })
+        .wait_for(
+            "a replacement",
+            &["get", "pods", "-n", "shop", "-l", "app=web", "-o", "name"],
+            |o| o.lines().count() == 2 && !o.lines().any(|l| l == victim),
+        )
         .await;
     assert_eq!(after.lines().count(), 2);
 }

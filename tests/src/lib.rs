@@ -72,6 +72,13 @@ impl TestCluster {
 /// A `kai` command with an isolated environment rooted at `home`: no model variables from
 /// the developer's shell, private config and state directories, no colours.
 pub fn kai_command(home: &Path) -> Command {
+    let mut c = kai_terminal_command(home);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Like [`kai_command`] but leaving stdin alone, for runs under a pseudo-terminal.
+pub fn kai_terminal_command(home: &Path) -> Command {
     let mut c = Command::new(kai_bin());
     for var in [
         "KAI_MODEL",
@@ -88,8 +95,7 @@ pub fn kai_command(home: &Path) -> Command {
     c.env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_STATE_HOME", home.join("state"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
+        .env("NO_COLOR", "1");
     c
 }
 

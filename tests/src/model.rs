@@ -236,7 +236,10 @@ impl ScriptedModel {
     /// Panics if any request had a tool call without exactly one answer.
     pub fn assert_tool_calls_answered(&self) {
         let v = self.inner.lock().expect("lock").violations.clone();
-        assert!(v.is_empty(), "tool call ids not answered exactly once: {v:#?}");
+        assert!(
+            v.is_empty(),
+            "tool call ids not answered exactly once: {v:#?}"
+        );
     }
 }
 
@@ -249,7 +252,9 @@ pub fn check_tool_calls_answered(messages: &[Value]) -> Result<(), String> {
         match m.get("role").and_then(Value::as_str) {
             Some("assistant") => {
                 if !open.is_empty() {
-                    return Err(format!("message {i}: assistant turn before answers to {open:?}"));
+                    return Err(format!(
+                        "message {i}: assistant turn before answers to {open:?}"
+                    ));
                 }
                 for c in m
                     .get("tool_calls")
@@ -257,7 +262,11 @@ pub fn check_tool_calls_answered(messages: &[Value]) -> Result<(), String> {
                     .into_iter()
                     .flatten()
                 {
-                    let id = c.get("id").and_then(Value::as_str).unwrap_or("").to_string();
+                    let id = c
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string();
                     if id.is_empty() || all.contains(&id) {
                         return Err(format!("message {i}: empty or reused tool call id {id:?}"));
                     }
@@ -271,12 +280,18 @@ pub fn check_tool_calls_answered(messages: &[Value]) -> Result<(), String> {
                     Some(p) => {
                         open.remove(p);
                     }
-                    None => return Err(format!("message {i}: tool message for unknown or answered id {id:?}")),
+                    None => {
+                        return Err(format!(
+                            "message {i}: tool message for unknown or answered id {id:?}"
+                        ));
+                    }
                 }
             }
             _ => {
                 if !open.is_empty() {
-                    return Err(format!("message {i}: new message before answers to {open:?}"));
+                    return Err(format!(
+                        "message {i}: new message before answers to {open:?}"
+                    ));
                 }
             }
         }
@@ -288,7 +303,11 @@ pub fn check_tool_calls_answered(messages: &[Value]) -> Result<(), String> {
     }
 }
 
-async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, raw: String) -> Response {
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    headers: HeaderMap,
+    raw: String,
+) -> Response {
     let body: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let scripted = {
@@ -388,7 +407,11 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
         if !tool_calls.is_empty() {
             message["tool_calls"] = json!(tool_calls);
         }
-        let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
+        let finish = if calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
         return json_response(
             200,
             json!({
@@ -404,7 +427,10 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
         })
     };
-    let mut events: Vec<Value> = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    let mut events: Vec<Value> = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
     for piece in pieces(content, 7) {
         events.push(chunk(json!({"content": piece}), Value::Null));
     }
@@ -440,7 +466,11 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
         }
     }
     if style != Style::OneChunk {
-        let finish = if calls.is_empty() { "stop" } else { "tool_calls" };
+        let finish = if calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
         events.push(chunk(json!({}), json!(finish)));
     }
     let mut text = String::new();

@@ -3,6 +3,8 @@
 //! A [`Cluster`] wraps a kube client with the names a user knows it by. The tool registry
 //! ([`registry`]) lists every tool with its effect and JSON schema and runs calls by name; the
 //! [`diagnosis`] engine turns the cluster's state into findings chained to a root cause.
+//! Shared helpers: [`kinds`] (kubectl's kind names), [`mask`] (secrets out of any text),
+//! [`mod@format`] (tables, ages, byte budgets), [`k8s`] (raw-JSON get/list with worded errors).
 
 pub mod cluster;
 pub mod diagnosis;

@@ -56,7 +56,10 @@ pub fn mask_text(s: &str) -> String {
             let key = c.get(2).map_or("", |m| m.as_str());
             let value = c.get(5).map_or("", |m| m.as_str());
             let bare = value.trim_matches(|ch| ch == '"' || ch == '\'');
-            let keep = !is_secret_like_name(key)
+            let sep = c.get(4).map_or("", |m| m.as_str());
+            // `volume "app-secret" : secret "x" not found` is the kubelet's prose, not a pair.
+            let keep = sep.starts_with(char::is_whitespace)
+                || !is_secret_like_name(key)
                 || bare.is_empty()
                 || bare.contains(MASK)
                 || bare.starts_with('<')
@@ -256,6 +259,7 @@ mod tests {
             "token refresh failed: timeout after 30s",
             "Error: secret \"backend-secrets\" not found",
             "couldn't find key db-url in Secret shop/backend-secrets",
+            "MountVolume.SetUp failed for volume \"tls-secret\" : secret \"tls\" not found",
             "KeyError: 'DATABASE_URL'",
             "0/3 nodes are available: 3 Insufficient memory.",
             "image nginx:1.25-alpine sha256:abcdef0123456789",

@@ -809,3 +809,37 @@ async fn secret_canaries_never_leave() {
         "{describe_frontend}"
     );
 }
+
+#[tokio::test]
+async fn large_lists_stay_within_the_budget() {
+    let sandbox = Sandbox::start(Scenario::generated(1500), SandboxOptions::default())
+        .await
+        .expect("sandbox starts");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&path).unwrap();
+    let cluster = Cluster::connect(Some(&path), None, None).await.unwrap();
+    let out = run(&cluster, "list_pods", json!({"all_namespaces": true}))
+        .await
+        .unwrap();
+    assert!(out.text.len() <= 8 * 1024 + 200, "{} bytes", out.text.len());
+    assert!(
+        out.text.contains("more rows cut (showing the first"),
+        "{}",
+        out.text
+    );
+    // Paged listing (500 per page) still counts every pod.
+    assert!(
+        out.json["total"].as_u64().unwrap() >= 1500,
+        "{}",
+        out.json["total"]
+    );
+    let rs = run(
+        &cluster,
+        "list_resources",
+        json!({"kind": "rs", "all_namespaces": true}),
+    )
+    .await
+    .unwrap();
+    assert!(rs.text.len() <= 8 * 1024 + 200, "{} bytes", rs.text.len());
+}

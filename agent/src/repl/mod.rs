@@ -117,13 +117,15 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
             Err(e) => return Err(anyhow::anyhow!("cannot read input: {e}")),
         };
         let line = join_lines(&input);
-        if !line.trim().is_empty() {
+        let parsed = parse_line(&line);
+        // Leaving is never worth recalling.
+        if !line.trim().is_empty() && parsed != Line::Command(SlashCommand::Exit) {
             let _ = rl.add_history_entry(line.trim());
             if let Some(h) = &history {
                 let _ = rl.save_history(h);
             }
         }
-        match parse_line(&line) {
+        match parsed {
             Line::Empty => {}
             Line::Invalid(message) => eprintln!("{message}"),
             Line::Command(SlashCommand::Exit) => break,

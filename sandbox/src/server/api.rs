@@ -21,7 +21,7 @@ use super::{QueryPairs, Shared, Target, json_response, param, respond, value_res
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::resources::{RESOURCES, ResourceType, storage_of};
-use crate::store::{ChangeType, Store, meta_str};
+use crate::store::{Store, meta_str};
 
 /// One resource request, after routing and fault injection.
 pub(crate) struct Request {
@@ -70,12 +70,10 @@ impl Request {
 pub(crate) async fn serve(req: Request) -> Result<Response, ApiError> {
     let sub = req.target.sub.clone();
     if let Some(s) = &sub
-        && !req.rt().subresources.contains(&s.as_str()) {
-            return Err(ApiError::no_route(&format!(
-                "{}/{s}",
-                req.rt().plural
-            )));
-        }
+        && !req.rt().subresources.contains(&s.as_str())
+    {
+        return Err(ApiError::no_route(&format!("{}/{s}", req.rt().plural)));
+    }
     match (req.verb, sub.as_deref()) {
         ("get", Some("log")) => logs(&req),
         (_, Some("log")) => Err(ApiError::method_not_allowed()),
@@ -122,9 +120,10 @@ fn to_events_v1(o: &Value) -> Value {
     copy(&mut e, "series", "series");
     copy(&mut e, "reportingComponent", "reportingController");
     if e.get("reportingController").is_none()
-        && let Some(c) = o.pointer("/source/component") {
-            e["reportingController"] = c.clone();
-        }
+        && let Some(c) = o.pointer("/source/component")
+    {
+        e["reportingController"] = c.clone();
+    }
     copy(&mut e, "reportingInstance", "reportingInstance");
     copy(&mut e, "action", "action");
     copy(&mut e, "reason", "reason");
@@ -190,7 +189,8 @@ fn get(req: &Request) -> Result<Response, ApiError> {
     };
     let obj = served(rt, obj);
     if req.wants_table() {
-        let meta = json!({"resourceVersion": meta_str(&obj, "resourceVersion").unwrap_or_default()});
+        let meta =
+            json!({"resourceVersion": meta_str(&obj, "resourceVersion").unwrap_or_default()});
         let t = table::table(
             rt,
             std::iter::once(&*obj),
@@ -215,7 +215,9 @@ fn continue_token(ns: &str, name: &str) -> String {
 }
 
 fn parse_continue(token: &str) -> Result<(String, String), ApiError> {
-    let bad = || ApiError::bad_request("continue key is not valid: the token was not issued by this server");
+    let bad = || {
+        ApiError::bad_request("continue key is not valid: the token was not issued by this server")
+    };
     if !token.len().is_multiple_of(2) {
         return Err(bad());
     }
@@ -256,7 +258,11 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
             .map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}: must be a number")))?,
         None => 0,
     };
-    let after = req.p("continue").filter(|c| !c.is_empty()).map(parse_continue).transpose()?;
+    let after = req
+        .p("continue")
+        .filter(|c| !c.is_empty())
+        .map(parse_continue)
+        .transpose()?;
     let all = store.list(rt, req.target.namespace.as_deref());
     let start = match &after {
         Some((ns, name)) => all.partition_point(|o| key_of(o) <= (ns.as_str(), name.as_str())),
@@ -316,12 +322,17 @@ fn list(req: &Request) -> Result<Response, ApiError> {
         rt.kind,
         rt.api_version()
     );
-    for (i, o) in items.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
+    if is_events_v1(rt) {
+        // Converted on the fly: nothing stable to cache.
+        for (i, o) in items.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut buf, &**o)
+                .map_err(|e| ApiError::internal(format!("encoding {}: {e}", rt.plural)))?;
         }
-        serde_json::to_writer(&mut buf, &**o)
-            .map_err(|e| ApiError::internal(format!("encoding {}: {e}", rt.plural)))?;
+    } else {
+        req.shared.encoded.write_list(&items, &mut buf)?;
     }
     buf.extend_from_slice(b"]}");
     Ok(json_response(200, buf))
@@ -363,12 +374,14 @@ fn watch(req: &Request) -> Result<Response, ApiError> {
         };
         in_ns && (sel.is_empty() || sel.matches(o))
     };
-    let (backlog, mut rx, now) = {
+    let (backlog, mut rx, now, start_rv) = {
         let w = req.shared.lock();
         let rx = w.store.subscribe();
         let now = w.store.clock().now();
+        let start_rv = w.store.resource_version();
+        let initial_events = req.flag("sendInitialEvents");
         let backlog: Vec<(&'static str, Arc<Value>)> = match req.p("resourceVersion") {
-            Some(rv) if !rv.is_empty() && rv != "0" => {
+            Some(rv) if !rv.is_empty() && rv != "0" && !initial_events => {
                 let rv: u64 = rv.parse().map_err(|_| {
                     ApiError::bad_request(format!("invalid resourceVersion {rv:?}"))
                 })?;
@@ -389,12 +402,22 @@ fn watch(req: &Request) -> Result<Response, ApiError> {
                 .filter(|(_, o)| selected(o))
                 .collect(),
         };
-        (backlog, rx, now)
+        (backlog, rx, now, start_rv)
     };
     let mut first: VecDeque<Bytes> = backlog
         .iter()
         .map(|(t, o)| watch_event(req, t, o, now, table))
         .collect();
+    if req.flag("sendInitialEvents") {
+        // A streaming list ends its initial state with this bookmark (kube-rs, client-go).
+        let mark = json!({"type": "BOOKMARK", "object": {
+            "kind": rt.kind, "apiVersion": rt.api_version(),
+            "metadata": {"resourceVersion": start_rv.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"}}}});
+        let mut line = serde_json::to_vec(&mark).unwrap_or_default();
+        line.push(b'\n');
+        first.push_back(Bytes::from(line));
+    }
     let (tx, out) = tokio::sync::mpsc::channel::<Bytes>(256);
     let shared = req.shared.clone();
     let q = req.q.clone();
@@ -417,37 +440,51 @@ fn watch(req: &Request) -> Result<Response, ApiError> {
         }
         let deadline = tokio::time::sleep(Duration::from_secs(timeout));
         tokio::pin!(deadline);
+        // Changes up to `last` were sent (or were before the watch began).
+        let mut last = start_rv;
         loop {
+            let mut due: Vec<crate::store::Change> = Vec::new();
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = tx.closed() => return,
                 got = rx.recv() => match got {
-                    Ok(c) => {
-                        if !std::ptr::eq(c.resource, storage) {
-                            continue;
-                        }
-                        let o = served(rt, c.object);
-                        if !selected(&o) {
-                            continue;
-                        }
-                        let now = shared.clock.now();
-                        let kind = match c.change {
-                            ChangeType::Added => "ADDED",
-                            ChangeType::Modified => "MODIFIED",
-                            ChangeType::Deleted => "DELETED",
-                        };
-                        if tx.send(watch_event(&view, kind, &o, now, table)).await.is_err() {
-                            return;
-                        }
-                    }
+                    Ok(c) => due.push(c),
+                    // Fell behind the broadcast: catch up from the store's history instead.
                     Err(RecvError::Lagged(_)) => {
-                        let e = ApiError::gone("the watch fell behind; too old resource version");
-                        let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": e.status()})).unwrap_or_default();
-                        line.push(b'\n');
-                        let _ = tx.send(Bytes::from(line)).await;
-                        return;
+                        let missed = shared.lock().store.changes_since(last);
+                        match missed {
+                            Ok(m) => due = m,
+                            Err(e) => {
+                                let mut line = serde_json::to_vec(&json!({"type": "ERROR", "object": e.status()})).unwrap_or_default();
+                                line.push(b'\n');
+                                let _ = tx.send(Bytes::from(line)).await;
+                                return;
+                            }
+                        }
                     }
                     Err(RecvError::Closed) => return,
+                }
+            }
+            for c in due {
+                if c.rv <= last {
+                    continue;
+                }
+                last = c.rv;
+                if !std::ptr::eq(c.resource, storage) {
+                    continue;
+                }
+                let o = served(rt, c.object);
+                if !selected(&o) {
+                    continue;
+                }
+                let now = shared.clock.now();
+                let kind = c.change.as_watch_type();
+                if tx
+                    .send(watch_event(&view, kind, &o, now, table))
+                    .await
+                    .is_err()
+                {
+                    return;
                 }
             }
         }
@@ -519,12 +556,14 @@ fn check_namespace_exists(store: &Store, ns: &str) -> Result<(), ApiError> {
 fn align_identity(req: &Request, obj: &mut Value, with_name: bool) -> Result<(), ApiError> {
     let rt = req.rt();
     if let Some(kind) = obj.get("kind").and_then(Value::as_str)
-        && !kind.is_empty() && kind != rt.kind {
-            return Err(ApiError::bad_request(format!(
-                "the kind of the object ({kind}) does not match the resource {} ({})",
-                rt.plural, rt.kind
-            )));
-        }
+        && !kind.is_empty()
+        && kind != rt.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind of the object ({kind}) does not match the resource {} ({})",
+            rt.plural, rt.kind
+        )));
+    }
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
@@ -576,9 +615,10 @@ fn create(req: &Request) -> Result<Response, ApiError> {
     }
     // As in a real API server, a client cannot set the status of a new object.
     if rt.subresources.contains(&"status")
-        && let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
+    }
     let created = w.store.create_opts(storage, obj, dry)?;
     if !dry {
         w.reconcile();
@@ -767,9 +807,10 @@ fn delete_one(
                         }
                         store.update(dep_rt, freed)?;
                     } else if let Ok(d) = store.delete(dep_rt, &dns, &dname)
-                        && let Some(u) = meta_str(&d, "uid") {
-                            queue.push(u);
-                        }
+                        && let Some(u) = meta_str(&d, "uid")
+                    {
+                        queue.push(u);
+                    }
                 }
             }
             if orphan {
@@ -790,18 +831,26 @@ fn delete(req: &Request) -> Result<Response, ApiError> {
         .get(storage, req.namespace(), req.name())
         .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
     if let Some(uid) = &opts.precondition_uid
-        && meta_str(&old, "uid").as_deref() != Some(uid.as_str()) {
-            return Err(ApiError::conflict(rt.group, rt.plural, req.name()));
-        }
+        && meta_str(&old, "uid").as_deref() != Some(uid.as_str())
+    {
+        return Err(ApiError::conflict(rt.group, rt.plural, req.name()));
+    }
     if let Some(rv) = &opts.precondition_rv
-        && meta_str(&old, "resourceVersion").as_deref() != Some(rv.as_str()) {
-            return Err(ApiError::conflict(rt.group, rt.plural, req.name()));
-        }
+        && meta_str(&old, "resourceVersion").as_deref() != Some(rv.as_str())
+    {
+        return Err(ApiError::conflict(rt.group, rt.plural, req.name()));
+    }
     if opts.dry_run {
         drop(w);
         return Ok(object_response(200, rt, old));
     }
-    let gone = delete_one(&mut w.store, storage, req.namespace(), req.name(), opts.orphan)?;
+    let gone = delete_one(
+        &mut w.store,
+        storage,
+        req.namespace(),
+        req.name(),
+        opts.orphan,
+    )?;
     w.reconcile();
     drop(w);
     Ok(object_response(200, rt, gone))
@@ -844,7 +893,10 @@ fn delete_collection(req: &Request) -> Result<Response, ApiError> {
 /// The `status.selector` string of a scalable object.
 fn selector_text(o: &Value) -> String {
     let mut parts = Vec::new();
-    if let Some(m) = o.pointer("/spec/selector/matchLabels").and_then(Value::as_object) {
+    if let Some(m) = o
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+    {
         for (k, v) in m {
             parts.push(format!("{k}={}", v.as_str().unwrap_or("")));
         }
@@ -922,14 +974,17 @@ fn scale_write(req: &Request) -> Result<Response, ApiError> {
         return Err(ApiError::conflict(rt.group, rt.plural, req.name()));
     }
     let replicas = match wanted.pointer("/spec/replicas") {
-        Some(v) => v.as_i64().filter(|n| (0..=i64::from(i32::MAX)).contains(n)).ok_or_else(|| {
-            ApiError::invalid(
-                "Scale",
-                req.name(),
-                "spec.replicas",
-                &format!("Invalid value: {v}: must be greater than or equal to 0"),
-            )
-        })?,
+        Some(v) => v
+            .as_i64()
+            .filter(|n| (0..=i64::from(i32::MAX)).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "Scale",
+                    req.name(),
+                    "spec.replicas",
+                    &format!("Invalid value: {v}: must be greater than or equal to 0"),
+                )
+            })?,
         None => 0,
     };
     let mut new = (*old).clone();
@@ -941,7 +996,9 @@ fn scale_write(req: &Request) -> Result<Response, ApiError> {
     let latest = if dry {
         stored
     } else {
-        w.store.get(rt, req.namespace(), req.name()).unwrap_or(stored)
+        w.store
+            .get(rt, req.namespace(), req.name())
+            .unwrap_or(stored)
     };
     drop(w);
     Ok(value_response(200, &scale_of(&latest)))
@@ -950,17 +1007,21 @@ fn scale_write(req: &Request) -> Result<Response, ApiError> {
 /// The container a log request is for: the one named, or the pod's default container.
 fn log_container(pod: &Value, asked: Option<&str>) -> Result<String, ApiError> {
     let pod_name = pod["metadata"]["name"].as_str().unwrap_or("");
-    let names: Vec<&str> = ["/spec/initContainers", "/spec/containers", "/spec/ephemeralContainers"]
-        .iter()
-        .flat_map(|p| {
-            pod.pointer(p)
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-                .iter()
-                .filter_map(|c| c["name"].as_str())
-        })
-        .collect();
+    let names: Vec<&str> = [
+        "/spec/initContainers",
+        "/spec/containers",
+        "/spec/ephemeralContainers",
+    ]
+    .iter()
+    .flat_map(|p| {
+        pod.pointer(p)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+    })
+    .collect();
     let main: Vec<&str> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
@@ -997,16 +1058,102 @@ fn logs(req: &Request) -> Result<Response, ApiError> {
             .get(rt, req.namespace(), req.name())
             .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
         let container = log_container(&pod, req.p("container"))?;
-        let lines = w
-            .sim
-            .logs(&w.store, req.namespace(), req.name(), Some(&container), previous)?;
+        let lines = w.sim.logs(
+            &w.store,
+            req.namespace(),
+            req.name(),
+            Some(&container),
+            previous,
+        )?;
         (
-            lines.into_iter().map(|l| (l.time, l.text)).collect::<Vec<_>>(),
+            (
+                container,
+                lines
+                    .into_iter()
+                    .map(|l| (l.time, l.text))
+                    .collect::<Vec<_>>(),
+            ),
             w.store.clock().now(),
         )
     };
+    let (container, lines) = lines;
+    let first = lines.first().map(|l| l.0);
+    let last = lines.last().map(|l| l.0);
     let text = render_logs(req, lines, now)?;
-    Ok(respond(200, "text/plain", text.into_bytes()))
+    let running_now = {
+        let w = req.shared.lock();
+        w.store
+            .get(rt, req.namespace(), req.name())
+            .is_some_and(|p| running(&p, &container))
+    };
+    if !req.flag("follow") || previous || !running_now {
+        return Ok(respond(200, "text/plain", text.into_bytes()));
+    }
+    // Follow: the lines so far, then new ones as the simulation writes them, until the
+    // container instance ends or the client goes away.
+    let (tx, out) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let shared = req.shared.clone();
+    let (ns, pod) = (req.namespace().to_string(), req.name().to_string());
+    let stamps = req.flag("timestamps");
+    tokio::spawn(async move {
+        if tx.send(Bytes::from(text)).await.is_err() {
+            return;
+        }
+        let mut last = last;
+        loop {
+            tokio::select! {
+                _ = tx.closed() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            let (lines, still) = {
+                let w = shared.lock();
+                let still = w
+                    .store
+                    .get(rt, &ns, &pod)
+                    .is_some_and(|p| running(&p, &container));
+                match w.sim.logs(&w.store, &ns, &pod, Some(&container), false) {
+                    Ok(l) => (l, still),
+                    Err(_) => return,
+                }
+            };
+            if lines.first().map(|l| l.time) != first && first.is_some() {
+                return;
+            }
+            let mut chunk = String::new();
+            let since = last;
+            for l in lines.iter().filter(|l| since.is_none_or(|t| l.time > t)) {
+                if stamps {
+                    chunk.push_str(&l.time.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string());
+                    chunk.push(' ');
+                }
+                chunk.push_str(&l.text);
+                chunk.push('\n');
+                last = Some(l.time);
+            }
+            if !chunk.is_empty() && tx.send(Bytes::from(chunk)).await.is_err() {
+                return;
+            }
+            if !still {
+                return;
+            }
+        }
+    });
+    let stream = futures::stream::unfold(out, |mut out| async move {
+        out.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), out))
+    });
+    let mut r = Response::new(Body::from_stream(stream));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(r)
+}
+
+/// Whether a container of the pod is running now (what `logs -f` follows).
+fn running(pod: &Value, container: &str) -> bool {
+    ["/status/containerStatuses", "/status/initContainerStatuses"]
+        .iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .any(|c| c["name"] == container && c.pointer("/state/running").is_some())
 }
 
 /// Applies `sinceTime`, `sinceSeconds`, `tailLines`, `timestamps` and `limitBytes`.

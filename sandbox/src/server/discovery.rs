@@ -249,10 +249,18 @@ mod tests {
         assert_eq!(scale["kind"], "Scale");
         assert!(resource_list("apps", "v2").is_none());
         assert_eq!(
-            wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"),
+            wants_aggregated(
+                "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+            ),
             Some("v2")
         );
         let agg = aggregated(false, "v2");
-        assert!(agg["items"].as_array().unwrap().iter().any(|i| i["metadata"]["name"] == "apps"));
+        assert!(
+            agg["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["metadata"]["name"] == "apps")
+        );
     }
 }

@@ -11,9 +11,9 @@ pub fn root() -> Value {
     let mut paths = serde_json::Map::new();
     for r in RESOURCES {
         let key = gv_key(r);
-        paths
-            .entry(key.clone())
-            .or_insert_with(|| json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash=kai-sandbox")}));
+        paths.entry(key.clone()).or_insert_with(
+            || json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash=kai-sandbox")}),
+        );
     }
     json!({"paths": paths})
 }

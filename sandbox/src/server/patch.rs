@@ -65,8 +65,14 @@ fn parse(body: &[u8]) -> Result<Value, ApiError> {
 /// declare it (`patchMergeKey`); None means the list is replaced.
 fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     Some(match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env"
-        | "imagePullSecrets" | "resourceClaims" | "schedulingGates" => "name",
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "volumes"
+        | "env"
+        | "imagePullSecrets"
+        | "resourceClaims"
+        | "schedulingGates" => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "hostAliases" => "ip",
@@ -205,12 +211,7 @@ mod tests {
     use serde_json::json;
 
     fn smp(target: Value, patch: Value) -> Value {
-        apply(
-            PatchType::Strategic,
-            &target,
-            patch.to_string().as_bytes(),
-        )
-        .unwrap()
+        apply(PatchType::Strategic, &target, patch.to_string().as_bytes()).unwrap()
     }
 
     #[test]
@@ -228,7 +229,10 @@ mod tests {
         );
         let tpl = &out["spec"]["template"];
         assert_eq!(tpl["metadata"]["annotations"]["a"], "1");
-        assert_eq!(tpl["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"], "now");
+        assert_eq!(
+            tpl["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+            "now"
+        );
         let cs = tpl["spec"]["containers"].as_array().unwrap();
         assert_eq!(cs.len(), 1);
         assert_eq!(cs[0]["image"], "app:2");
@@ -252,10 +256,17 @@ mod tests {
         let t = json!({"spec": {"replicas": 1, "x": 1}});
         let m = apply(PatchType::Merge, &t, br#"{"spec":{"replicas":3,"x":null}}"#).unwrap();
         assert_eq!(m, json!({"spec": {"replicas": 3}}));
-        let j = apply(PatchType::Json, &t, br#"[{"op":"replace","path":"/spec/replicas","value":5}]"#).unwrap();
+        let j = apply(
+            PatchType::Json,
+            &t,
+            br#"[{"op":"replace","path":"/spec/replicas","value":5}]"#,
+        )
+        .unwrap();
         assert_eq!(j["spec"]["replicas"], 5);
         assert_eq!(
-            PatchType::from_content_type("application/apply-patch+yaml").unwrap_err().code,
+            PatchType::from_content_type("application/apply-patch+yaml")
+                .unwrap_err()
+                .code,
             415
         );
     }

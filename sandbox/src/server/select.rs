@@ -116,9 +116,7 @@ fn split_top(s: &str) -> Vec<&str> {
 }
 
 fn bad_label(s: &str, why: &str) -> ApiError {
-    ApiError::bad_request(format!(
-        "unable to parse requirement: found '{s}', {why}"
-    ))
+    ApiError::bad_request(format!("unable to parse requirement: found '{s}', {why}"))
 }
 
 fn check_key(key: &str, whole: &str) -> Result<String, ApiError> {
@@ -139,13 +137,22 @@ fn parse_label(part: &str) -> Result<LabelReq, ApiError> {
         return Ok(LabelReq::NotExists(check_key(k.trim(), part)?));
     }
     if let Some((k, v)) = part.split_once("!=") {
-        return Ok(LabelReq::Ne(check_key(k.trim(), part)?, v.trim().to_string()));
+        return Ok(LabelReq::Ne(
+            check_key(k.trim(), part)?,
+            v.trim().to_string(),
+        ));
     }
     if let Some((k, v)) = part.split_once("==") {
-        return Ok(LabelReq::Eq(check_key(k.trim(), part)?, v.trim().to_string()));
+        return Ok(LabelReq::Eq(
+            check_key(k.trim(), part)?,
+            v.trim().to_string(),
+        ));
     }
     if let Some((k, v)) = part.split_once('=') {
-        return Ok(LabelReq::Eq(check_key(k.trim(), part)?, v.trim().to_string()));
+        return Ok(LabelReq::Eq(
+            check_key(k.trim(), part)?,
+            v.trim().to_string(),
+        ));
     }
     let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
     if words.len() == 2 {

@@ -171,6 +171,18 @@ fn columns(kind: &str) -> &'static [Col] {
             ("Endpoints", "string", 0),
             ("Age", "string", 0),
         ],
+        "EndpointSlice" => &[
+            ("Name", "string", 0),
+            ("AddressType", "string", 0),
+            ("Ports", "string", 0),
+            ("Endpoints", "string", 0),
+            ("Age", "string", 0),
+        ],
+        "ServiceAccount" => &[
+            ("Name", "string", 0),
+            ("Secrets", "integer", 0),
+            ("Age", "string", 0),
+        ],
         "Ingress" => &[
             ("Name", "string", 0),
             ("Class", "string", 0),
@@ -207,8 +219,12 @@ pub fn column_definitions(rt: &ResourceType) -> Value {
 
 fn description(col: &str) -> &'static str {
     match col {
-        "Name" => "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-        "Age" => "CreationTimestamp is a timestamp representing the server time when this object was created.",
+        "Name" => {
+            "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+        }
+        "Age" => {
+            "CreationTimestamp is a timestamp representing the server time when this object was created."
+        }
         _ => "",
     }
 }
@@ -396,7 +412,9 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
                 json!(format!(
                     "{}/{}",
                     i(o, "/status/readyReplicas"),
-                    o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+                    o.pointer("/spec/replicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
                 )),
                 json!(i(o, "/status/updatedReplicas")),
                 json!(i(o, "/status/availableReplicas")),
@@ -410,7 +428,11 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
             let (c, im) = containers_images(o, "/spec/template/spec/containers");
             vec![
                 name,
-                json!(o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)),
+                json!(
+                    o.pointer("/spec/replicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
+                ),
                 json!(i(o, "/status/replicas")),
                 json!(i(o, "/status/readyReplicas")),
                 json!(age(o, now)),
@@ -426,7 +448,9 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
                 json!(format!(
                     "{}/{}",
                     i(o, "/status/readyReplicas"),
-                    o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1)
+                    o.pointer("/spec/replicas")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(1)
                 )),
                 json!(age(o, now)),
                 json!(c),
@@ -468,7 +492,11 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
                 name,
                 json!(s(o, "/spec/schedule")),
                 json!(or_none(s(o, "/spec/timeZone").to_string())),
-                json!(o.pointer("/spec/suspend").and_then(Value::as_bool).unwrap_or(false)),
+                json!(
+                    o.pointer("/spec/suspend")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                ),
                 json!(arr(o, "/status/active").len()),
                 json!(if last.is_empty() {
                     "<none>".to_string()
@@ -514,13 +542,23 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
             ]
         }
         "ConfigMap" => {
-            let n = o.get("data").and_then(Value::as_object).map_or(0, |m| m.len())
-                + o.get("binaryData").and_then(Value::as_object).map_or(0, |m| m.len());
+            let n = o
+                .get("data")
+                .and_then(Value::as_object)
+                .map_or(0, |m| m.len())
+                + o.get("binaryData")
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len());
             vec![name, json!(n), json!(age(o, now))]
         }
         "Secret" => {
-            let n = o.get("data").and_then(Value::as_object).map_or(0, |m| m.len())
-                + o.get("stringData").and_then(Value::as_object).map_or(0, |m| m.len());
+            let n = o
+                .get("data")
+                .and_then(Value::as_object)
+                .map_or(0, |m| m.len())
+                + o.get("stringData")
+                    .and_then(Value::as_object)
+                    .map_or(0, |m| m.len());
             let ty = match s(o, "/type") {
                 "" => "Opaque",
                 t => t,
@@ -547,6 +585,38 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
             };
             vec![name, json!(shown), json!(age(o, now))]
         }
+        "EndpointSlice" => {
+            let ports: Vec<String> = arr(o, "/ports")
+                .iter()
+                .map(|p| match p.get("port").and_then(Value::as_i64) {
+                    Some(n) => n.to_string(),
+                    None => "<unset>".into(),
+                })
+                .collect();
+            let addrs: Vec<String> = arr(o, "/endpoints")
+                .iter()
+                .flat_map(|e| arr(e, "/addresses").iter())
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            let brief = |v: Vec<String>| {
+                if v.len() > 3 {
+                    format!("{} + {} more...", v[..3].join(","), v.len() - 3)
+                } else if v.is_empty() {
+                    "<unset>".into()
+                } else {
+                    v.join(",")
+                }
+            };
+            vec![
+                name,
+                json!(s(o, "/addressType")),
+                json!(brief(ports)),
+                json!(brief(addrs)),
+                json!(age(o, now)),
+            ]
+        }
+        "ServiceAccount" => vec![name, json!(arr(o, "/secrets").len()), json!(age(o, now))],
         "Ingress" => {
             let hosts: Vec<&str> = arr(o, "/spec/rules")
                 .iter()
@@ -773,9 +843,9 @@ fn pod_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         let ok = gates
             .iter()
             .filter(|g| {
-                conds.iter().any(|c| {
-                    s(c, "/type") == s(g, "/conditionType") && s(c, "/status") == "True"
-                })
+                conds
+                    .iter()
+                    .any(|c| s(c, "/type") == s(g, "/conditionType") && s(c, "/status") == "True")
             })
             .count();
         format!("{ok}/{}", gates.len())
@@ -1044,7 +1114,10 @@ mod tests {
               "state": {"waiting": {"reason": "CrashLoopBackOff"}},
               "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": "2026-01-01T00:00:00Z"}}}]}});
         let (r, ready, total, restarts, _) = pod_status(&crash);
-        assert_eq!((r.as_str(), ready, total, restarts), ("CrashLoopBackOff", 0, 1, 4));
+        assert_eq!(
+            (r.as_str(), ready, total, restarts),
+            ("CrashLoopBackOff", 0, 1, 4)
+        );
         let now: Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
         assert_eq!(pod_cells(&crash, now)[3], json!("4 (5m ago)"));
         let init = json!({"spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "a"}]}, "status": {"phase": "Pending",

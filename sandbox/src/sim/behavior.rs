@@ -42,27 +42,35 @@ pub fn find<'a>(
     container: &Value,
     init: bool,
 ) -> Option<&'a Behavior> {
+    find_index(sim, store, pod, container, init).map(|i| &sim.behaviors[i].0)
+}
+
+/// The position of the first Behavior that applies to `container` of `pod` now.
+pub fn find_index(
+    sim: &Simulator,
+    store: &Store,
+    pod: &Value,
+    container: &Value,
+    init: bool,
+) -> Option<usize> {
     let cname = s(container, "/name");
     let labels = &pod["metadata"]["labels"];
-    sim.behaviors
-        .iter()
-        .find(|(b, sel)| {
-            match &b.container {
-                Some(c) if c != cname => return false,
-                None if init => return false,
-                _ => {}
-            }
-            if b.namespace.as_deref().is_some_and(|n| n != namespace(pod)) {
-                return false;
-            }
-            if !super::util::selects(sel, labels) {
-                return false;
-            }
-            b.when
-                .as_ref()
-                .is_none_or(|w| holds(w, store, pod, container))
-        })
-        .map(|(b, _)| b)
+    sim.behaviors.iter().position(|(b, sel)| {
+        match &b.container {
+            Some(c) if c != cname => return false,
+            None if init => return false,
+            _ => {}
+        }
+        if b.namespace.as_deref().is_some_and(|n| n != namespace(pod)) {
+            return false;
+        }
+        if !super::util::selects(sel, labels) {
+            return false;
+        }
+        b.when
+            .as_ref()
+            .is_none_or(|w| holds(w, store, pod, container))
+    })
 }
 
 fn holds(w: &crate::scenario::When, store: &Store, pod: &Value, c: &Value) -> bool {

@@ -15,7 +15,7 @@ use super::util::{
     template_hash, terminating, time, ts, uid,
 };
 use crate::resources::{RESOURCES, storage_of};
-use crate::store::{ChangeType, Store};
+use crate::store::Store;
 
 const REVISION: &str = "deployment.kubernetes.io/revision";
 
@@ -106,25 +106,146 @@ pub fn namespaces(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         }
     }
     for (n, node) in store.list(Kinds::nodes(), None).iter().enumerate() {
-        if sim.is_frozen(node) || node["status"]["conditions"].is_array() {
+        if sim.is_frozen(node) {
             continue;
         }
-        let mut v = (**node).clone();
-        v["status"] = node_status(node, n as u32 + 1, now);
-        sim.write(store, Kinds::nodes(), v);
+        let down = node["metadata"]["annotations"][NOT_READY]
+            .as_str()
+            .and_then(super::util::parse_duration)
+            .and_then(|d| sim.loaded_at?.checked_sub(d).ok());
+        match down {
+            Some(down) => node_lifecycle(sim, store, node, n as u32 + 1, down, now),
+            None if node["status"]["conditions"].is_array() => {}
+            None => {
+                let mut v = (**node).clone();
+                let since = ts(&node["metadata"]["creationTimestamp"]).unwrap_or(now);
+                v["status"] = node_status(node, n as u32 + 1, since);
+                sim.write(store, Kinds::nodes(), v);
+            }
+        }
     }
 }
 
-/// Records deletions seen in the store since the last pass, for the garbage collector.
-pub fn note_deletions(sim: &mut Simulator, store: &Store) {
-    // Too old a resource version means nothing to learn: deletions made by the simulator
-    // itself are recorded as they happen.
-    if let Ok(changes) = store.changes_since(sim.last_rv) {
-        for c in changes.iter().filter(|c| c.change == ChangeType::Deleted) {
-            if c.resource.kind == "Namespace" {
-                sim.gone_namespaces.insert(name(&c.object).to_string());
+/// The annotation that makes a node's kubelet stop posting status that long before the
+/// scenario's start (`sandbox.kai.dev/not-ready: 15m`).
+pub const NOT_READY: &str = "sandbox.kai.dev/not-ready";
+
+/// Seconds without a heartbeat before the node controller marks a node unknown.
+const NODE_GRACE: f64 = 40.0;
+/// `tolerationSeconds` of the default `unreachable:NoExecute` toleration.
+const EVICTION_SECS: f64 = 300.0;
+
+/// The node lifecycle controller for a node whose kubelet stops at `down`: the node goes
+/// Unknown and is tainted, its pods become not ready and, five minutes later, are evicted
+/// (left Terminating, since no kubelet confirms).
+fn node_lifecycle(
+    sim: &mut Simulator,
+    store: &mut Store,
+    node: &Value,
+    n: u32,
+    down: Timestamp,
+    now: Timestamp,
+) {
+    let born = ts(&node["metadata"]["creationTimestamp"]).unwrap_or(now);
+    let unknown_at = plus(down, NODE_GRACE);
+    let evict_at = plus(unknown_at, EVICTION_SECS);
+    let mut v = node.clone();
+    let mut status = node_status(node, n, born.min(down));
+    if now < unknown_at {
+        v["status"] = status;
+        if v != *node {
+            sim.write(store, Kinds::nodes(), v);
+        }
+        sim.wake_at(now, unknown_at, "");
+        return;
+    }
+    sim.wake_at(now, evict_at, "");
+    for c in status["conditions"].as_array_mut().into_iter().flatten() {
+        c["status"] = json!("Unknown");
+        c["reason"] = json!("NodeStatusUnknown");
+        c["message"] = json!("Kubelet stopped posting node status.");
+        c["lastHeartbeatTime"] = time(down);
+        c["lastTransitionTime"] = time(unknown_at);
+    }
+    v["status"] = status;
+    let mut taints: Vec<Value> = arr(node, "/spec/taints")
+        .iter()
+        .filter(|t| t["key"] != "node.kubernetes.io/unreachable")
+        .cloned()
+        .collect();
+    for effect in ["NoSchedule", "NoExecute"] {
+        taints.push(json!({"key": "node.kubernetes.io/unreachable", "effect": effect, "timeAdded": time(unknown_at)}));
+    }
+    v["spec"]["taints"] = json!(taints);
+    if v != *node {
+        sim.write(store, Kinds::nodes(), v.clone());
+        events::record(
+            sim,
+            store,
+            &v,
+            Ev::once(
+                "NodeNotReady",
+                format!("Node {} status is now: NodeNotReady", name(node)),
+                false,
+                Source::Controller("node-controller"),
+                unknown_at,
+            ),
+        );
+    }
+    for pod in store.list(Kinds::pods(), None) {
+        if s(&pod, "/spec/nodeName") != name(node) || sim.is_frozen(&pod) {
+            continue;
+        }
+        let mut p = (*pod).clone();
+        for c in p["status"]["conditions"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            if c["type"] == "Ready" && c["status"] != "False" {
+                c["status"] = json!("False");
+                c["lastTransitionTime"] = time(unknown_at);
+                c.as_object_mut().map(|m| m.remove("reason"));
+                c.as_object_mut().map(|m| m.remove("message"));
             }
-            sim.gone_uids.insert(uid(&c.object).to_string());
+        }
+        let evictable = now >= evict_at && !terminating(&pod);
+        if evictable {
+            p["metadata"]["deletionTimestamp"] = time(evict_at);
+            p["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        }
+        if p != *pod {
+            sim.write(store, Kinds::pods(), p);
+            events::record(
+                sim,
+                store,
+                &pod,
+                Ev::once(
+                    "NodeNotReady",
+                    "Node is not ready".into(),
+                    true,
+                    Source::Controller("node-controller"),
+                    unknown_at,
+                ),
+            );
+            if evictable {
+                events::record(
+                    sim,
+                    store,
+                    &pod,
+                    Ev::once(
+                        "TaintManagerEviction",
+                        format!(
+                            "Marking for deletion Pod {}/{}",
+                            namespace(&pod),
+                            name(&pod)
+                        ),
+                        false,
+                        Source::Controller("taint-eviction-controller"),
+                        evict_at,
+                    ),
+                );
+            }
         }
     }
 }
@@ -136,16 +257,32 @@ pub fn collect_garbage(sim: &mut Simulator, store: &mut Store) {
     if uids.is_empty() && namespaces.is_empty() {
         return;
     }
+    // Owners and dependents share a namespace, unless the owner is cluster-scoped.
+    let everywhere = uids.values().any(String::is_empty);
+    let mut where_: Vec<&str> = uids.values().map(String::as_str).collect();
+    where_.extend(namespaces.iter().map(String::as_str));
+    where_.sort_unstable();
+    where_.dedup();
     let mut seen = HashSet::new();
     for rt in RESOURCES {
         let rt = storage_of(rt);
         if !seen.insert(rt.key) {
             continue;
         }
-        for obj in store.list(rt, None) {
+        let objects: Vec<Arc<Value>> = if everywhere || (!rt.namespaced && !namespaces.is_empty()) {
+            store.list(rt, None)
+        } else if rt.namespaced {
+            where_
+                .iter()
+                .flat_map(|ns| store.list(rt, Some(ns)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for obj in objects {
             let owned_by_gone = arr(&obj, "/metadata/ownerReferences")
                 .iter()
-                .any(|r| r["uid"].as_str().is_some_and(|u| uids.contains(u)));
+                .any(|r| r["uid"].as_str().is_some_and(|u| uids.contains_key(u)));
             let in_gone_ns = rt.namespaced && namespaces.contains(namespace(&obj));
             if owned_by_gone || in_gone_ns {
                 sim.delete(store, rt, namespace(&obj), name(&obj));
@@ -154,10 +291,10 @@ pub fn collect_garbage(sim: &mut Simulator, store: &mut Store) {
     }
 }
 
-/// Pods (not terminated, not terminating) by controller uid.
-fn pods_by_owner(store: &Store) -> HashMap<String, Vec<Arc<Value>>> {
+/// Pods of the namespaces in scope by controller uid.
+fn pods_by_owner(sim: &Simulator, store: &Store) -> HashMap<String, Vec<Arc<Value>>> {
     let mut m: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
-    for p in store.list(Kinds::pods(), None) {
+    for p in sim.scoped(store, Kinds::pods()) {
         if let Some(u) = controller_uid(&p) {
             m.entry(u.to_string()).or_default().push(p.clone());
         }
@@ -233,6 +370,17 @@ fn new_pod(owner: &Value, template: &Value, pod_name: &str, now: Timestamp) -> V
                     .or_insert(json!("/dev/termination-log"));
                 m.entry("terminationMessagePolicy").or_insert(json!("File"));
                 m.entry("resources").or_insert(json!({}));
+                for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+                    if let Some(p) = m.get_mut(probe).and_then(Value::as_object_mut) {
+                        p.entry("timeoutSeconds").or_insert(json!(1));
+                        p.entry("periodSeconds").or_insert(json!(10));
+                        p.entry("successThreshold").or_insert(json!(1));
+                        p.entry("failureThreshold").or_insert(json!(3));
+                        if let Some(h) = p.get_mut("httpGet").and_then(Value::as_object_mut) {
+                            h.entry("scheme").or_insert(json!("HTTP"));
+                        }
+                    }
+                }
             }
         }
     }
@@ -289,11 +437,11 @@ pub fn resolve(v: &Value, default: &str, replicas: i64, round_up: bool) -> i64 {
 
 /// The deployment controller.
 pub fn deployments(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let deployments = store.list(Kinds::deployments(), None);
+    let deployments = sim.scoped(store, Kinds::deployments());
     if deployments.is_empty() {
         return;
     }
-    let pods = pods_by_owner(store);
+    let pods = pods_by_owner(sim, store);
     for d in deployments {
         if sim.is_frozen(&d) || terminating(&d) {
             continue;
@@ -679,11 +827,25 @@ fn write_deployment_status(
             }
             c
         } else {
-            sim.wake_at(now, plus(since, deadline));
+            sim.wake_at(now, plus(since, deadline), namespace(d0));
             p
         }
     };
-    status["conditions"] = json!([available_cond, progressing]);
+    let mut conditions = vec![available_cond, progressing];
+    // The deployment controller surfaces its ReplicaSets' failures to create pods.
+    if let Some(f) = rss.iter().find_map(|rs| {
+        arr(rs, "/status/conditions")
+            .iter()
+            .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True")
+            .cloned()
+    }) {
+        conditions.push(
+            json!({"type": "ReplicaFailure", "status": "True", "reason": f["reason"],
+            "message": f["message"], "lastUpdateTime": f["lastTransitionTime"],
+            "lastTransitionTime": f["lastTransitionTime"]}),
+        );
+    }
+    status["conditions"] = json!(conditions);
     d["status"] = status;
     if d != *d0 {
         sim.write(store, Kinds::deployments(), d);
@@ -692,11 +854,11 @@ fn write_deployment_status(
 
 /// The replica set controller.
 pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = store.list(Kinds::replicasets(), None);
+    let sets = sim.scoped(store, Kinds::replicasets());
     if sets.is_empty() {
         return;
     }
-    let pods = pods_by_owner(store);
+    let pods = pods_by_owner(sim, store);
     for rs in sets {
         if sim.is_frozen(&rs) || terminating(&rs) {
             continue;
@@ -709,7 +871,30 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             .unwrap_or_default();
         let have = mine.len() as i64;
         let source = || Source::Controller("replicaset-controller");
-        if have < want {
+        let refused = admission_error(store, &rs);
+        if let (true, Some(msg)) = (have < want, &refused) {
+            // Admission refuses the pods: the controller reports it and retries.
+            let since = ts(&rs["metadata"]["creationTimestamp"])
+                .unwrap_or(now)
+                .min(now);
+            let (count, last, next) = super::kubelet::retries(since, now);
+            sim.wake_at(now, next, namespace(&rs));
+            events::record(
+                sim,
+                store,
+                &rs,
+                Ev {
+                    field_path: None,
+                    warning: true,
+                    reason: "FailedCreate",
+                    message: format!("Error creating: {msg}"),
+                    source: source(),
+                    count,
+                    first: since,
+                    last,
+                },
+            );
+        } else if have < want {
             for _ in 0..(want - have).min(500) {
                 let pod_name = format!("{}-{}", name(&rs), store.suffix());
                 let pod = new_pod(&rs, &rs["spec"]["template"], &pod_name, now);
@@ -766,6 +951,14 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             "readyReplicas": mine.iter().filter(|p| ready(p)).count(),
             "availableReplicas": mine.iter().filter(|p| available(p, min_ready, now)).count(),
             "observedGeneration": rs["metadata"]["generation"]});
+        if let Some(msg) = &refused {
+            let since = arr(&rs, "/status/conditions")
+                .iter()
+                .find(|c| c["type"] == "ReplicaFailure")
+                .map_or_else(|| time(now), |c| c["lastTransitionTime"].clone());
+            status["conditions"] = json!([{"type": "ReplicaFailure", "status": "True",
+                "reason": "FailedCreate", "message": msg, "lastTransitionTime": since}]);
+        }
         for k in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] {
             if status[k] == 0
                 && let Some(m) = status.as_object_mut()
@@ -781,13 +974,31 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     }
 }
 
+/// Why the API server would refuse the ReplicaSet's pods: a missing service account.
+fn admission_error(store: &Store, rs: &Value) -> Option<String> {
+    let sa = s(rs, "/spec/template/spec/serviceAccountName");
+    if sa.is_empty() || sa == "default" {
+        return None;
+    }
+    let ns = namespace(rs);
+    store
+        .get(Kinds::serviceaccounts(), ns, sa)
+        .is_none()
+        .then(|| {
+            format!(
+                "pods \"{}-\" is forbidden: error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found",
+                name(rs)
+            )
+        })
+}
+
 /// The statefulset controller: ordinal pods, claims from templates, ordered start.
 pub fn statefulsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = store.list(Kinds::statefulsets(), None);
+    let sets = sim.scoped(store, Kinds::statefulsets());
     if sets.is_empty() {
         return;
     }
-    let pods = pods_by_owner(store);
+    let pods = pods_by_owner(sim, store);
     for sts in sets {
         if sim.is_frozen(&sts) || terminating(&sts) {
             continue;
@@ -934,11 +1145,11 @@ pub fn statefulsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
 
 /// The daemonset controller: one pod per eligible node.
 pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = store.list(Kinds::daemonsets(), None);
+    let sets = sim.scoped(store, Kinds::daemonsets());
     if sets.is_empty() {
         return;
     }
-    let pods = pods_by_owner(store);
+    let pods = pods_by_owner(sim, store);
     let nodes = super::scheduler::node_fits(store);
     for ds in sets {
         if sim.is_frozen(&ds) || terminating(&ds) {
@@ -1059,11 +1270,11 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
 
 /// The job controller: pods until completions succeed or the back-off limit is passed.
 pub fn jobs(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let jobs = store.list(Kinds::jobs(), None);
+    let jobs = sim.scoped(store, Kinds::jobs());
     if jobs.is_empty() {
         return;
     }
-    let pods = pods_by_owner(store);
+    let pods = pods_by_owner(sim, store);
     for job in jobs {
         if sim.is_frozen(&job) || terminating(&job) {
             continue;
@@ -1169,7 +1380,7 @@ pub fn jobs(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
                 };
                 let ready_at = last_finish(&failed_pods).map_or(now, |t| plus(t, delay));
                 if ready_at > now {
-                    sim.wake_at(now, ready_at);
+                    sim.wake_at(now, ready_at, &ns);
                 } else {
                     for _ in 0..want.min(100) {
                         let pod_name = format!("{jname}-{}", store.suffix());

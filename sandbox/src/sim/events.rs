@@ -51,6 +51,13 @@ pub struct Ev {
 
 /// Records (creates or updates) an aggregated event.
 pub fn record(sim: &mut Simulator, store: &mut Store, object: &Value, ev: Ev) {
+    // An event older than the TTL would only be swept again.
+    if sim
+        .now
+        .is_some_and(|now| now.duration_since(ev.last).as_secs_f64() > super::EVENT_TTL_SECS)
+    {
+        return;
+    }
     let ns = match namespace(object) {
         "" => "default",
         n => n,

@@ -51,7 +51,12 @@ struct Ctr {
     life_logs: Vec<String>,
     /// The same for the lifecycle before the last change.
     prev_life_logs: Option<Vec<String>>,
+    /// Which Behavior applied from when: logs written while running follow it.
+    segments: Vec<(Timestamp, Option<usize>)>,
 }
+
+/// Most behaviour changes remembered per container.
+const MAX_SEGMENTS: usize = 64;
 
 /// A terminated container instance.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,13 +235,15 @@ pub fn run(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         let Some(node) = nodes.get(&node_name) else {
             continue;
         };
+        if !node.ready {
+            // No kubelet runs there: its pods keep their last status, and a deleted one
+            // stays Terminating.
+            continue;
+        }
         if super::util::terminating(&pod) {
             // The containers stop at once: the sandbox has no processes to wait for.
             sim.delete(store, Kinds::pods(), namespace(&pod), name(&pod));
             sim.runtime.remove(uid(&pod));
-            continue;
-        }
-        if !node.ready {
             continue;
         }
         let pod_uid = uid(&pod).to_string();
@@ -254,7 +261,7 @@ pub fn run(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             .unwrap_or(pod);
         for (ev, wake) in evs {
             if let Some(w) = wake {
-                sim.wake_at(now, w);
+                sim.wake_at(now, w, namespace(&pod_now));
             }
             if let Some(ev) = ev {
                 events::record(sim, store, &pod_now, ev);
@@ -747,7 +754,19 @@ fn container(
         ctr.start = Some(start);
         ctr.first_start = Some(start);
     }
-    let b = behavior::find(sim, store, pod, c, init);
+    let idx = behavior::find_index(sim, store, pod, c, init);
+    let b = idx.map(|i| &sim.behaviors[i].0);
+    if ctr.segments.last().map(|s| s.1) != Some(idx) {
+        let at = if ctr.segments.is_empty() {
+            ctr.start.unwrap_or(now)
+        } else {
+            now
+        };
+        ctr.segments.push((at, idx));
+        if ctr.segments.len() > MAX_SEGMENTS {
+            ctr.segments.remove(0);
+        }
+    }
     let life = behavior::life(b, pod, c, init);
     let restarts = |code: i32| match (init, policy) {
         (_, "Never") => false,
@@ -1170,14 +1189,7 @@ pub fn logs(
             )));
         };
         // The previous instance may have run under a lifecycle since replaced.
-        let ctr = sim.runtime.get(uid(pod)).and_then(|rt| {
-            let (list, idx) = if init {
-                (&rt.init, inits.iter().position(|n| *n == cname))
-            } else {
-                (&rt.containers, mains.iter().position(|n| *n == cname))
-            };
-            idx.and_then(|i| list.get(i))
-        });
+        let ctr = runtime_ctr(sim, pod, cname, &mains, &inits, init);
         let older = ctr.and_then(|c| {
             let first_of_life = current.is_some_and(|(s, _)| Some(s) == c.start);
             c.prev_life_logs.clone().filter(|_| first_of_life)
@@ -1205,6 +1217,16 @@ pub fn logs(
     };
     let (start, end) = instance;
     let end = end.unwrap_or(now).min(now);
+    let segments = if previous {
+        None
+    } else {
+        runtime_ctr(sim, pod, cname, &mains, &inits, init)
+            .map(|c| c.segments.clone())
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(segs) = segments {
+        return Ok(segmented_logs(sim, &segs, start, end));
+    }
     let mut out: Vec<LogLine> = lines
         .iter()
         .enumerate()
@@ -1230,6 +1252,79 @@ pub fn logs(
         }
     }
     Ok(out)
+}
+
+/// The kubelet's memory of a container, if the pod is simulated.
+fn runtime_ctr<'a>(
+    sim: &'a Simulator,
+    pod: &Value,
+    cname: &str,
+    mains: &[&str],
+    inits: &[&str],
+    init: bool,
+) -> Option<&'a Ctr> {
+    let rt = sim.runtime.get(uid(pod))?;
+    let (list, idx) = if init {
+        (&rt.init, inits.iter().position(|n| *n == cname))
+    } else {
+        (&rt.containers, mains.iter().position(|n| *n == cname))
+    };
+    idx.and_then(|i| list.get(i))
+}
+
+/// The log of an instance that ran from `start` to `end` while the applying Behavior
+/// changed at the `segments` moments: start-up lines from the first, then each one's
+/// periodic lines for the time it applied.
+fn segmented_logs(
+    sim: &Simulator,
+    segments: &[(Timestamp, Option<usize>)],
+    start: Timestamp,
+    end: Timestamp,
+) -> Vec<LogLine> {
+    let behavior_at = |t: Timestamp| {
+        segments
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= t)
+            .or(segments.first())
+            .and_then(|(_, i)| *i)
+            .map(|i| &sim.behaviors[i].0)
+    };
+    let span = secs_between(start, end).max(0.0);
+    let mut out: Vec<LogLine> = behavior_at(start)
+        .map(|b| b.logs.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(n, l)| LogLine {
+            time: plus(start, (n as f64 * 0.05).min(span)),
+            text: l.clone(),
+        })
+        .collect();
+    for (n, (from, idx)) in segments.iter().enumerate() {
+        let until = segments.get(n + 1).map_or(end, |(t, _)| (*t).min(end));
+        let from = (*from).max(start);
+        if until <= from {
+            continue;
+        }
+        let Some(p) = idx.and_then(|i| sim.behaviors[i].0.periodic_logs.as_ref()) else {
+            continue;
+        };
+        let every = p.every_seconds.max(1) as f64;
+        let first = (secs_between(start, from) / every).ceil().max(1.0) as u64;
+        let last = (secs_between(start, until) / every).floor() as u64;
+        if last < first {
+            continue;
+        }
+        for r in first.max(last.saturating_sub(499))..=last {
+            let at = plus(start, r as f64 * every);
+            out.extend(p.lines.iter().map(|l| LogLine {
+                time: at,
+                text: l.clone(),
+            }));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ const MAX_STEPS: usize = 3000;
 /// Passes within one step before giving up on reaching a fixed point.
 const MAX_PASSES: usize = 12;
 /// Events older than this are dropped, as the API server's event TTL does.
-const EVENT_TTL_SECS: f64 = 3600.0;
+pub(crate) const EVENT_TTL_SECS: f64 = 3600.0;
 
 /// Plays the cluster's controllers, scheduler and kubelet over the store.
 #[derive(Debug, Default)]
@@ -60,13 +60,27 @@ pub struct Simulator {
     last_rv: u64,
     next_wake: Option<Timestamp>,
     last_pass: Option<Timestamp>,
+    /// When the scenario was loaded (the clock at `load`).
+    loaded_at: Option<Timestamp>,
+    /// The moment the current pass plays.
+    now: Option<Timestamp>,
     last_event_sweep: Option<Timestamp>,
     /// Set during a pass: something was written.
     changed: bool,
     /// Set during a pass: the earliest future moment something is due.
     wake: Option<Timestamp>,
-    /// Uids of objects deleted since the last garbage collection.
-    gone_uids: HashSet<String>,
+    /// Uids (and namespaces) of objects deleted since the last garbage collection.
+    gone_uids: HashMap<String, String>,
+    /// Store resource version up to which changes were examined.
+    seen_rv: u64,
+    /// This pass looks at every namespace (a node or class changed, or history was lost).
+    full: bool,
+    /// Namespaces where something changed or is due: controllers look only there.
+    dirty: HashSet<String>,
+    /// The earliest moment something is due, per namespace.
+    wake_ns: HashMap<String, Timestamp>,
+    /// A pod was deleted: freed capacity lets the scheduler retry everywhere.
+    pods_deleted: bool,
     /// Namespaces deleted since the last garbage collection.
     gone_namespaces: HashSet<String>,
 }
@@ -104,6 +118,7 @@ impl Simulator {
     /// three Ready nodes and a default StorageClass when the scenario has none.
     pub fn load(&mut self, store: &mut Store, scenario: &Scenario) -> Result<(), SandboxError> {
         let now = store.clock().now();
+        self.loaded_at = Some(now);
         let origin = now.checked_sub(self.age).unwrap_or(now);
         let fail = |document: usize, message: String| SandboxError::Scenario {
             file: scenario.name.clone(),
@@ -293,16 +308,17 @@ impl Simulator {
 
     /// Runs passes at time `now` until one changes nothing.
     fn reconcile_at(&mut self, store: &mut Store, now: Timestamp) {
-        controllers::note_deletions(self, store);
+        self.now = Some(now);
         for _ in 0..MAX_PASSES {
             self.changed = false;
             self.wake = None;
+            self.begin_pass(store, now);
             self.pass(store, now);
             if !self.changed {
                 break;
             }
         }
-        self.next_wake = self.wake;
+        self.next_wake = self.wake_ns.values().min().copied();
         self.last_pass = Some(now);
         self.last_rv = store.resource_version();
     }
@@ -333,10 +349,77 @@ impl Simulator {
         self.frozen.contains(uid(obj))
     }
 
-    /// Asks for a pass at `t` (if it is in the future).
-    fn wake_at(&mut self, now: Timestamp, t: Timestamp) {
-        if t > now && self.wake.is_none_or(|w| t < w) {
+    /// Learns what changed since the last pass: which namespaces need their controllers,
+    /// and which objects were deleted.
+    fn begin_pass(&mut self, store: &Store, now: Timestamp) {
+        self.full = false;
+        self.dirty.clear();
+        self.pods_deleted = false;
+        match store.changes_since(self.seen_rv) {
+            Ok(changes) => {
+                for c in &changes {
+                    let ns = namespace(&c.object);
+                    match c.resource.kind {
+                        "Node" | "StorageClass" => self.full = true,
+                        "Namespace" => {
+                            self.dirty.insert(name(&c.object).to_string());
+                        }
+                        _ if c.resource.namespaced => {
+                            self.dirty.insert(ns.to_string());
+                        }
+                        _ => {}
+                    }
+                    if c.change == crate::store::ChangeType::Deleted {
+                        if c.resource.kind == "Namespace" {
+                            self.gone_namespaces.insert(name(&c.object).to_string());
+                        }
+                        if c.resource.kind == "Pod" {
+                            self.pods_deleted = true;
+                        }
+                        self.gone_uids
+                            .insert(uid(&c.object).to_string(), ns.to_string());
+                    }
+                }
+            }
+            Err(_) => self.full = true,
+        }
+        self.seen_rv = store.resource_version();
+        let due: Vec<String> = self
+            .wake_ns
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(ns, _)| ns.clone())
+            .collect();
+        for ns in due {
+            self.wake_ns.remove(&ns);
+            self.dirty.insert(ns);
+        }
+    }
+
+    /// Objects of a type in the namespaces this pass looks at.
+    fn scoped(&self, store: &Store, rt: &'static ResourceType) -> Vec<std::sync::Arc<Value>> {
+        if self.full || !rt.namespaced {
+            return store.list(rt, None);
+        }
+        let mut dirty: Vec<&String> = self.dirty.iter().collect();
+        dirty.sort();
+        dirty
+            .into_iter()
+            .flat_map(|ns| store.list(rt, Some(ns)))
+            .collect()
+    }
+
+    /// Asks for a pass at `t` (if it is in the future) looking at namespace `ns`.
+    fn wake_at(&mut self, now: Timestamp, t: Timestamp, ns: &str) {
+        if t <= now {
+            return;
+        }
+        if self.wake.is_none_or(|w| t < w) {
             self.wake = Some(t);
+        }
+        let e = self.wake_ns.entry(ns.to_string()).or_insert(t);
+        if t < *e {
+            *e = t;
         }
     }
 
@@ -377,7 +460,11 @@ impl Simulator {
     fn delete(&mut self, store: &mut Store, rt: &'static ResourceType, ns: &str, name: &str) {
         if let Ok(gone) = store.delete(rt, ns, name) {
             self.changed = true;
-            self.gone_uids.insert(uid(&gone).to_string());
+            self.gone_uids
+                .insert(uid(&gone).to_string(), ns.to_string());
+            if rt.kind == "Pod" {
+                self.pods_deleted = true;
+            }
             if rt.kind == "Namespace" {
                 self.gone_namespaces.insert(name.to_string());
             }

@@ -246,8 +246,12 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
 /// Binds every pending pod it can; marks the others Unschedulable with a FailedScheduling
 /// event.
 pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let pending: Vec<_> = store
-        .list(Kinds::pods(), None)
+    let candidates = if sim.pods_deleted {
+        store.list(Kinds::pods(), None)
+    } else {
+        sim.scoped(store, Kinds::pods())
+    };
+    let pending: Vec<_> = candidates
         .into_iter()
         .filter(|p| {
             s(p, "/spec/nodeName").is_empty() && !sim.is_frozen(p) && !super::util::terminating(p)
@@ -364,7 +368,7 @@ fn unschedulable(sim: &mut Simulator, store: &mut Store, pod: &Value, msg: Strin
     }
     let tries = (super::util::secs_between(since, now) / RETRY_SECS).floor() as u64 + 1;
     let last = super::util::plus(since, (tries - 1) as f64 * RETRY_SECS);
-    sim.wake_at(now, super::util::plus(last, RETRY_SECS));
+    sim.wake_at(now, super::util::plus(last, RETRY_SECS), namespace(pod));
     let current = store
         .get(Kinds::pods(), namespace(pod), name(pod))
         .map_or_else(|| pod.clone(), |p| (*p).clone());

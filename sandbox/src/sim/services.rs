@@ -13,12 +13,12 @@ use crate::store::Store;
 
 /// Keeps every selector Service's Endpoints and EndpointSlice in line with its pods.
 pub fn endpoints(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let services = store.list(Kinds::services(), None);
+    let services = sim.scoped(store, Kinds::services());
     if services.is_empty() {
         return;
     }
     let mut by_ns: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
-    for p in store.list(Kinds::pods(), None) {
+    for p in sim.scoped(store, Kinds::pods()) {
         by_ns.entry(namespace(&p).to_string()).or_default().push(p);
     }
     for svc in services {

@@ -11,8 +11,8 @@ use crate::store::Store;
 
 /// Binds or explains every unbound claim.
 pub fn claims(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let pending: Vec<_> = store
-        .list(Kinds::pvcs(), None)
+    let pending: Vec<_> = sim
+        .scoped(store, Kinds::pvcs())
         .into_iter()
         .filter(|c| !sim.is_frozen(c) && s(c, "/status/phase") != "Bound")
         .collect();
@@ -66,7 +66,7 @@ pub fn claims(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             let since = created(&pvc, now);
             // The controller retries with back-off; the count grows with time.
             let (count, last, next) = super::kubelet::retries(since, now);
-            sim.wake_at(now, next);
+            sim.wake_at(now, next, namespace(&pvc));
             let ev = Ev {
                 field_path: None,
                 warning: true,

@@ -232,12 +232,17 @@ fn demo_rollback_makes_backend_healthy() {
     assert_eq!(d["status"]["updatedReplicas"], 2);
     assert_eq!(d["status"]["availableReplicas"], 2);
     assert!(d["status"].get("unavailableReplicas").is_none());
+    // frontend's log tells the story: 200s, 502s since the rollout, 200s again.
+    advance(&mut store, &mut sim, 60);
     let front = pods(&store, "shop", "frontend-");
     let logs = sim
         .logs(&store, "shop", name(&front[0]), None, false)
         .unwrap();
-    assert!(logs.iter().any(|l| l.text.contains(" 200 ")));
-    assert!(!logs.iter().any(|l| l.text.contains(" 502 ")));
+    let first_502 = logs.iter().position(|l| l.text.contains(" 502 ")).unwrap();
+    let last_502 = logs.iter().rposition(|l| l.text.contains(" 502 ")).unwrap();
+    assert!(logs[..first_502].iter().any(|l| l.text.contains(" 200 ")));
+    assert!(logs[last_502..].iter().any(|l| l.text.contains(" 200 ")));
+    assert!(logs.windows(2).all(|w| w[0].time <= w[1].time));
     assert!(
         events_for(&store, "shop", "backend")
             .iter()
@@ -506,20 +511,42 @@ fn pvc_without_storage_class_and_node_not_ready() {
             .contains("pod has unbound immediate PersistentVolumeClaims")
     );
 
-    let (store, _) = load("node-not-ready");
+    let (store, sim) = load("node-not-ready");
     let n3 = store.get(Kinds::nodes(), "", "node-3").unwrap();
+    assert_eq!(condition(&n3, "Ready")["status"], "Unknown");
     assert_eq!(
         condition(&n3, "Ready")["message"],
         "Kubelet stopped posting node status."
     );
+    assert_eq!(arr(&n3, "/spec/taints").len(), 2);
     let n1 = store.get(Kinds::nodes(), "", "node-1").unwrap();
     assert_eq!(condition(&n1, "Ready")["status"], "True");
-    for p in pods(&store, "apps", "web-") {
-        assert!(ready(&p));
-        assert_ne!(s(&p, "/spec/nodeName"), "node-3");
-    }
-    let runner = store.get(Kinds::pods(), "apps", "batch-runner").unwrap();
-    assert_eq!(condition(&runner, "Ready")["status"], "False");
+    let web = pods(&store, "apps", "web-");
+    assert_eq!(web.len(), 3, "{web:?}");
+    let lost: Vec<_> = web
+        .iter()
+        .filter(|p| s(p, "/spec/nodeName") == "node-3")
+        .collect();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(condition(lost[0], "Ready")["status"], "False");
+    let lost_name = name(lost[0]).to_string();
+    let d = store.get(Kinds::deployments(), "apps", "web").unwrap();
+    assert_eq!(d["status"]["availableReplicas"], 2);
+    // Five minutes after the taint, the pod is evicted and replaced elsewhere.
+    let (mut store, mut sim) = (store, sim);
+    advance(&mut store, &mut sim, 120);
+    advance(&mut store, &mut sim, 2);
+    let web = pods(&store, "apps", "web-");
+    assert_eq!(web.len(), 3);
+    assert!(
+        web.iter()
+            .all(|p| ready(p) && s(p, "/spec/nodeName") != "node-3")
+    );
+    assert!(
+        events_for(&store, "apps", &lost_name)
+            .iter()
+            .any(|e| e["reason"] == "TaintManagerEviction")
+    );
 }
 
 #[test]
@@ -754,4 +781,158 @@ fn malformed_scenario_error_is_one_line_with_document_and_field() {
         e,
         "demo.yaml: document 3: Behavior.spec.exitCode: invalid type: string \"x\", expected i32"
     );
+}
+
+#[test]
+fn old_events_expire_and_stay_gone() {
+    let (store, _) = load("demo");
+    let now = store.clock().now();
+    for e in store.list(Kinds::events(), None) {
+        let last = e["lastTimestamp"]
+            .as_str()
+            .or(e["series"]["lastObservedTime"].as_str())
+            .or(e["eventTime"].as_str())
+            .unwrap();
+        let last: jiff::Timestamp = last.parse().unwrap();
+        assert!(now.duration_since(last).as_secs_f64() <= 3660.0, "{e}");
+    }
+    // The crash loop's events are recent and stay.
+    assert!(
+        store
+            .list(Kinds::events(), Some("shop"))
+            .iter()
+            .any(|e| e["reason"] == "BackOff")
+    );
+}
+
+/// Timing of a 10,000-pod generated cluster (run with `--ignored --nocapture`).
+#[test]
+#[ignore = "benchmark, not a test"]
+fn generated_10k_timing() {
+    let t = std::time::Instant::now();
+    let sc = Scenario::generated(10_000);
+    let (mut store, mut sim) = load_yaml(&sc);
+    println!("load: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    for _ in 0..10 {
+        store.clock().advance(SignedDuration::from_millis(500));
+        sim.reconcile(&mut store);
+    }
+    println!("10 idle ticks: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    store.clock().advance(SignedDuration::from_secs(31));
+    sim.reconcile(&mut store);
+    println!("one full pass: {:?}", t.elapsed());
+    let p = store.list(Kinds::pods(), Some("team-000"))[0].clone();
+    let t = std::time::Instant::now();
+    store.delete(Kinds::pods(), "team-000", name(&p)).unwrap();
+    sim.reconcile(&mut store);
+    println!("pass after a delete: {:?}", t.elapsed());
+}
+
+#[test]
+fn failing_init_container_blocks_the_pod() {
+    let yaml = r#"
+apiVersion: sandbox.kai.dev/v1
+kind: Settings
+spec: {age: 10m}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: team}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      initContainers: [{name: migrate, image: example/migrate:1}]
+      containers: [{name: app, image: example/app:1}]
+---
+apiVersion: sandbox.kai.dev/v1
+kind: Behavior
+spec:
+  selector: {matchLabels: {app: app}}
+  container: migrate
+  exitCode: 2
+  logs: ["migration 0007 failed: relation \"orders\" already exists"]
+"#;
+    let sc = Scenario::from_yaml("init.yaml", yaml).unwrap();
+    let (store, sim) = load_yaml(&sc);
+    let p = &pods(&store, "team", "app-")[0];
+    assert_eq!(p["status"]["phase"], "Pending");
+    let init = &p["status"]["initContainerStatuses"][0];
+    assert_eq!(init["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    assert_eq!(init["lastState"]["terminated"]["exitCode"], 2);
+    assert!(init["restartCount"].as_i64().unwrap() > 3);
+    assert_eq!(waiting(p), "PodInitializing");
+    assert_eq!(
+        condition(p, "Initialized")["reason"],
+        "ContainersNotInitialized"
+    );
+    let logs = sim
+        .logs(&store, "team", name(p), Some("migrate"), true)
+        .unwrap();
+    assert!(logs[0].text.contains("already exists"));
+}
+
+#[test]
+fn more_failures_cover_the_rarer_patterns() {
+    let (store, sim) = load("more-failures");
+    let billing = &pods(&store, "ops", "billing-")[0];
+    assert_eq!(billing["status"]["phase"], "Pending");
+    assert_eq!(
+        billing["status"]["initContainerStatuses"][0]["state"]["waiting"]["reason"],
+        "CrashLoopBackOff"
+    );
+    let prev = sim
+        .logs(&store, "ops", name(billing), Some("wait-for-db"), true)
+        .unwrap();
+    assert_eq!(prev[0].text, "nc: bad address 'billing-db'");
+    // No exporter pod can be created: the service account is missing.
+    assert!(pods(&store, "ops", "exporter-").is_empty());
+    let rs = store
+        .list(Kinds::replicasets(), Some("ops"))
+        .into_iter()
+        .find(|r| name(r).starts_with("exporter-"))
+        .unwrap();
+    let failure = condition(&rs, "ReplicaFailure");
+    assert_eq!(failure["reason"], "FailedCreate");
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("serviceaccount \"exporter\" not found")
+    );
+    assert!(
+        events_for(&store, "ops", name(&rs))
+            .iter()
+            .any(|e| e["reason"] == "FailedCreate")
+    );
+    let d = store.get(Kinds::deployments(), "ops", "exporter").unwrap();
+    assert_eq!(condition(&d, "ReplicaFailure")["reason"], "FailedCreate");
+    let evicted = store
+        .get(Kinds::pods(), "ops", "reports-7f9c6d5b8-x2x9q")
+        .unwrap();
+    assert_eq!(evicted["status"]["reason"], "Evicted");
+    assert!(pods(&store, "ops", "queue-0").iter().all(|p| ready(p)));
+    assert!(
+        store
+            .get(Kinds::services(), "ops", "queue-headless")
+            .is_none()
+    );
+    let sync = &pods(&store, "ops", "inventory-sync-")[0];
+    let logs = sim.logs(&store, "ops", name(sync), None, false).unwrap();
+    assert!(logs.iter().any(|l| l.text.contains("is forbidden")));
+    // Adding the service account lets the pods be created.
+    let (mut store, mut sim) = (store, sim);
+    store
+        .create(
+            Kinds::serviceaccounts(),
+            json!({"metadata": {"name": "exporter", "namespace": "ops"}}),
+        )
+        .unwrap();
+    sim.reconcile(&mut store);
+    advance(&mut store, &mut sim, 3);
+    assert!(pods(&store, "ops", "exporter-").iter().all(|p| ready(p)));
+    assert_eq!(pods(&store, "ops", "exporter-").len(), 1);
 }

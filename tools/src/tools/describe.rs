@@ -61,11 +61,11 @@ impl Tool for Describe {
             other => other,
         })?;
         let ns = cluster.ns(args.namespace.as_deref()).to_string();
-        let obj_name = args
-            .name
-            .trim()
-            .strip_prefix(&format!("{}/", kind.as_str()))
-            .unwrap_or(args.name.trim())
+        // Names never contain '/': `deploy/backend` (kubectl's form) names `backend`.
+        let trimmed = args.name.trim();
+        let obj_name = trimmed
+            .rsplit_once('/')
+            .map_or(trimmed, |(_, n)| n)
             .to_string();
         if obj_name.is_empty() {
             return Err(ToolError::InvalidArguments {

@@ -118,6 +118,7 @@ pub(crate) struct Ctx<'a> {
     events: HashMap<(String, String, String), Vec<&'a Event>>,
     rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
+    pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
     pub not_ready_nodes: HashSet<String>,
 }
 
@@ -146,6 +147,10 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|j| ((ns_of(&j.metadata), name_of(&j.metadata)), j))
             .collect();
+        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for p in &snap.pods {
+            pods_by_ns.entry(ns_of(&p.metadata)).or_default().push(p);
+        }
         let not_ready_nodes = snap
             .nodes
             .iter()
@@ -158,8 +163,14 @@ impl<'a> Ctx<'a> {
             events,
             rs,
             jobs,
+            pods_by_ns,
             not_ready_nodes,
         }
+    }
+
+    /// The pods of a namespace.
+    pub fn pods_in(&self, ns: &str) -> &[&'a Pod] {
+        self.pods_by_ns.get(ns).map_or(&[], Vec::as_slice)
     }
 
     /// Events about an object, newest first.

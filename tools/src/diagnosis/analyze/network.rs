@@ -62,12 +62,10 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
     };
     let sel_text = labels_text(selector);
     let pods: Vec<&Pod> = ctx
-        .snap
-        .pods
+        .pods_in(ns)
         .iter()
-        .filter(|p| {
-            ns_of(&p.metadata) == ns && live(p) && map_selects(selector, p.metadata.labels.as_ref())
-        })
+        .copied()
+        .filter(|p| live(p) && map_selects(selector, p.metadata.labels.as_ref()))
         .collect();
     if pods.is_empty() {
         if ctx.snap.label_selected {
@@ -114,7 +112,7 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         }
         // Nothing matches: say which labels the pods do have.
         let mut near: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in ctx.snap.pods.iter().filter(|p| ns_of(&p.metadata) == ns) {
+        for p in ctx.pods_in(ns) {
             let Some(labels) = p.metadata.labels.as_ref() else {
                 continue;
             };
@@ -488,9 +486,10 @@ pub(crate) fn network_policies(ctx: &Ctx<'_>, out: &mut Out) {
         let empty = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
             && sel.match_expressions.as_ref().is_none_or(Vec::is_empty);
         if !empty && !ctx.snap.label_selected {
-            let selects_any = ctx.snap.pods.iter().any(|p| {
-                ns_of(&p.metadata) == ns && label_selector_selects(sel, p.metadata.labels.as_ref())
-            });
+            let selects_any = ctx
+                .pods_in(ns)
+                .iter()
+                .any(|p| label_selector_selects(sel, p.metadata.labels.as_ref()));
             if !selects_any {
                 out.push(finding(
                     Severity::Info,
