@@ -116,7 +116,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                             answer: turn.answer,
                             mode: "model",
                             steps: turn.steps,
-                            findings: Vec::new(),
+                            findings: turn.findings,
                             code,
                         });
                     }

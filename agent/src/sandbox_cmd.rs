@@ -11,8 +11,8 @@ use crate::{exit, usage};
 
 /// A sandbox served in-process for one run, with its kubeconfig in a temporary file.
 pub struct Embedded {
-    /// The running sandbox (kept alive for the run).
-    pub sandbox: Sandbox,
+    /// The running sandbox: held so it serves for the whole run.
+    _sandbox: Sandbox,
     /// Path of the kubeconfig pointing at it; removed on drop.
     pub kubeconfig: PathBuf,
 }
@@ -34,7 +34,7 @@ impl Embedded {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(url = %sandbox.url(), "serving sandbox {name} in-process");
         Ok(Embedded {
-            sandbox,
+            _sandbox: sandbox,
             kubeconfig,
         })
     }

@@ -21,6 +21,7 @@ use async_openai::types::chat::{
     FunctionObject,
 };
 use kai_tools::Cluster;
+use kai_tools::diagnosis::Finding;
 use kai_tools::registry::{self, Effect, ToolSpec};
 use serde::Serialize;
 use serde_json::Value;
@@ -155,6 +156,8 @@ pub struct TurnOutcome {
     pub answer: String,
     /// Every tool call, in order.
     pub steps: Vec<Step>,
+    /// The diagnosis engine's findings from the `diagnose` calls of this question.
+    pub findings: Vec<Finding>,
     /// Why it ended.
     pub reason: EndReason,
 }
@@ -175,6 +178,8 @@ struct ToolMessage {
     size: usize,
     shrunk: bool,
     repeat_key: String,
+    /// The model turn that asked for it.
+    turn: usize,
 }
 
 /// A conversation with a model about one cluster.
@@ -189,6 +194,8 @@ pub struct Session {
     tool_messages: Vec<ToolMessage>,
     /// Calls answered in the current question: key → tool name.
     answered: HashMap<String, String>,
+    /// A note for the model sent with the next question (a context or namespace switch).
+    note: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -217,6 +224,8 @@ enum Prepared {
 #[derive(Default)]
 struct Ledger {
     steps: Vec<Step>,
+    /// Findings of the `diagnose` calls, for `--output json`.
+    findings: Vec<Finding>,
     /// Targets of denied writes not done since.
     denied: HashSet<String>,
 }
@@ -253,6 +262,7 @@ impl Session {
             history: Vec::new(),
             tool_messages: Vec::new(),
             answered: HashMap::new(),
+            note: None,
         }
     }
 
@@ -335,8 +345,11 @@ impl Session {
             self.history.push(system_message(system));
         }
         self.answered.clear();
-        self.history
-            .push(user_message(self.user_text(question, extra_context)));
+        let mut text = self.user_text(question, extra_context);
+        if let Some(note) = self.note.take() {
+            text = format!("({note})\n\n{text}");
+        }
+        self.history.push(user_message(text));
         let mut ledger = Ledger::default();
         let mut nudged = false;
         for turn in 0..self.opts.max_steps {
@@ -364,6 +377,7 @@ impl Session {
                 return Ok(TurnOutcome {
                     answer: c.content.trim().to_string(),
                     steps: ledger.steps,
+                    findings: ledger.findings,
                     reason,
                 });
             }
@@ -374,6 +388,7 @@ impl Session {
         Ok(TurnOutcome {
             answer,
             steps: ledger.steps,
+            findings: ledger.findings,
             reason: EndReason::StepLimit,
         })
     }
@@ -424,6 +439,7 @@ impl Session {
 
     async fn run_calls(&mut self, calls: &[ToolCall], ledger: &mut Ledger, events: &dyn EventSink) {
         let prepared: Vec<Prepared> = calls.iter().map(|c| self.prepare(c)).collect();
+        let turn = self.tool_messages.last().map_or(0, |t| t.turn + 1);
         let n = calls.len();
         let mut contents: Vec<Option<(String, String)>> = vec![None; n];
         let mut steps: Vec<Option<Step>> = vec![None; n];
@@ -499,6 +515,7 @@ impl Session {
                 Prepared::Answer { .. } => call.name.clone(),
             };
             self.tool_messages.push(ToolMessage {
+                turn,
                 history_index: self.history.len(),
                 label,
                 size: text.len(),
@@ -532,6 +549,19 @@ impl Session {
         let target = target_key(&call.name, &args);
         let text = match r.output {
             Ok(out) => {
+                if call.name == "diagnose" {
+                    let found: Vec<Finding> = out
+                        .json
+                        .get("findings")
+                        .cloned()
+                        .and_then(|f| serde_json::from_value(f).ok())
+                        .unwrap_or_default();
+                    for f in found {
+                        if !ledger.findings.contains(&f) {
+                            ledger.findings.push(f);
+                        }
+                    }
+                }
                 if effect == Effect::Write {
                     ledger.denied.remove(&target);
                     // The cluster changed: earlier reads may now differ, so allow them again.
@@ -643,9 +673,9 @@ impl Session {
         if total <= self.opts.context_budget {
             return;
         }
-        // The newest output is never shrunk: the model has not seen it yet.
-        let keep_from = self.tool_messages.len().saturating_sub(1);
-        for t in self.tool_messages.iter_mut().take(keep_from) {
+        // The newest turn's outputs are never shrunk: the model has not seen them yet.
+        let newest = self.tool_messages.last().map_or(0, |t| t.turn);
+        for t in self.tool_messages.iter_mut().filter(|t| t.turn < newest) {
             if total <= self.opts.context_budget {
                 break;
             }
@@ -975,11 +1005,13 @@ impl Session {
     /// Points the conversation at another cluster or namespace. The conversation stays (so
     /// "it" still means what it meant), with a note telling the model where it now looks.
     pub fn set_cluster(&mut self, cluster: Cluster) {
+        // A user-side note, not a system message mid-conversation: strict chat templates
+        // (some llama.cpp models) reject a second system message.
         if !self.history.is_empty() {
-            self.history.push(system_message(format!(
-                "The user switched to context {} and namespace {}: tool calls without a namespace now look there.",
+            self.note = Some(format!(
+                "I switched to context {} and namespace {}: tool calls without a namespace now look there",
                 cluster.context, cluster.namespace
-            )));
+            ));
         }
         self.cluster = cluster;
     }

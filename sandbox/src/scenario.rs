@@ -20,8 +20,13 @@ pub struct Scenario {
     pub name: String,
     /// One-line description.
     pub description: String,
+    /// Where it came from, for errors: the file name, or `NAME.yaml` for a built-in.
+    pub source: String,
     /// Kubernetes objects, in file order.
     pub objects: Vec<Value>,
+    /// The document number (1-based) each of `objects` came from, for errors; may be empty
+    /// for scenarios built in code.
+    pub object_documents: Vec<usize>,
     /// The scenario's `Settings` document.
     pub settings: Settings,
     /// The scenario's `Behavior` documents, in file order (the first that matches applies).
@@ -258,6 +263,7 @@ impl Scenario {
                 .and_then(|s| s.to_str())
                 .unwrap_or(source)
                 .to_string(),
+            source: source.to_string(),
             ..Scenario::default()
         };
         let mut have_settings = false;
@@ -275,9 +281,14 @@ impl Scenario {
             if doc.is_null() {
                 continue;
             }
+            let before = scenario.objects.len();
             scenario
                 .add_document(doc, &mut have_settings)
                 .map_err(|m| err(number, m))?;
+            let added = scenario.objects.len() - before;
+            scenario
+                .object_documents
+                .extend(std::iter::repeat_n(number, added));
         }
         if scenario.description.is_empty() {
             scenario.description = scenario.settings.description.clone().unwrap_or_default();

@@ -149,6 +149,21 @@ async fn json_output_lists_steps_with_decisions() {
         doc["steps"],
         json!([{"tool": "list_pods", "arguments": {"namespace": "shop"}, "decision": "allowed", "ok": true}])
     );
+    assert_eq!(doc["findings"], json!([]), "no diagnose call, no findings");
+
+    // The findings of the model's diagnose calls are in the document too.
+    let model = ScriptedModel::start(vec![
+        Scripted::call("d1", "diagnose", json!({"namespace": "shop"})),
+        Scripted::text("backend crash-loops on a missing DATABASE_URL"),
+    ])
+    .await;
+    let o = ask(&tc, &model, &["--output", "json", "what is wrong"]).await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
+    let findings = doc["findings"].as_array().expect("findings");
+    let backend = findings.iter().find(|f| f["name"] == "backend").expect("backend finding");
+    assert_eq!(backend["reason"], "CrashLoopBackOff");
+    assert_eq!(doc["exit_code"], 0);
 }
 
 #[tokio::test]
@@ -366,6 +381,7 @@ kind: Settings
 metadata: {name: injection}
 spec:
   namespace: shop
+  age: 10m
 ---
 apiVersion: v1
 kind: Namespace
@@ -439,4 +455,76 @@ async fn prompt_injection_in_logs_cannot_bypass_the_gate() {
     assert_eq!(lines[0]["decision"], "denied");
     assert_eq!(lines[0]["arguments"]["replicas"], 0);
     model.assert_tool_calls_answered();
+}
+
+#[tokio::test]
+async fn a_model_without_tool_support_or_a_refused_key_falls_back_offline() {
+    let tc = TestCluster::start("demo").await;
+    let model = ScriptedModel::start(vec![
+        Scripted::error(
+            400,
+            "registry.ollama.ai/library/gemma:2b does not support tools",
+        ),
+        Scripted::error(401, "Incorrect API key provided"),
+    ])
+    .await;
+    let o = ask(&tc, &model, &["why is backend crashing"]).await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    assert!(
+        stderr(&o).contains("offline") && stderr(&o).contains("cannot call tools"),
+        "{}",
+        explain(&o)
+    );
+    assert!(stdout(&o).contains("backend"), "{}", explain(&o));
+    let o = ask(
+        &tc,
+        &model,
+        &["--output", "json", "why is backend crashing"],
+    )
+    .await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    assert!(
+        stderr(&o).contains("refused the API key"),
+        "{}",
+        explain(&o)
+    );
+    assert!(!stderr(&o).contains("sk-scripted-test"), "{}", explain(&o));
+    let doc: Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(doc["mode"], "offline");
+    assert_eq!(model.served(), 2, "4xx answers are not retried");
+}
+
+#[tokio::test]
+async fn piped_stdin_reaches_the_model_as_context() {
+    let tc = TestCluster::start("demo").await;
+    let model = ScriptedModel::start(vec![Scripted::text(
+        "The process exits because DATABASE_URL is not set.",
+    )])
+    .await;
+    let mut cmd = tc.kai();
+    cmd.args([
+        "--base-url",
+        &model.url(),
+        "--model",
+        "scripted",
+        "what does this mean",
+    ])
+    .env("KAI_API_KEY", "sk-scripted-test");
+    let o = run(
+        cmd,
+        Some("Traceback (most recent call last):\nKeyError: 'DATABASE_URL'\n"),
+    )
+    .await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    assert!(
+        stdout(&o).contains("DATABASE_URL is not set"),
+        "{}",
+        explain(&o)
+    );
+    let user = model.bodies()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(user.starts_with("what does this mean"), "{user}");
+    assert!(user.contains("KeyError: 'DATABASE_URL'"), "{user}");
 }

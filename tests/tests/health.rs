@@ -13,7 +13,10 @@ use serde_json::Value;
 /// `kai health --kubeconfig P ARGS...` (the global flag after the subcommand parses either way).
 fn health(tc: &TestCluster, args: &[&str]) -> Command {
     let mut c = kai_command(tc.dir.path());
-    c.arg("health").arg("--kubeconfig").arg(&tc.kubeconfig).args(args);
+    c.arg("health")
+        .arg("--kubeconfig")
+        .arg(&tc.kubeconfig)
+        .args(args);
     c
 }
 
@@ -46,7 +49,12 @@ async fn demo_json_names_backend_crash_with_its_evidence_and_exits_1() {
     assert_eq!(v["summary"]["critical"], 1);
     let cluster = &v["clusters"][0];
     assert_eq!(cluster["scope"], "all namespaces");
-    assert!(cluster["server"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        cluster["server"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     let f = cluster["findings"]
         .as_array()
         .unwrap()
@@ -57,8 +65,18 @@ async fn demo_json_names_backend_crash_with_its_evidence_and_exits_1() {
     assert_eq!(f["namespace"], "shop");
     assert_eq!(f["reason"], "CrashLoopBackOff");
     assert_eq!(f["severity"], "critical");
-    let evidence: Vec<&str> = f["evidence"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(evidence.iter().any(|e| e.contains("KeyError: 'DATABASE_URL'")), "{evidence:?}");
+    let evidence: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("KeyError: 'DATABASE_URL'")),
+        "{evidence:?}"
+    );
     assert!(f["suggestion"].as_str().unwrap().contains("roll back"));
     no_canary(&stdout(&out));
 }
@@ -67,9 +85,23 @@ async fn demo_json_names_backend_crash_with_its_evidence_and_exits_1() {
 async fn healthy_exits_0_with_nothing_found() {
     let tc = TestCluster::start("healthy").await;
     let out = run(health(&tc, &["-A"]), None).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains("No problems found in all namespaces"), "{}", stdout(&out));
-    let out = run(health(&tc, &["-A", "--format", "json", "--fail-on", "warning"]), None).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("No problems found in all namespaces"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        health(&tc, &["-A", "--format", "json", "--fail-on", "warning"]),
+        None,
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0));
     let v = json_of(&out);
     assert_eq!(v["status"], "ok");
@@ -83,7 +115,10 @@ async fn text_report_groups_by_namespace_with_a_summary_line() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.contains("namespace shop"), "{text}");
-    assert!(text.contains("CRITICAL deployment/backend (CrashLoopBackOff)"), "{text}");
+    assert!(
+        text.contains("CRITICAL deployment/backend (CrashLoopBackOff)"),
+        "{text}"
+    );
     assert!(text.contains("KeyError: 'DATABASE_URL'"), "{text}");
     assert!(text.contains("1 critical in namespace shop"), "{text}");
     assert!(!text.contains("\x1b["), "no colours off a terminal");
@@ -93,7 +128,11 @@ async fn text_report_groups_by_namespace_with_a_summary_line() {
 #[tokio::test]
 async fn unreachable_server_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let kc = dir.path().join("kubeconfig");
     std::fs::write(
         &kc,
@@ -103,13 +142,23 @@ async fn unreachable_server_exits_2_naming_it() {
     )
     .unwrap();
     let mut c = kai_command(dir.path());
-    c.args(["health", "--format", "json", "--kubeconfig"]).arg(&kc);
+    c.args(["health", "--format", "json", "--kubeconfig"])
+        .arg(&kc);
     let out = run(c, None).await;
-    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let v = json_of(&out);
     assert_eq!(v["status"], "error");
     let err = v["clusters"][0]["error"].as_str().unwrap();
-    assert!(err.contains(&format!("127.0.0.1:{closed}")) && err.contains("gone"), "{err}");
+    assert!(
+        err.contains(&format!("127.0.0.1:{closed}")) && err.contains("gone"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -120,7 +169,11 @@ async fn bad_arguments_exit_2() {
     assert!(stderr(&out).contains("yaml"), "{}", stderr(&out));
     let out = run(health(&tc, &["--wait", "soon"]), None).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("invalid duration"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid duration"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -128,7 +181,11 @@ async fn missing_namespace_exits_2() {
     let tc = TestCluster::start("demo").await;
     let out = run(health(&tc, &["-n", "shpo"]), None).await;
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stdout(&out).contains("namespace \"shpo\" not found"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("namespace \"shpo\" not found"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// A small XML well-formedness check: balanced tags, quoted attributes, no stray `<` or `&`.
@@ -145,13 +202,21 @@ fn assert_well_formed(xml: &str) {
         let tag = &rest[start + 1..end];
         assert!(!tag.contains('<'), "'<' inside a tag: {tag}");
         if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "mismatched </{name}>");
+            assert_eq!(
+                stack.pop().as_deref(),
+                Some(name.trim()),
+                "mismatched </{name}>"
+            );
         } else {
             let self_closing = tag.ends_with('/');
             let tag = tag.trim_end_matches('/');
             let name = tag.split_whitespace().next().expect("tag name").to_string();
             let attrs = tag[name.len()..].trim();
-            assert_eq!(attrs.matches('"').count() % 2, 0, "unbalanced quotes in <{tag}>");
+            assert_eq!(
+                attrs.matches('"').count() % 2,
+                0,
+                "unbalanced quotes in <{tag}>"
+            );
             check_text(&attrs.replace('"', ""));
             if !self_closing {
                 stack.push(name);
@@ -168,7 +233,9 @@ fn check_text(t: &str) {
     while let Some(i) = s.find('&') {
         let ent = &s[i..];
         assert!(
-            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"].iter().any(|e| ent.starts_with(e)),
+            ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
+                .iter()
+                .any(|e| ent.starts_with(e)),
             "bare & in {t}"
         );
         s = &s[i + 1..];
@@ -182,9 +249,18 @@ async fn junit_is_well_formed_with_a_failure_per_failing_workload() {
     assert_eq!(out.status.code(), Some(1));
     let xml = stdout(&out);
     assert_well_formed(&xml);
-    assert!(xml.contains("<testsuite name=\"kai-sandbox-demo namespace shop\""), "{xml}");
-    assert!(xml.contains("name=\"deployment/backend\"><failure type=\"CrashLoopBackOff\""), "{xml}");
-    assert!(xml.contains("name=\"deployment/frontend\"></testcase>"), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"kai-sandbox-demo namespace shop\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"deployment/backend\"><failure type=\"CrashLoopBackOff\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"deployment/frontend\"></testcase>"),
+        "{xml}"
+    );
     assert!(xml.contains("failures=\"1\""), "{xml}");
     assert!(xml.contains("KeyError: &apos;DATABASE_URL&apos;"), "{xml}");
     no_canary(&xml);
@@ -201,9 +277,15 @@ async fn markdown_is_appended_to_the_github_step_summary() {
     assert_eq!(out.status.code(), Some(1));
     let md = stdout(&out);
     assert!(md.contains("kai health: failing (1 critical)"), "{md}");
-    assert!(md.contains("| 🔴 critical | `deployment shop/backend` | CrashLoopBackOff |"), "{md}");
+    assert!(
+        md.contains("| 🔴 critical | `deployment shop/backend` | CrashLoopBackOff |"),
+        "{md}"
+    );
     let file = std::fs::read_to_string(&summary).unwrap();
-    assert!(file.starts_with("# Earlier step\n"), "appended, not replaced");
+    assert!(
+        file.starts_with("# Earlier step\n"),
+        "appended, not replaced"
+    );
     assert!(file.contains("deployment shop/backend"), "{file}");
     no_canary(&file);
     // With another format, the summary still gets the markdown.
@@ -220,7 +302,10 @@ async fn fail_on_never_exits_0_on_demo() {
     let tc = TestCluster::start("demo").await;
     let out = run(health(&tc, &["-A", "--fail-on", "never"]), None).await;
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("CrashLoopBackOff"), "the findings are still reported");
+    assert!(
+        stdout(&out).contains("CrashLoopBackOff"),
+        "the findings are still reported"
+    );
 }
 
 #[tokio::test]
@@ -232,8 +317,15 @@ async fn wait_times_out_saying_why() {
     assert!(started.elapsed() >= std::time::Duration::from_secs(3));
     let text = stdout(&out);
     assert!(text.contains("timed out after 3s"), "{text}");
-    assert!(text.contains("CrashLoopBackOff"), "the report says why: {text}");
-    let out = run(health(&tc, &["-A", "--wait", "2s", "--format", "json"]), None).await;
+    assert!(
+        text.contains("CrashLoopBackOff"),
+        "the report says why: {text}"
+    );
+    let out = run(
+        health(&tc, &["-A", "--wait", "2s", "--format", "json"]),
+        None,
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_of(&out)["timed_out"], "timed out after 2s");
 }

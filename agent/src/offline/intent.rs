@@ -180,13 +180,11 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
     let mut namespace: Option<String> = None;
     for (i, w) in words.iter().enumerate() {
         let next = words.get(i + 1);
-        if matches!(w.as_str(), "-n" | "--namespace" | "namespace" | "ns") {
-            if let Some(n) = next.filter(|n| namespaces.contains(n) || w != "ns") {
-                if !STOP.contains(&n.as_str()) {
+        if matches!(w.as_str(), "-n" | "--namespace" | "namespace" | "ns")
+            && let Some(n) = next.filter(|n| namespaces.contains(n) || w != "ns")
+                && !STOP.contains(&n.as_str()) {
                     namespace = Some(n.clone());
                 }
-            }
-        }
         if namespace.is_none() && namespaces.contains(w) {
             namespace = Some(w.clone());
         }
@@ -214,17 +212,16 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
     let number = words.iter().find_map(|w| w.parse::<u64>().ok());
 
     // Writes first: they are the most specific.
-    if has("scale") || phrase("replicas") && (has("to") || has("set")) {
-        if let (Some(target), Some(n)) = (target.clone(), number) {
+    if (has("scale") || phrase("replicas") && (has("to") || has("set")))
+        && let (Some(target), Some(n)) = (target.clone(), number) {
             return Intent::Scale {
                 target,
                 replicas: u32::try_from(n).unwrap_or(u32::MAX),
                 namespace,
             };
         }
-    }
-    if phrase("roll back") || has("rollback") || has("undo") || has("revert") || phrase("rollout undo") {
-        if let Some(target) = target.clone() {
+    if (phrase("roll back") || has("rollback") || has("undo") || has("revert") || phrase("rollout undo"))
+        && let Some(target) = target.clone() {
             let revision = words
                 .iter()
                 .position(|w| w == "revision")
@@ -236,20 +233,17 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
                 namespace,
             };
         }
-    }
     if (has("restart") || has("reboot") || has("bounce") || phrase("rollout restart"))
         && !phrase("why")
         && !has("restarting")
-    {
-        if let Some(target) = target.clone() {
+        && let Some(target) = target.clone() {
             return Intent::Restart { target, namespace };
         }
-    }
 
     let wants_logs = has("logs") || has("log") || phrase("output of");
     let wants_errors = has("errors") || has("exceptions") || has("exception") || has("error");
-    if wants_logs || (wants_errors && target.is_some() && !has("why")) {
-        if let Some(target) = target.clone() {
+    if (wants_logs || (wants_errors && target.is_some() && !has("why")))
+        && let Some(target) = target.clone() {
             return Intent::Logs {
                 target,
                 namespace,
@@ -257,30 +251,28 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
                 previous: has("previous") || phrase("before it crashed") || phrase("last crash"),
             };
         }
-    }
     if has("events") || has("event") || has("warnings") || has("warning") {
         return Intent::Events {
             namespace,
             warnings_only: !has("all") || has("warnings"),
         };
     }
-    if has("describe") || has("details") || has("detail") {
-        if let Some(target) = target.clone() {
+    if (has("describe") || has("details") || has("detail"))
+        && let Some(target) = target.clone() {
             return Intent::Describe {
                 kind: kind_word,
                 target,
                 namespace,
             };
         }
-    }
     let listing = has("list")
         || has("get")
         || phrase("show me")
         || has("show")
         || phrase("which")
         || phrase("how many");
-    if let Some(kind) = kind_word.clone() {
-        if listing && (target.is_none() || kind.ends_with('s')) || target.is_none() {
+    if let Some(kind) = kind_word.clone()
+        && (listing && (target.is_none() || kind.ends_with('s')) || target.is_none()) {
             let is_problem = has("unhealthy") || has("failing") || has("broken") || has("crashing");
             if !is_problem {
                 return Intent::List {
@@ -290,7 +282,6 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
                 };
             }
         }
-    }
     let troubled = [
         "why", "crashing", "crash", "crashes", "failing", "fails", "broken", "down", "pending",
         "stuck", "ready", "unready", "restarting", "wrong", "dying", "erroring", "oomkilled",

@@ -97,7 +97,7 @@ impl Helper for KaiHelper {}
 pub fn join_lines(input: &str) -> String {
     input
         .lines()
-        .map(|l| l.trim_end().trim_end_matches('\\').trim_end())
+        .map(|l| l.trim().trim_end_matches('\\').trim())
         .collect::<Vec<_>>()
         .join(" ")
 }

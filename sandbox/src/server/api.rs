@@ -302,14 +302,17 @@ fn list(req: &Request) -> Result<Response, ApiError> {
         if let Some(c) = &next {
             meta["continue"] = json!(c);
         }
-        let t = table::table(
+        let mut buf = Vec::with_capacity(256 + items.len() * 512);
+        table::write_table(
             rt,
-            items.iter().map(|o| &**o),
+            &items,
             now,
             IncludeObject::parse(req.p("includeObject")),
-            meta,
-        );
-        return Ok(value_response(200, &t));
+            &meta,
+            &mut buf,
+        )
+        .map_err(|e| ApiError::internal(format!("encoding a table of {}: {e}", rt.plural)))?;
+        return Ok(json_response(200, buf));
     }
     // Written piece by piece: the objects are serialized straight from the store's copies.
     let mut buf: Vec<u8> = Vec::with_capacity(256 + items.len() * 1536);
@@ -1051,7 +1054,7 @@ fn log_container(pod: &Value, asked: Option<&str>) -> Result<String, ApiError> {
 fn logs(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
     let previous = req.flag("previous");
-    let (lines, now) = {
+    let (container, lines, now, running_now) = {
         let w = req.shared.lock();
         let pod = w
             .store
@@ -1065,27 +1068,13 @@ fn logs(req: &Request) -> Result<Response, ApiError> {
             Some(&container),
             previous,
         )?;
-        (
-            (
-                container,
-                lines
-                    .into_iter()
-                    .map(|l| (l.time, l.text))
-                    .collect::<Vec<_>>(),
-            ),
-            w.store.clock().now(),
-        )
+        let lines: Vec<(Timestamp, String)> = lines.into_iter().map(|l| (l.time, l.text)).collect();
+        let running_now = running(&pod, &container);
+        (container, lines, w.store.clock().now(), running_now)
     };
-    let (container, lines) = lines;
     let first = lines.first().map(|l| l.0);
     let last = lines.last().map(|l| l.0);
     let text = render_logs(req, lines, now)?;
-    let running_now = {
-        let w = req.shared.lock();
-        w.store
-            .get(rt, req.namespace(), req.name())
-            .is_some_and(|p| running(&p, &container))
-    };
     if !req.flag("follow") || previous || !running_now {
         return Ok(respond(200, "text/plain", text.into_bytes()));
     }

@@ -265,6 +265,50 @@ pub fn table<'a>(
     })
 }
 
+/// Writes a whole Table for a list answer straight into `buf`: each row's metadata is
+/// serialized from the stored object, not copied first.
+pub fn write_table(
+    rt: &ResourceType,
+    items: &[std::sync::Arc<Value>],
+    now: Timestamp,
+    include: IncludeObject,
+    list_meta: &Value,
+    buf: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    buf.extend_from_slice(br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":"#);
+    serde_json::to_writer(&mut *buf, list_meta)?;
+    buf.extend_from_slice(br#","columnDefinitions":"#);
+    serde_json::to_writer(&mut *buf, &column_definitions(rt))?;
+    buf.extend_from_slice(br#","rows":["#);
+    for (n, o) in items.iter().enumerate() {
+        if n > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(br#"{"cells":"#);
+        serde_json::to_writer(&mut *buf, &cells(rt.kind, o, now))?;
+        match include {
+            IncludeObject::None => {}
+            IncludeObject::Object => {
+                buf.extend_from_slice(br#","object":"#);
+                serde_json::to_writer(&mut *buf, &**o)?;
+            }
+            IncludeObject::Metadata => {
+                buf.extend_from_slice(
+                    br#","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":"#,
+                );
+                match o.get("metadata") {
+                    Some(m) => serde_json::to_writer(&mut *buf, m)?,
+                    None => buf.extend_from_slice(b"{}"),
+                }
+                buf.push(b'}');
+            }
+        }
+        buf.push(b'}');
+    }
+    buf.extend_from_slice(b"]}");
+    Ok(())
+}
+
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
 }
@@ -1096,6 +1140,33 @@ fn job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_table_equals_the_built_one() {
+        let rt = crate::resources::by_plural("", "pods").unwrap();
+        let now: Timestamp = "2026-01-01T00:05:00Z".parse().unwrap();
+        let pods: Vec<std::sync::Arc<Value>> = (0..3)
+            .map(|i| {
+                std::sync::Arc::new(
+                    json!({"metadata": {"name": format!("p{i}"), "namespace": "x",
+                    "creationTimestamp": "2026-01-01T00:00:00Z", "labels": {"a": "b"}},
+                    "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}}),
+                )
+            })
+            .collect();
+        let meta = json!({"resourceVersion": "7"});
+        for include in [
+            IncludeObject::None,
+            IncludeObject::Metadata,
+            IncludeObject::Object,
+        ] {
+            let built = table(rt, pods.iter().map(|p| &**p), now, include, meta.clone());
+            let mut buf = Vec::new();
+            write_table(rt, &pods, now, include, &meta, &mut buf).unwrap();
+            let written: Value = serde_json::from_slice(&buf).unwrap();
+            assert_eq!(written, built);
+        }
+    }
 
     #[test]
     fn human_durations() {

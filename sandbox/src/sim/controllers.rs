@@ -514,20 +514,22 @@ fn deployment(
         if let Some(a) = annotations.as_object_mut() {
             a.remove("kubectl.kubernetes.io/last-applied-configuration");
             a.insert(REVISION.into(), json!((max_rev + 1).to_string()));
+            // Annotation values are strings in Kubernetes; typed clients reject numbers.
             a.insert(
                 "deployment.kubernetes.io/desired-replicas".into(),
-                json!(replicas),
+                json!(replicas.to_string()),
             );
             a.insert(
                 "deployment.kubernetes.io/max-replicas".into(),
                 json!(
-                    replicas
+                    (replicas
                         + resolve(
                             &d["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
                             "25%",
                             replicas,
                             true
-                        )
+                        ))
+                    .to_string()
                 ),
             );
         }
@@ -630,7 +632,7 @@ fn deployment(
             let to = targets[n];
             let mut changed = from != to;
             if n == new_idx {
-                let want = json!(replicas);
+                let want = json!(replicas.to_string());
                 if rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"]
                     != want
                 {

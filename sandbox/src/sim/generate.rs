@@ -49,6 +49,7 @@ pub fn generated(pods: usize) -> Scenario {
     Scenario {
         name: format!("generated-{pods}"),
         description: format!("A generated cluster of {pods} pods in {namespaces} namespaces"),
+        source: format!("generated-{pods}"),
         objects,
         settings: Settings {
             namespace: Some("team-000".into()),
@@ -56,6 +57,7 @@ pub fn generated(pods: usize) -> Scenario {
             ..Settings::default()
         },
         behaviors: Vec::new(),
+        object_documents: Vec::new(),
     }
 }
 

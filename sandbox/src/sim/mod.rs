@@ -121,10 +121,15 @@ impl Simulator {
         self.loaded_at = Some(now);
         let origin = now.checked_sub(self.age).unwrap_or(now);
         let fail = |document: usize, message: String| SandboxError::Scenario {
-            file: scenario.name.clone(),
+            file: if scenario.source.is_empty() {
+                scenario.name.clone()
+            } else {
+                scenario.source.clone()
+            },
             document,
             message,
         };
+        let doc_of = |n: usize| scenario.object_documents.get(n).copied().unwrap_or(n + 1);
         // Each object is applied at its own moment: `origin`, or its age annotation.
         let mut timed: Vec<(Timestamp, usize, Value)> = Vec::new();
         for (n, obj) in scenario.objects.iter().enumerate() {
@@ -159,13 +164,13 @@ impl Simulator {
             }
             let mut group = vec![
                 self.apply(store, obj, at, &mut uids)
-                    .map_err(|e| fail(n + 1, e.message))?,
+                    .map_err(|e| fail(doc_of(n), e.message))?,
             ];
             // Objects applied at the same moment are reconciled together.
             while let Some((_, n, obj)) = timed.next_if(|(t, _, _)| *t == at) {
                 group.push(
                     self.apply(store, obj, at, &mut uids)
-                        .map_err(|e| fail(n + 1, e.message))?,
+                        .map_err(|e| fail(doc_of(n), e.message))?,
                 );
             }
             fix_owners(store, &group, &uids);

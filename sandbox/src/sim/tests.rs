@@ -936,3 +936,17 @@ fn more_failures_cover_the_rarer_patterns() {
     assert!(pods(&store, "ops", "exporter-").iter().all(|p| ready(p)));
     assert_eq!(pods(&store, "ops", "exporter-").len(), 1);
 }
+
+#[test]
+fn load_errors_name_the_file_and_document() {
+    let yaml = "apiVersion: sandbox.kai.dev/v1\nkind: Settings\nspec: {}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n";
+    let sc = Scenario::from_yaml("mine.yaml", yaml).unwrap();
+    let clock = Clock::manual("2026-03-01T12:00:00Z".parse().unwrap());
+    let mut store = Store::new(clock);
+    let mut sim = Simulator::new(&sc);
+    let e = sim.load(&mut store, &sc).unwrap_err().to_string();
+    assert!(
+        e.starts_with("mine.yaml: document 2: ConfigMap \"Bad_Name\" is invalid"),
+        "{e}"
+    );
+}

@@ -64,6 +64,11 @@ where
         match api.list(&lp).await {
             Ok(page) => {
                 token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
+                if out.is_empty() {
+                    // Reserve once for the whole list: no doubling of large typed vectors.
+                    let remaining = page.metadata.remaining_item_count.unwrap_or(0).max(0);
+                    out.reserve_exact(page.items.len() + usize::try_from(remaining).unwrap_or(0));
+                }
                 out.extend(page.items.into_iter().map(|mut o| {
                     o.meta_mut().managed_fields = None;
                     strip(&mut o);
@@ -126,6 +131,108 @@ impl Sink<'_> {
                 Vec::new()
             }
         }
+    }
+}
+
+/// Keeps of a pod only what the rules read. A settled pod (running, every container ready,
+/// never restarted, owned by a controller) keeps its identity, labels, owner, node and Ready
+/// condition only: its containers are those of its owner's template. This bounds memory on
+/// clusters of many thousand pods.
+fn strip_pod(p: &mut k8s_openapi::api::core::v1::Pod) {
+    p.metadata.annotations = None;
+    if let Some(st) = p.status.as_mut()
+        && let Some(c) = st.conditions.as_mut()
+    {
+        c.retain(|c| c.type_ == "Ready" || c.type_ == "PodScheduled");
+        c.shrink_to_fit();
+    }
+    let settled = p.metadata.deletion_timestamp.is_none()
+        && p.metadata
+            .owner_references
+            .as_ref()
+            .is_some_and(|o| o.iter().any(|r| r.controller == Some(true)))
+        && p.status.as_ref().is_some_and(|st| {
+            st.phase.as_deref() == Some("Running")
+                && st.container_statuses.as_ref().is_some_and(|cs| {
+                    !cs.is_empty()
+                        && cs.iter().all(|c| {
+                            c.ready
+                                && c.restart_count == 0
+                                && c.state.as_ref().is_some_and(|s| s.running.is_some())
+                        })
+                })
+        });
+    if !settled {
+        return;
+    }
+    // The containers' specs (and named ports) are in the owner's template; readiness is in
+    // the Ready condition.
+    if let Some(spec) = p.spec.as_mut() {
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            node_name: spec.node_name.take(),
+            ..Default::default()
+        };
+    }
+    if let Some(st) = p.status.as_mut() {
+        st.container_statuses = None;
+        st.init_container_statuses = None;
+        st.pod_ips = None;
+        st.host_ips = None;
+    }
+}
+
+/// Keeps of a pod template what the rules read: containers' names, images, env (names and
+/// references), ports and resource requests, and the template's labels.
+fn strip_template(t: &mut k8s_openapi::api::core::v1::PodTemplateSpec) {
+    if let Some(m) = t.metadata.as_mut() {
+        m.annotations = None;
+    }
+    if let Some(spec) = t.spec.as_mut() {
+        let containers = std::mem::take(&mut spec.containers)
+            .into_iter()
+            .map(|c| k8s_openapi::api::core::v1::Container {
+                name: c.name,
+                image: c.image,
+                env: c.env,
+                env_from: c.env_from,
+                ports: c.ports,
+                resources: c
+                    .resources
+                    .map(|r| k8s_openapi::api::core::v1::ResourceRequirements {
+                        requests: r.requests,
+                        ..Default::default()
+                    }),
+                ..Default::default()
+            })
+            .collect();
+        *spec = k8s_openapi::api::core::v1::PodSpec {
+            containers,
+            ..Default::default()
+        };
+    }
+}
+
+/// Annotations of workloads: only the deployment revision is read.
+fn keep_revision(m: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
+    if let Some(a) = m.annotations.as_mut() {
+        a.retain(|k, _| k == "deployment.kubernetes.io/revision");
+        if a.is_empty() {
+            m.annotations = None;
+        }
+    }
+}
+
+fn strip_replica_set(r: &mut k8s_openapi::api::apps::v1::ReplicaSet) {
+    keep_revision(&mut r.metadata);
+    if let Some(t) = r.spec.as_mut().and_then(|s| s.template.as_mut()) {
+        strip_template(t);
+    }
+}
+
+fn strip_deployment(d: &mut k8s_openapi::api::apps::v1::Deployment) {
+    keep_revision(&mut d.metadata);
+    if let Some(s) = d.spec.as_mut() {
+        strip_template(&mut s.template);
     }
 }
 
@@ -205,14 +312,14 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         ns_check,
         async {
             futures::join!(
-                list_pages(c, namespaced::<Pod>(c, ns), "pods", ns, sel, keep),
+                list_pages(c, namespaced::<Pod>(c, ns), "pods", ns, sel, strip_pod),
                 list_pages(
                     c,
                     namespaced::<Deployment>(c, ns),
                     "deployments",
                     ns,
                     sel,
-                    keep
+                    strip_deployment
                 ),
                 list_pages(
                     c,
@@ -220,7 +327,7 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
                     "replicasets",
                     ns,
                     sel,
-                    keep
+                    strip_replica_set
                 ),
                 list_pages(
                     c,
@@ -459,11 +566,16 @@ fn unhealthy(p: &k8s_openapi::api::core::v1::Pod) -> bool {
     if st.phase.as_deref() == Some("Succeeded") {
         return false;
     }
-    let all_ready = st
-        .container_statuses
+    let ready = st
+        .conditions
         .as_ref()
-        .is_some_and(|c| !c.is_empty() && c.iter().all(|c| c.ready));
-    !all_ready
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let restarted = st
+        .container_statuses
+        .iter()
+        .flatten()
+        .any(|c| c.restart_count > 0);
+    !ready || restarted
 }
 
 async fn fetch_logs(c: &Cluster, requests: Vec<LogRequest>) -> Vec<LogTail> {

@@ -214,7 +214,7 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
             continue;
         };
         let declared = pods.iter().any(|p| {
-            p.spec.iter().flat_map(|s| s.containers.iter()).any(|c| {
+            pod_containers(ctx, p).iter().any(|c| {
                 c.ports
                     .iter()
                     .flatten()
@@ -238,6 +238,40 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
             ));
         }
     }
+}
+
+/// A pod's containers, or its owner's template's when the collector kept only the pod's
+/// identity (settled pods).
+fn pod_containers<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> &'a [k8s_openapi::api::core::v1::Container] {
+    let own = p.spec.as_ref().map_or(&[][..], |s| s.containers.as_slice());
+    if !own.is_empty() {
+        return own;
+    }
+    let ns = ns_of(&p.metadata);
+    let template = match super::controller_of(&p.metadata) {
+        Some(("ReplicaSet", n)) => ctx
+            .replica_set(ns, n)
+            .and_then(|r| r.spec.as_ref()?.template.as_ref()),
+        Some(("StatefulSet", n)) => ctx
+            .snap
+            .stateful_sets
+            .iter()
+            .find(|x| ns_of(&x.metadata) == ns && name_of(&x.metadata) == n)
+            .and_then(|x| x.spec.as_ref().map(|s| &s.template)),
+        Some(("DaemonSet", n)) => ctx
+            .snap
+            .daemon_sets
+            .iter()
+            .find(|x| ns_of(&x.metadata) == ns && name_of(&x.metadata) == n)
+            .and_then(|x| x.spec.as_ref().map(|s| &s.template)),
+        Some(("Job", n)) => ctx
+            .job(ns, n)
+            .and_then(|j| j.spec.as_ref().map(|s| &s.template)),
+        _ => None,
+    };
+    template
+        .and_then(|t| t.spec.as_ref())
+        .map_or(&[][..], |s| s.containers.as_slice())
 }
 
 /// Appends "so service X has no ready endpoints" to the finding that explains it.

@@ -910,3 +910,32 @@ fn healthy_namespace_has_no_finding() {
     assert!(analyze(&s).is_empty(), "{:#?}", analyze(&s));
     assert!(log_requests(&s).is_empty());
 }
+
+#[test]
+fn named_target_port_is_checked_against_the_owner_template_of_settled_pods() {
+    let mut s = snap();
+    let c = container("web", "x", json!([]));
+    s.deployments.push(deployment("web", 1, 1, c.clone()));
+    s.replica_sets.push(replica_set("web", "h", 1, 1, 1, c));
+    // A settled pod as the collector keeps it: no containers of its own.
+    let st = json!({"phase": "Running", "conditions": ready_conds(true)});
+    s.pods.push(pod(
+        "web-h-1",
+        "ReplicaSet/web-h",
+        json!({"app": "web"}),
+        json!({"containers": []}),
+        st,
+    ));
+    let mut svc = service("web", json!({"app": "web"}));
+    svc.spec.as_mut().unwrap().ports = Some(vec![obj(json!({"port": 80, "targetPort": "http"}))]);
+    s.services.push(svc.clone());
+    assert!(analyze(&s).is_empty(), "{:#?}", analyze(&s));
+    svc.spec.as_mut().unwrap().ports =
+        Some(vec![obj(json!({"port": 80, "targetPort": "metrics"}))]);
+    s.services = vec![svc];
+    let f = only(&analyze(&s)).clone();
+    assert_eq!(
+        (f.severity, f.reason.as_str()),
+        (Severity::Critical, "TargetPortMismatch")
+    );
+}
