@@ -134,7 +134,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
     match command {
         Some(Command::Health(args)) => {
             let targets = connect_all(&global).await;
-            Ok(clamp(health::run(targets, global.namespace.clone(), &args).await))
+            Ok(clamp(
+                health::run(targets, global.namespace.clone(), &args).await,
+            ))
         }
         Some(Command::Sandbox(_)) => Ok(exit::OK),
         None => {
@@ -161,12 +163,16 @@ fn clamp(code: i32) -> u8 {
 /// Connects to the one context of a one-shot run (the first `--context`, else the current).
 pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
     let context = global.context.first().map(String::as_str);
-    Cluster::connect(global.kubeconfig.as_deref(), context, global.namespace.as_deref())
-        .await
-        .map_err(|e| match e {
-            ToolError::Config(m) => usage(m),
-            other => anyhow::Error::new(other),
-        })
+    Cluster::connect(
+        global.kubeconfig.as_deref(),
+        context,
+        global.namespace.as_deref(),
+    )
+    .await
+    .map_err(|e| match e {
+        ToolError::Config(m) => usage(m),
+        other => anyhow::Error::new(other),
+    })
 }
 
 /// Connects to every `--context` given (or the current one), keeping failures per context.
@@ -192,4 +198,3 @@ async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>
     });
     futures::future::join_all(tasks).await
 }
-

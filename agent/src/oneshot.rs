@@ -70,8 +70,13 @@ struct Outcome {
 
 /// Builds the policy gate of a run from the settings and flags.
 pub fn gate_for(global: &Global, settings: &Settings) -> Arc<Gate> {
-    let mode = settings.policy.mode_with_flags(global.read_only, global.yes);
-    Arc::new(Gate::for_cli(mode, settings.policy.protected_namespaces.clone()))
+    let mode = settings
+        .policy
+        .mode_with_flags(global.read_only, global.yes);
+    Arc::new(Gate::for_cli(
+        mode,
+        settings.policy.protected_namespaces.clone(),
+    ))
 }
 
 /// Loads the model and policy settings; a bad configuration is a usage error (exit 2).
@@ -142,7 +147,11 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
             };
             let answer = offline::answer(cluster, &mut runner, question).await?;
             Outcome {
-                code: if answer.denied { exit::DENIED } else { exit::OK },
+                code: if answer.denied {
+                    exit::DENIED
+                } else {
+                    exit::OK
+                },
                 answer: answer.text,
                 mode: "offline",
                 steps: runner.steps,
@@ -186,9 +195,13 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
             let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
             println!("{}", text.trim_end());
             if o.code == exit::DENIED {
-                eprintln!("kai: a change was needed but not approved (exit 4); rerun with --yes to allow it");
+                eprintln!(
+                    "kai: a change was needed but not approved (exit 4); rerun with --yes to allow it"
+                );
             } else if o.code == exit::STEP_LIMIT {
-                eprintln!("kai: stopped at the step limit (--max-steps) before a final answer (exit 5)");
+                eprintln!(
+                    "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"
+                );
             }
         }
     }

@@ -94,10 +94,14 @@ mod tests {
 
     #[test]
     fn plain_is_unchanged_and_styled_has_no_markers() {
-        let md = "## deployment shop/backend\n\n**Cause:** crash\n- `KeyError: 'X'`\n```\nline\n```\n";
+        let md =
+            "## deployment shop/backend\n\n**Cause:** crash\n- `KeyError: 'X'`\n```\nline\n```\n";
         assert_eq!(markdown(md, false), md);
         let s = markdown(md, true);
-        assert!(!s.contains("**") && !s.contains('`') && !s.contains("##"), "{s}");
+        assert!(
+            !s.contains("**") && !s.contains('`') && !s.contains("##"),
+            "{s}"
+        );
         assert!(s.contains("KeyError: 'X'") && s.contains("• ") && s.contains("  \x1b[2mline"));
     }
 

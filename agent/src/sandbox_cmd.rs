@@ -78,7 +78,10 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         .write_kubeconfig(&path)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let shown = path.display();
-    println!("Serving scenario \"{name}\" at {} (Ctrl-C to stop)", sandbox.url());
+    println!(
+        "Serving scenario \"{name}\" at {} (Ctrl-C to stop)",
+        sandbox.url()
+    );
     println!("kubeconfig: {shown} (context {})", sandbox.context_name());
     println!("Try:");
     println!("  kubectl --kubeconfig {shown} get pods -A");

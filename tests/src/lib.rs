@@ -49,10 +49,14 @@ impl TestCluster {
 
     /// Starts a parsed scenario with options.
     pub async fn start_with(scenario: Scenario, options: SandboxOptions) -> TestCluster {
-        let sandbox = Sandbox::start(scenario, options).await.expect("start sandbox");
+        let sandbox = Sandbox::start(scenario, options)
+            .await
+            .expect("start sandbox");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
-        sandbox.write_kubeconfig(&kubeconfig).expect("write kubeconfig");
+        sandbox
+            .write_kubeconfig(&kubeconfig)
+            .expect("write kubeconfig");
         TestCluster {
             sandbox,
             dir,

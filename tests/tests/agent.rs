@@ -161,7 +161,10 @@ async fn json_output_lists_steps_with_decisions() {
     assert_eq!(code(&o), 0, "{}", explain(&o));
     let doc: Value = serde_json::from_str(&stdout(&o)).expect("JSON on stdout");
     let findings = doc["findings"].as_array().expect("findings");
-    let backend = findings.iter().find(|f| f["name"] == "backend").expect("backend finding");
+    let backend = findings
+        .iter()
+        .find(|f| f["name"] == "backend")
+        .expect("backend finding");
     assert_eq!(backend["reason"], "CrashLoopBackOff");
     assert_eq!(doc["exit_code"], 0);
 }

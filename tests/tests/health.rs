@@ -10,13 +10,10 @@ use std::process::Command;
 use kai_tests::{TestCluster, kai_command, run, stderr, stdout};
 use serde_json::Value;
 
-/// `kai health --kubeconfig P ARGS...` (the global flag after the subcommand parses either way).
+/// `kai --kubeconfig P health ARGS...`, as the command-line contract writes it.
 fn health(tc: &TestCluster, args: &[&str]) -> Command {
-    let mut c = kai_command(tc.dir.path());
-    c.arg("health")
-        .arg("--kubeconfig")
-        .arg(&tc.kubeconfig)
-        .args(args);
+    let mut c = tc.kai();
+    c.arg("health").args(args);
     c
 }
 
@@ -173,6 +170,13 @@ async fn bad_arguments_exit_2() {
         stderr(&out).contains("invalid duration"),
         "{}",
         stderr(&out)
+    );
+    let out = run(health(&tc, &["-A", "-l", "app in ("]), None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stdout(&out).contains("invalid label selector \"app in (\""),
+        "{}",
+        stdout(&out)
     );
 }
 

@@ -30,8 +30,14 @@ async fn readme_command_answers_offline_with_cause_evidence_and_next_step() {
     let out = run(cmd, None).await;
     let (o, e) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(0), "stdout:\n{o}\nstderr:\n{e}");
-    assert!(o.contains("deployment shop/backend") && o.contains("CrashLoopBackOff"), "{o}");
-    assert!(o.contains("KeyError: 'DATABASE_URL'"), "the proving log line: {o}");
+    assert!(
+        o.contains("deployment shop/backend") && o.contains("CrashLoopBackOff"),
+        "{o}"
+    );
+    assert!(
+        o.contains("KeyError: 'DATABASE_URL'"),
+        "the proving log line: {o}"
+    );
     assert!(o.contains("Next step") && o.contains("roll back"), "{o}");
     assert!(e.contains("answering offline: no model configured"), "{e}");
     // Piped output is plain: no ANSI escapes.
@@ -69,8 +75,16 @@ async fn offline_write_is_denied_without_a_terminal_and_applied_with_yes() {
     let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stdout(&out).contains("Nothing was changed on deployment shop/backend"));
-    assert!(stderr(&out).contains("no terminal to approve on"), "{}", stderr(&out));
-    assert_eq!(image_of(&tc, "shop", "backend"), "shop/backend:1.4.0", "unchanged");
+    assert!(
+        stderr(&out).contains("no terminal to approve on"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        image_of(&tc, "shop", "backend"),
+        "shop/backend:1.4.0",
+        "unchanged"
+    );
     let audit = std::fs::read_to_string(tc.dir.path().join("state/kai/audit.jsonl")).unwrap();
     let entry: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
     assert_eq!(entry["tool"], "rollout_undo");
@@ -87,7 +101,11 @@ async fn offline_write_is_denied_without_a_terminal_and_applied_with_yes() {
     cmd.args(["--yes", "roll back backend"]);
     let out = run(cmd, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("revision 1 (shop/backend:1.3.2)"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("revision 1 (shop/backend:1.3.2)"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(image_of(&tc, "shop", "backend"), "shop/backend:1.3.2");
 
     // The fix is verified by its outcome: once the new pods are up, backend is healthy.
@@ -100,7 +118,10 @@ async fn offline_write_is_denied_without_a_terminal_and_applied_with_yes() {
         if o.contains("no problem with deployment shop/backend") {
             break;
         }
-        assert!(Instant::now() < deadline, "backend never became healthy: {o}");
+        assert!(
+            Instant::now() < deadline,
+            "backend never became healthy: {o}"
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }
@@ -131,13 +152,20 @@ spec:
     let out = run(cmd, None).await;
     let (o, e) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(4), "{o}\n{e}");
-    assert!(o.contains("Nothing was changed on deployment kube-system/coredns"), "{o}");
+    assert!(
+        o.contains("Nothing was changed on deployment kube-system/coredns"),
+        "{o}"
+    );
     assert!(o.contains("protected"), "{o}");
     let world = tc.sandbox.world();
     let w = world.lock().unwrap();
     let d = w
         .store
-        .get(by_plural("apps", "deployments").unwrap(), "kube-system", "coredns")
+        .get(
+            by_plural("apps", "deployments").unwrap(),
+            "kube-system",
+            "coredns",
+        )
         .unwrap();
     assert_eq!(d["spec"]["replicas"], 2, "unchanged");
 }
@@ -204,11 +232,18 @@ async fn logs_lists_events_and_unroutable_questions() {
     };
     let out = run(ask("show the previous logs of backend"), None).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("KeyError: 'DATABASE_URL'"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("KeyError: 'DATABASE_URL'"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = run(ask("list pods"), None).await;
     let o = stdout(&out);
-    assert!(o.contains("backend-") && o.contains("CrashLoopBackOff"), "{o}");
+    assert!(
+        o.contains("backend-") && o.contains("CrashLoopBackOff"),
+        "{o}"
+    );
 
     let out = run(ask("recent warnings"), None).await;
     assert!(stdout(&out).contains("BackOff"), "{}", stdout(&out));
@@ -217,19 +252,47 @@ async fn logs_lists_events_and_unroutable_questions() {
     let o = stdout(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(o.contains("I can't answer that without a model"), "{o}");
-    assert!(o.contains("why is backend crashing") && o.contains("CrashLoopBackOff"), "{o}");
+    assert!(
+        o.contains("why is backend crashing") && o.contains("CrashLoopBackOff"),
+        "{o}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_are_one_line_and_exit_2() {
     let home = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["--sandbox", "no-such-scenario", "hi"], "unknown scenario \"no-such-scenario\""),
+        (
+            &["--sandbox", "no-such-scenario", "hi"],
+            "unknown scenario \"no-such-scenario\"",
+        ),
         (&[], "no question given"),
-        (&["--read-only", "--yes", "restart x"], "cannot be used with"),
-        (&["--kubeconfig", "/nonexistent/kubeconfig", "what's wrong"], "cannot read kubeconfig /nonexistent/kubeconfig"),
-        (&["--sandbox", "demo", "--context", "nope", "what's wrong"], "context \"nope\" not found"),
-        (&["--sandbox", "demo", "--max-steps", "0", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "hi"], "--max-steps must be at least 1"),
+        (
+            &["--read-only", "--yes", "restart x"],
+            "cannot be used with",
+        ),
+        (
+            &["--kubeconfig", "/nonexistent/kubeconfig", "what's wrong"],
+            "cannot read kubeconfig /nonexistent/kubeconfig",
+        ),
+        (
+            &["--sandbox", "demo", "--context", "nope", "what's wrong"],
+            "context \"nope\" not found",
+        ),
+        (
+            &[
+                "--sandbox",
+                "demo",
+                "--max-steps",
+                "0",
+                "--model",
+                "m",
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "hi",
+            ],
+            "--max-steps must be at least 1",
+        ),
     ];
     for (args, expected) in cases {
         let mut cmd = kai_command(home.path());
@@ -238,7 +301,10 @@ async fn usage_errors_are_one_line_and_exit_2() {
         let e = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
         assert!(e.contains(expected), "{args:?}: {e}");
-        assert!(!e.contains("panicked") && !e.contains("RUST_BACKTRACE"), "{e}");
+        assert!(
+            !e.contains("panicked") && !e.contains("RUST_BACKTRACE"),
+            "{e}"
+        );
     }
 }
 
@@ -249,7 +315,14 @@ async fn sandbox_command_lists_and_serves_for_kubectl_and_kai() {
     cmd.args(["sandbox", "--list"]);
     let out = run(cmd, None).await;
     let o = stdout(&out);
-    for name in ["demo", "healthy", "crashloop", "oom", "image-pull", "failing-job"] {
+    for name in [
+        "demo",
+        "healthy",
+        "crashloop",
+        "oom",
+        "image-pull",
+        "failing-job",
+    ] {
         assert!(o.lines().any(|l| l.starts_with(name)), "{name} in {o}");
     }
 
@@ -262,11 +335,16 @@ async fn sandbox_command_lists_and_serves_for_kubectl_and_kai() {
     let mut server = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !kubeconfig.exists() {
-        assert!(Instant::now() < deadline, "kai sandbox never wrote its kubeconfig");
+        assert!(
+            Instant::now() < deadline,
+            "kai sandbox never wrote its kubeconfig"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut cmd = kai_command(home.path());
-    cmd.arg("--kubeconfig").arg(&kubeconfig).arg("why is backend crashing");
+    cmd.arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("why is backend crashing");
     let out = run(cmd, None).await;
     let _ = server.kill();
     let _ = server.wait();

@@ -65,7 +65,8 @@ async fn offline_conversation_refers_back_and_asks_before_changes() {
         p.exp_string("restart deployment shop/backend").unwrap();
         p.exp_string("Apply?").unwrap();
         p.send_line("n").unwrap();
-        p.exp_string("Nothing was changed on deployment shop/backend").unwrap();
+        p.exp_string("Nothing was changed on deployment shop/backend")
+            .unwrap();
         p.exp_string("(offline) > ").unwrap();
         // Turn 3: still about turn 1's workload; approved this time.
         p.send_line("roll back it").unwrap();
@@ -81,11 +82,23 @@ async fn offline_conversation_refers_back_and_asks_before_changes() {
     .unwrap();
 
     let after = deployment(&tc, "shop", "backend");
-    assert_eq!(image_of(&after), "shop/backend:1.3.2", "the approved rollback changed the sandbox");
-    let restarted = &after["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"];
-    assert!(restarted.is_null(), "the refused restart left no annotation: {restarted}");
-    let audit = std::fs::read_to_string(home.path().join("state/kai/audit.jsonl")).expect("audit log written");
-    let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        image_of(&after),
+        "shop/backend:1.3.2",
+        "the approved rollback changed the sandbox"
+    );
+    let restarted =
+        &after["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"];
+    assert!(
+        restarted.is_null(),
+        "the refused restart left no annotation: {restarted}"
+    );
+    let audit = std::fs::read_to_string(home.path().join("state/kai/audit.jsonl"))
+        .expect("audit log written");
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{audit}");
     assert_eq!(lines[0]["tool"], "restart");
     assert_eq!(lines[0]["decision"], "denied");
@@ -103,7 +116,8 @@ async fn namespace_command_changes_where_tools_look_and_bad_commands_are_named()
         let mut p = spawn_repl(&t, &home_path, &[], &[]);
         p.exp_string("/shop (offline) > ").unwrap();
         p.send_line("/namespace nope-not-here").unwrap();
-        p.exp_string("namespace \"nope-not-here\" not found").unwrap();
+        p.exp_string("namespace \"nope-not-here\" not found")
+            .unwrap();
         p.send_line("/namespace default").unwrap();
         p.exp_string("/default (offline) > ").unwrap();
         p.send_line("list pods").unwrap();
@@ -137,7 +151,8 @@ async fn history_survives_a_restart() {
         p.send_line("/exit").unwrap();
         p.exp_eof().unwrap();
 
-        let history = std::fs::read_to_string(home_path.join("state/kai/history")).expect("history file");
+        let history =
+            std::fs::read_to_string(home_path.join("state/kai/history")).expect("history file");
         assert!(history.contains("why is backend crashing"), "{history}");
 
         // A new REPL recalls the question with the up arrow.
@@ -199,9 +214,17 @@ async fn model_conversation_keeps_context_and_gates_the_write() {
     let model = ScriptedModel::start(vec![
         Scripted::call("c1", "diagnose", json!({"namespace": "shop"})),
         Scripted::text("backend crashes: its log says KeyError: 'DATABASE_URL'."),
-        Scripted::call("c2", "get_logs", json!({"workload": "backend", "namespace": "shop", "previous": true})),
+        Scripted::call(
+            "c2",
+            "get_logs",
+            json!({"workload": "backend", "namespace": "shop", "previous": true}),
+        ),
         Scripted::text("The previous container ended with KeyError: 'DATABASE_URL'."),
-        Scripted::call("c3", "rollout_undo", json!({"kind": "deployment", "name": "backend", "namespace": "shop"})),
+        Scripted::call(
+            "c3",
+            "rollout_undo",
+            json!({"kind": "deployment", "name": "backend", "namespace": "shop"}),
+        ),
         Scripted::text("Rolled back backend to revision 1."),
     ])
     .await;
@@ -238,6 +261,12 @@ async fn model_conversation_keeps_context_and_gates_the_write() {
     assert_eq!(bodies.len(), 6);
     // The third turn's requests still carry the first turn's question and answer.
     let third = bodies[4]["messages"].to_string();
-    assert!(third.contains("why is backend crashing") && third.contains("roll it back"), "{third}");
-    assert_eq!(image_of(&deployment(&tc, "shop", "backend")), "shop/backend:1.3.2");
+    assert!(
+        third.contains("why is backend crashing") && third.contains("roll it back"),
+        "{third}"
+    );
+    assert_eq!(
+        image_of(&deployment(&tc, "shop", "backend")),
+        "shop/backend:1.3.2"
+    );
 }

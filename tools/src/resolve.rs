@@ -101,7 +101,11 @@ fn kind_rank(kind: &str) -> u32 {
 /// Finds the objects matching `hint`, best first: workloads before services before pods,
 /// and a matching pod stands for its owning workload. Looks in `namespace` (default: the
 /// cluster's), then in every namespace when nothing matches there.
-pub async fn find(cluster: &Cluster, hint: &str, namespace: Option<&str>) -> Result<Vec<Candidate>, ToolError> {
+pub async fn find(
+    cluster: &Cluster,
+    hint: &str,
+    namespace: Option<&str>,
+) -> Result<Vec<Candidate>, ToolError> {
     let ns = cluster.ns(namespace).to_string();
     let mut found = find_in(cluster, hint, Some(&ns)).await?;
     if found.is_empty() {
@@ -110,7 +114,11 @@ pub async fn find(cluster: &Cluster, hint: &str, namespace: Option<&str>) -> Res
     Ok(found)
 }
 
-async fn find_in(cluster: &Cluster, hint: &str, ns: Option<&str>) -> Result<Vec<Candidate>, ToolError> {
+async fn find_in(
+    cluster: &Cluster,
+    hint: &str,
+    ns: Option<&str>,
+) -> Result<Vec<Candidate>, ToolError> {
     let c = cluster.client.clone();
     let lp = ListParams::default();
     macro_rules! api {
@@ -140,32 +148,33 @@ async fn find_in(cluster: &Cluster, hint: &str, ns: Option<&str>) -> Result<Vec<
         a7.list_metadata(&lp),
     );
     let mut out: Vec<Candidate> = Vec::new();
-    let mut push = |kind: &'static str, list: Result<Vec<ObjectMeta>, kube::Error>| -> Result<(), ToolError> {
-        let list = match list {
-            Ok(l) => l,
-            // A kind we may not list is simply not searched.
-            Err(kube::Error::Api(s)) if s.code == 403 || s.code == 404 => return Ok(()),
-            Err(e) => return Err(kube_err(cluster, e)),
+    let mut push =
+        |kind: &'static str, list: Result<Vec<ObjectMeta>, kube::Error>| -> Result<(), ToolError> {
+            let list = match list {
+                Ok(l) => l,
+                // A kind we may not list is simply not searched.
+                Err(kube::Error::Api(s)) if s.code == 403 || s.code == 404 => return Ok(()),
+                Err(e) => return Err(kube_err(cluster, e)),
+            };
+            for meta in list {
+                let name = meta.name.unwrap_or_default();
+                let namespace = meta.namespace.unwrap_or_default();
+                let mut score = match_score(hint, &name);
+                if kind == "pod" {
+                    // A pod stands for its workload; keep it only if no workload matches better.
+                    score = score.saturating_sub(20);
+                }
+                if score > 0 {
+                    out.push(Candidate {
+                        kind,
+                        namespace,
+                        name,
+                        score,
+                    });
+                }
+            }
+            Ok(())
         };
-        for meta in list {
-            let name = meta.name.unwrap_or_default();
-            let namespace = meta.namespace.unwrap_or_default();
-            let mut score = match_score(hint, &name);
-            if kind == "pod" {
-                // A pod stands for its workload; keep it only if no workload matches better.
-                score = score.saturating_sub(20);
-            }
-            if score > 0 {
-                out.push(Candidate {
-                    kind,
-                    namespace,
-                    name,
-                    score,
-                });
-            }
-        }
-        Ok(())
-    };
     push("deployment", metas(deploys))?;
     push("statefulset", metas(stss))?;
     push("daemonset", metas(dss))?;

@@ -57,6 +57,23 @@ fn place(c: &ClusterResult, many: bool) -> String {
     }
 }
 
+/// A finding's message as its cause chain: the symptom, then `← cause` lines, then `· note`
+/// lines (revision, consequences), so the chain reads at a glance.
+fn chain_lines(message: &str) -> Vec<String> {
+    let mut segments = message.split("; ");
+    let first = segments.next().unwrap_or_default();
+    let mut out = Vec::new();
+    match first.split_once(" because ") {
+        Some((head, causes)) => {
+            out.push(head.to_string());
+            out.extend(causes.split(", and ").map(|c| format!("← {c}")));
+        }
+        None => out.push(first.to_string()),
+    }
+    out.extend(segments.map(|n| format!("· {n}")));
+    out
+}
+
 /// Text for people: per cluster, findings grouped by namespace, each with its cause chain,
 /// evidence and fix; a summary line per cluster.
 pub fn text(o: &Outcome, color: bool) -> String {
@@ -114,9 +131,18 @@ pub fn text(o: &Outcome, color: bool) -> String {
                     paint(color, "1", &name),
                     paint(color, "2", &format!("({})", f.reason))
                 );
-                let _ = writeln!(s, "    {}", f.message);
+                let mut lines = chain_lines(&f.message).into_iter();
+                if let Some(head) = lines.next() {
+                    let _ = writeln!(s, "    {head}");
+                }
+                for l in lines {
+                    let _ = writeln!(s, "      {l}");
+                }
+                if !f.evidence.is_empty() {
+                    let _ = writeln!(s, "    {}", paint(color, "2", "evidence:"));
+                }
                 for e in &f.evidence {
-                    let _ = writeln!(s, "      {} {e}", paint(color, "2", "↳"));
+                    let _ = writeln!(s, "      - {e}");
                 }
                 if !f.suggestion.is_empty() {
                     let _ = writeln!(s, "    {} {}", paint(color, "32", "fix:"), f.suggestion);
@@ -567,6 +593,23 @@ mod tests {
             "CrashLoopBackOff"
         );
         assert_eq!(v["clusters"][1]["error"], "no such context");
+    }
+
+    #[test]
+    fn chain_lines_split_causes_and_notes() {
+        let l = chain_lines(
+            "A is down: pods crash because its log says X, and env has no Y; it started with revision 2; so service b has no ready endpoints",
+        );
+        assert_eq!(
+            l,
+            vec![
+                "A is down: pods crash",
+                "← its log says X",
+                "← env has no Y",
+                "· it started with revision 2",
+                "· so service b has no ready endpoints"
+            ]
+        );
     }
 
     #[test]

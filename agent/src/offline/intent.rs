@@ -144,23 +144,183 @@ const KINDS: &[&str] = &[
 
 /// Words that never name a target.
 const STOP: &[&str] = &[
-    "a", "an", "the", "is", "are", "was", "were", "be", "my", "our", "me", "i", "we", "you", "it",
-    "its", "it's", "this", "that", "these", "those", "of", "for", "to", "in", "on", "at", "from",
-    "with", "and", "or", "why", "what", "what's", "whats", "how", "who", "which", "when", "where",
-    "does", "do", "did", "doesn't", "don't", "isn't", "aren't", "not", "no", "can", "can't", "cannot",
-    "could", "should", "would", "will", "please", "kai", "show", "get", "give", "tell", "list",
-    "display", "print", "see", "check", "look", "find", "wrong", "happening", "going", "on", "up",
-    "crashing", "crash", "crashes", "crashed", "failing", "fails", "failed", "fail", "broken",
-    "down", "pending", "stuck", "ready", "unready", "healthy", "unhealthy", "working", "starting",
-    "start", "started", "running", "run", "restarting", "keeps", "keep", "dying", "dead", "erroring",
-    "error", "errors", "logs", "log", "last", "previous", "recent", "latest", "all", "any",
-    "problem", "problems", "issue", "issues", "status", "state", "health", "describe", "details",
-    "detail", "about", "info", "information", "restart", "reboot", "bounce", "scale", "replicas",
-    "replica", "instances", "roll", "back", "rollback", "undo", "revert", "rollout", "revision",
-    "namespace", "cluster", "everything", "everywhere", "so", "there", "has", "have", "had", "been",
-    "exceptions", "exception", "output", "events", "event", "warnings", "warning", "lines", "by",
-    "into", "now", "currently", "again", "just", "oomkilled", "oom", "killed", "ok", "okay", "fine",
-    "alive", "responding", "serving", "traffic", "happened", "container", "containers", "pods",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "my",
+    "our",
+    "me",
+    "i",
+    "we",
+    "you",
+    "it",
+    "its",
+    "it's",
+    "this",
+    "that",
+    "these",
+    "those",
+    "of",
+    "for",
+    "to",
+    "in",
+    "on",
+    "at",
+    "from",
+    "with",
+    "and",
+    "or",
+    "why",
+    "what",
+    "what's",
+    "whats",
+    "how",
+    "who",
+    "which",
+    "when",
+    "where",
+    "does",
+    "do",
+    "did",
+    "doesn't",
+    "don't",
+    "isn't",
+    "aren't",
+    "not",
+    "no",
+    "can",
+    "can't",
+    "cannot",
+    "could",
+    "should",
+    "would",
+    "will",
+    "please",
+    "kai",
+    "show",
+    "get",
+    "give",
+    "tell",
+    "list",
+    "display",
+    "print",
+    "see",
+    "check",
+    "look",
+    "find",
+    "wrong",
+    "happening",
+    "going",
+    "on",
+    "up",
+    "crashing",
+    "crash",
+    "crashes",
+    "crashed",
+    "failing",
+    "fails",
+    "failed",
+    "fail",
+    "broken",
+    "down",
+    "pending",
+    "stuck",
+    "ready",
+    "unready",
+    "healthy",
+    "unhealthy",
+    "working",
+    "starting",
+    "start",
+    "started",
+    "running",
+    "run",
+    "restarting",
+    "keeps",
+    "keep",
+    "dying",
+    "dead",
+    "erroring",
+    "error",
+    "errors",
+    "logs",
+    "log",
+    "last",
+    "previous",
+    "recent",
+    "latest",
+    "all",
+    "any",
+    "problem",
+    "problems",
+    "issue",
+    "issues",
+    "status",
+    "state",
+    "health",
+    "describe",
+    "details",
+    "detail",
+    "about",
+    "info",
+    "information",
+    "restart",
+    "reboot",
+    "bounce",
+    "scale",
+    "replicas",
+    "replica",
+    "instances",
+    "roll",
+    "back",
+    "rollback",
+    "undo",
+    "revert",
+    "rollout",
+    "revision",
+    "namespace",
+    "cluster",
+    "everything",
+    "everywhere",
+    "so",
+    "there",
+    "has",
+    "have",
+    "had",
+    "been",
+    "exceptions",
+    "exception",
+    "output",
+    "events",
+    "event",
+    "warnings",
+    "warning",
+    "lines",
+    "by",
+    "into",
+    "now",
+    "currently",
+    "again",
+    "just",
+    "oomkilled",
+    "oom",
+    "killed",
+    "ok",
+    "okay",
+    "fine",
+    "alive",
+    "responding",
+    "serving",
+    "traffic",
+    "happened",
+    "container",
+    "containers",
+    "pods",
     "pod",
 ];
 
@@ -169,8 +329,13 @@ const STOP: &[&str] = &[
 pub fn parse(question: &str, namespaces: &[String]) -> Intent {
     let q = question.to_lowercase();
     let words: Vec<String> = q
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '?' | '!' | ';' | '"' | '`' | '(' | ')'))
-        .map(|w| w.trim_matches(|c: char| matches!(c, '.' | ':' | '\'')).to_string())
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '?' | '!' | ';' | '"' | '`' | '(' | ')')
+        })
+        .map(|w| {
+            w.trim_matches(|c: char| matches!(c, '.' | ':' | '\''))
+                .to_string()
+        })
         .filter(|w| !w.is_empty())
         .collect();
     let has = |w: &str| words.iter().any(|x| x == w);
@@ -182,9 +347,10 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
         let next = words.get(i + 1);
         if matches!(w.as_str(), "-n" | "--namespace" | "namespace" | "ns")
             && let Some(n) = next.filter(|n| namespaces.contains(n) || w != "ns")
-                && !STOP.contains(&n.as_str()) {
-                    namespace = Some(n.clone());
-                }
+            && !STOP.contains(&n.as_str())
+        {
+            namespace = Some(n.clone());
+        }
         if namespace.is_none() && namespaces.contains(w) {
             namespace = Some(w.clone());
         }
@@ -213,44 +379,52 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
 
     // Writes first: they are the most specific.
     if (has("scale") || phrase("replicas") && (has("to") || has("set")))
-        && let (Some(target), Some(n)) = (target.clone(), number) {
-            return Intent::Scale {
-                target,
-                replicas: u32::try_from(n).unwrap_or(u32::MAX),
-                namespace,
-            };
-        }
-    if (phrase("roll back") || has("rollback") || has("undo") || has("revert") || phrase("rollout undo"))
-        && let Some(target) = target.clone() {
-            let revision = words
-                .iter()
-                .position(|w| w == "revision")
-                .and_then(|i| words.get(i + 1))
-                .and_then(|w| w.parse().ok());
-            return Intent::Rollback {
-                target,
-                revision,
-                namespace,
-            };
-        }
+        && let (Some(target), Some(n)) = (target.clone(), number)
+    {
+        return Intent::Scale {
+            target,
+            replicas: u32::try_from(n).unwrap_or(u32::MAX),
+            namespace,
+        };
+    }
+    if (phrase("roll back")
+        || has("rollback")
+        || has("undo")
+        || has("revert")
+        || phrase("rollout undo"))
+        && let Some(target) = target.clone()
+    {
+        let revision = words
+            .iter()
+            .position(|w| w == "revision")
+            .and_then(|i| words.get(i + 1))
+            .and_then(|w| w.parse().ok());
+        return Intent::Rollback {
+            target,
+            revision,
+            namespace,
+        };
+    }
     if (has("restart") || has("reboot") || has("bounce") || phrase("rollout restart"))
         && !phrase("why")
         && !has("restarting")
-        && let Some(target) = target.clone() {
-            return Intent::Restart { target, namespace };
-        }
+        && let Some(target) = target.clone()
+    {
+        return Intent::Restart { target, namespace };
+    }
 
     let wants_logs = has("logs") || has("log") || phrase("output of");
     let wants_errors = has("errors") || has("exceptions") || has("exception") || has("error");
     if (wants_logs || (wants_errors && target.is_some() && !has("why")))
-        && let Some(target) = target.clone() {
-            return Intent::Logs {
-                target,
-                namespace,
-                errors_only: wants_errors,
-                previous: has("previous") || phrase("before it crashed") || phrase("last crash"),
-            };
-        }
+        && let Some(target) = target.clone()
+    {
+        return Intent::Logs {
+            target,
+            namespace,
+            errors_only: wants_errors,
+            previous: has("previous") || phrase("before it crashed") || phrase("last crash"),
+        };
+    }
     if has("events") || has("event") || has("warnings") || has("warning") {
         return Intent::Events {
             namespace,
@@ -258,13 +432,14 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
         };
     }
     if (has("describe") || has("details") || has("detail"))
-        && let Some(target) = target.clone() {
-            return Intent::Describe {
-                kind: kind_word,
-                target,
-                namespace,
-            };
-        }
+        && let Some(target) = target.clone()
+    {
+        return Intent::Describe {
+            kind: kind_word,
+            target,
+            namespace,
+        };
+    }
     let listing = has("list")
         || has("get")
         || phrase("show me")
@@ -272,21 +447,49 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
         || phrase("which")
         || phrase("how many");
     if let Some(kind) = kind_word.clone()
-        && (listing && (target.is_none() || kind.ends_with('s')) || target.is_none()) {
-            let is_problem = has("unhealthy") || has("failing") || has("broken") || has("crashing");
-            if !is_problem {
-                return Intent::List {
-                    kind,
-                    namespace,
-                    all,
-                };
-            }
+        && (listing && (target.is_none() || kind.ends_with('s')) || target.is_none())
+    {
+        let is_problem = has("unhealthy") || has("failing") || has("broken") || has("crashing");
+        if !is_problem {
+            return Intent::List {
+                kind,
+                namespace,
+                all,
+            };
         }
+    }
     let troubled = [
-        "why", "crashing", "crash", "crashes", "failing", "fails", "broken", "down", "pending",
-        "stuck", "ready", "unready", "restarting", "wrong", "dying", "erroring", "oomkilled",
-        "unhealthy", "healthy", "working", "starting", "problem", "problems", "issue", "status",
-        "health", "ok", "okay", "fine", "alive", "responding",
+        "why",
+        "crashing",
+        "crash",
+        "crashes",
+        "failing",
+        "fails",
+        "broken",
+        "down",
+        "pending",
+        "stuck",
+        "ready",
+        "unready",
+        "restarting",
+        "wrong",
+        "dying",
+        "erroring",
+        "oomkilled",
+        "unhealthy",
+        "healthy",
+        "working",
+        "starting",
+        "problem",
+        "problems",
+        "issue",
+        "status",
+        "health",
+        "ok",
+        "okay",
+        "fine",
+        "alive",
+        "responding",
     ]
     .iter()
     .any(|w| has(w));
@@ -459,6 +662,9 @@ mod tests {
 
     #[test]
     fn unroutable() {
-        assert_eq!(p("write me a poem about kubernetes clusters and autumn"), Intent::Unknown);
+        assert_eq!(
+            p("write me a poem about kubernetes clusters and autumn"),
+            Intent::Unknown
+        );
     }
 }

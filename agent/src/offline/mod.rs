@@ -50,20 +50,42 @@ pub struct Answer {
 }
 
 /// Answers `question` about `cluster` without a model.
-pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str) -> anyhow::Result<Answer> {
+pub async fn answer(
+    cluster: &Cluster,
+    runner: &mut impl Runner,
+    question: &str,
+) -> anyhow::Result<Answer> {
     let namespaces = namespace_names(cluster).await;
     let intent = intent::parse(question, &namespaces);
     tracing::info!(?intent, "offline route");
     match intent {
-        Intent::Health { namespace, all } => health(cluster, runner, namespace.as_deref(), all, None).await,
-        Intent::Why { target, namespace } => why(cluster, runner, &target, namespace.as_deref()).await,
+        Intent::Health { namespace, all } => {
+            health(cluster, runner, namespace.as_deref(), all, None).await
+        }
+        Intent::Why { target, namespace } => {
+            why(cluster, runner, &target, namespace.as_deref()).await
+        }
         Intent::Logs {
             target,
             namespace,
             errors_only,
             previous,
-        } => logs(cluster, runner, &target, namespace.as_deref(), errors_only, previous).await,
-        Intent::List { kind, namespace, all } => {
+        } => {
+            logs(
+                cluster,
+                runner,
+                &target,
+                namespace.as_deref(),
+                errors_only,
+                previous,
+            )
+            .await
+        }
+        Intent::List {
+            kind,
+            namespace,
+            all,
+        } => {
             let mut args = json!({});
             if all {
                 args["all_namespaces"] = json!(true);
@@ -97,7 +119,12 @@ pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str)
                     (c.kind.to_string(), c.name, c.namespace)
                 }
             };
-            let out = call(runner, "describe", json!({"kind": kind, "name": name, "namespace": ns})).await?;
+            let out = call(
+                runner,
+                "describe",
+                json!({"kind": kind, "name": name, "namespace": ns}),
+            )
+            .await?;
             Ok(Answer {
                 text: format!("{kind} {ns}/{name}:\n\n```\n{}\n```\n", out.text.trim_end()),
                 ..Answer::default()
@@ -108,10 +135,22 @@ pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str)
             warnings_only,
         } => {
             let ns = cluster.ns(namespace.as_deref()).to_string();
-            let out = call(runner, "get_events", json!({"namespace": ns, "warnings_only": warnings_only})).await?;
-            let what = if warnings_only { "Recent warnings" } else { "Recent events" };
+            let out = call(
+                runner,
+                "get_events",
+                json!({"namespace": ns, "warnings_only": warnings_only}),
+            )
+            .await?;
+            let what = if warnings_only {
+                "Recent warnings"
+            } else {
+                "Recent events"
+            };
             Ok(Answer {
-                text: format!("{what} in namespace {ns}:\n\n```\n{}\n```\n", out.text.trim_end()),
+                text: format!(
+                    "{what} in namespace {ns}:\n\n```\n{}\n```\n",
+                    out.text.trim_end()
+                ),
                 ..Answer::default()
             })
         }
@@ -128,7 +167,14 @@ pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str)
             replicas,
             namespace,
         } => {
-            let Some(c) = best(cluster, &target, namespace.as_deref(), &["deployment", "statefulset"]).await? else {
+            let Some(c) = best(
+                cluster,
+                &target,
+                namespace.as_deref(),
+                &["deployment", "statefulset"],
+            )
+            .await?
+            else {
                 return Ok(not_found(cluster, &target, namespace.as_deref()));
             };
             let args = json!({"kind": c.kind, "name": c.name, "namespace": c.namespace, "replicas": replicas});
@@ -139,7 +185,8 @@ pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str)
             revision,
             namespace,
         } => {
-            let Some(c) = best(cluster, &target, namespace.as_deref(), &["deployment"]).await? else {
+            let Some(c) = best(cluster, &target, namespace.as_deref(), &["deployment"]).await?
+            else {
                 return Ok(not_found(cluster, &target, namespace.as_deref()));
             };
             let mut args = json!({"kind": "deployment", "name": c.name, "namespace": c.namespace});
@@ -163,7 +210,11 @@ pub async fn answer(cluster: &Cluster, runner: &mut impl Runner, question: &str)
 async fn namespace_names(cluster: &Cluster) -> Vec<String> {
     let api: Api<Namespace> = Api::all(cluster.client.clone());
     match api.list_metadata(&ListParams::default()).await {
-        Ok(list) => list.items.into_iter().filter_map(|n| n.metadata.name).collect(),
+        Ok(list) => list
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect(),
         // Without namespace names, a namespace is recognised only by "in namespace X".
         Err(e) => {
             tracing::debug!("cannot list namespaces: {e}");
@@ -175,13 +226,20 @@ async fn namespace_names(cluster: &Cluster) -> Vec<String> {
 async fn call(runner: &mut impl Runner, tool: &str, args: Value) -> anyhow::Result<ToolOutput> {
     match runner.call(tool, args).await {
         Ok(out) => Ok(out),
-        Err(CallError::Denied(reason)) | Err(CallError::Failed(reason)) => Err(anyhow::anyhow!(reason)),
+        Err(CallError::Denied(reason)) | Err(CallError::Failed(reason)) => {
+            Err(anyhow::anyhow!(reason))
+        }
     }
 }
 
 /// The best match for `hint` among `kinds` (all kinds when empty); a pod stands for its workload
 /// when the workload is also a match.
-async fn best(cluster: &Cluster, hint: &str, namespace: Option<&str>, kinds: &[&str]) -> anyhow::Result<Option<Candidate>> {
+async fn best(
+    cluster: &Cluster,
+    hint: &str,
+    namespace: Option<&str>,
+    kinds: &[&str],
+) -> anyhow::Result<Option<Candidate>> {
     let found = resolve::find(cluster, hint, namespace).await?;
     Ok(found
         .into_iter()
@@ -235,7 +293,12 @@ async fn health(
     if findings.iter().all(|f| f.severity == Severity::Info) {
         text.push_str(&format!("No problems found in {scope}.\n"));
         for f in &findings {
-            text.push_str(&format!("- note: {} {}: {}\n", f.kind, qualified(f), f.message));
+            text.push_str(&format!(
+                "- note: {} {}: {}\n",
+                f.kind,
+                qualified(f),
+                f.message
+            ));
         }
     } else {
         text.push_str(&format!("{} in {scope}:\n\n", count_line(&findings)));
@@ -251,7 +314,12 @@ async fn health(
     })
 }
 
-async fn why(cluster: &Cluster, runner: &mut impl Runner, target: &str, namespace: Option<&str>) -> anyhow::Result<Answer> {
+async fn why(
+    cluster: &Cluster,
+    runner: &mut impl Runner,
+    target: &str,
+    namespace: Option<&str>,
+) -> anyhow::Result<Answer> {
     let Some(c) = best(cluster, target, namespace, &[]).await? else {
         let mut a = not_found(cluster, target, namespace);
         let h = health(cluster, runner, namespace, false, None).await?;
@@ -264,7 +332,9 @@ async fn why(cluster: &Cluster, runner: &mut impl Runner, target: &str, namespac
     let findings = findings_of(&out);
     let about = |f: &Finding| {
         f.name == c.name
-            || f.related.iter().any(|r| r.rsplit('/').next() == Some(c.name.as_str()))
+            || f.related
+                .iter()
+                .any(|r| r.rsplit('/').next() == Some(c.name.as_str()))
             || resolve::match_score(target, &f.name) >= 60
     };
     let (mine, others): (Vec<&Finding>, Vec<&Finding>) = findings
@@ -327,7 +397,11 @@ async fn logs(
         args["grep"] = json!("(?i)error|exception|fatal|panic|traceback|fail");
     }
     let out = call(runner, "get_logs", args).await?;
-    let what = if errors_only { "Error lines in the logs" } else { "Logs" };
+    let what = if errors_only {
+        "Error lines in the logs"
+    } else {
+        "Logs"
+    };
     Ok(Answer {
         text: format!(
             "{what} of {} {}/{}:\n\n```\n{}\n```\n",
@@ -341,7 +415,12 @@ async fn logs(
     })
 }
 
-async fn write(runner: &mut impl Runner, tool: &str, args: Value, target: &Candidate) -> anyhow::Result<Answer> {
+async fn write(
+    runner: &mut impl Runner,
+    tool: &str,
+    args: Value,
+    target: &Candidate,
+) -> anyhow::Result<Answer> {
     match runner.call(tool, args).await {
         Ok(out) => Ok(Answer {
             text: format!("Done: {}\n", out.text.trim_end()),
@@ -354,7 +433,10 @@ async fn write(runner: &mut impl Runner, tool: &str, args: Value, target: &Candi
             target: Some(target.name.clone()),
             ..Answer::default()
         }),
-        Err(CallError::Failed(reason)) => Err(anyhow::anyhow!("{tool} {} failed: {reason}", target.display())),
+        Err(CallError::Failed(reason)) => Err(anyhow::anyhow!(
+            "{tool} {} failed: {reason}",
+            target.display()
+        )),
     }
 }
 

@@ -55,11 +55,20 @@ pub enum Line {
 pub const COMMANDS: &[(&str, &str)] = &[
     ("/help", "this list"),
     ("/context [NAME]", "list kube contexts, or switch to NAME"),
-    ("/namespace [NS]", "show the namespace, or switch to NS (also /ns)"),
+    (
+        "/namespace [NS]",
+        "show the namespace, or switch to NS (also /ns)",
+    ),
     ("/model [NAME]", "show the model, or switch to NAME"),
-    ("/offline", "answer without a model (diagnosis engine and fixed queries)"),
+    (
+        "/offline",
+        "answer without a model (diagnosis engine and fixed queries)",
+    ),
     ("/online", "use the configured model again"),
-    ("/mode [read-only|confirm|auto]", "show or set how changes are approved"),
+    (
+        "/mode [read-only|confirm|auto]",
+        "show or set how changes are approved",
+    ),
     ("/tools", "the tools kai can use"),
     ("/health", "health summary of the current namespace"),
     ("/clear", "forget the conversation"),
@@ -106,7 +115,9 @@ pub fn parse_line(line: &str) -> Line {
         "online" => no_arg(SlashCommand::Online),
         "mode" => match arg.as_deref() {
             None => Line::Command(SlashCommand::Mode(None)),
-            Some("read-only" | "readonly" | "ro") => Line::Command(SlashCommand::Mode(Some(ModeArg::ReadOnly))),
+            Some("read-only" | "readonly" | "ro") => {
+                Line::Command(SlashCommand::Mode(Some(ModeArg::ReadOnly)))
+            }
             Some("confirm") => Line::Command(SlashCommand::Mode(Some(ModeArg::Confirm))),
             Some("auto" | "yes") => Line::Command(SlashCommand::Mode(Some(ModeArg::Auto))),
             Some(other) => Line::Invalid(format!(
@@ -122,7 +133,10 @@ pub fn parse_line(line: &str) -> Line {
                 .iter()
                 .map(|(c, _)| c.split_whitespace().next().unwrap_or(c))
                 .collect();
-            Line::Invalid(format!("unknown command /{name}; commands: {}", known.join(" ")))
+            Line::Invalid(format!(
+                "unknown command /{name}; commands: {}",
+                known.join(" ")
+            ))
         }
     }
 }
@@ -143,11 +157,26 @@ mod tests {
     #[test]
     fn commands_with_and_without_arguments() {
         assert_eq!(parse_line("/help"), Line::Command(SlashCommand::Help));
-        assert_eq!(parse_line("/ns shop"), Line::Command(SlashCommand::Namespace(Some("shop".into()))));
-        assert_eq!(parse_line("/namespace"), Line::Command(SlashCommand::Namespace(None)));
-        assert_eq!(parse_line("/context kind-dev"), Line::Command(SlashCommand::Context(Some("kind-dev".into()))));
-        assert_eq!(parse_line("/mode read-only"), Line::Command(SlashCommand::Mode(Some(ModeArg::ReadOnly))));
-        assert_eq!(parse_line("/MODE auto"), Line::Command(SlashCommand::Mode(Some(ModeArg::Auto))));
+        assert_eq!(
+            parse_line("/ns shop"),
+            Line::Command(SlashCommand::Namespace(Some("shop".into())))
+        );
+        assert_eq!(
+            parse_line("/namespace"),
+            Line::Command(SlashCommand::Namespace(None))
+        );
+        assert_eq!(
+            parse_line("/context kind-dev"),
+            Line::Command(SlashCommand::Context(Some("kind-dev".into())))
+        );
+        assert_eq!(
+            parse_line("/mode read-only"),
+            Line::Command(SlashCommand::Mode(Some(ModeArg::ReadOnly)))
+        );
+        assert_eq!(
+            parse_line("/MODE auto"),
+            Line::Command(SlashCommand::Mode(Some(ModeArg::Auto)))
+        );
         assert_eq!(parse_line("/exit"), Line::Command(SlashCommand::Exit));
         assert_eq!(parse_line("/quit"), Line::Command(SlashCommand::Exit));
         assert_eq!(parse_line("/offline"), Line::Command(SlashCommand::Offline));
@@ -159,7 +188,10 @@ mod tests {
         let Line::Invalid(m) = parse_line("/frobnicate") else {
             panic!("expected invalid")
         };
-        assert!(m.contains("unknown command /frobnicate") && m.contains("/help") && m.contains("/exit"), "{m}");
+        assert!(
+            m.contains("unknown command /frobnicate") && m.contains("/help") && m.contains("/exit"),
+            "{m}"
+        );
         let Line::Invalid(m) = parse_line("/mode yolo") else {
             panic!("expected invalid")
         };
@@ -171,7 +203,18 @@ mod tests {
     #[test]
     fn completion_names_cover_every_command() {
         let names: Vec<_> = command_names().collect();
-        for n in ["/help", "/context", "/namespace", "/ns", "/model", "/mode", "/tools", "/health", "/clear", "/exit"] {
+        for n in [
+            "/help",
+            "/context",
+            "/namespace",
+            "/ns",
+            "/model",
+            "/mode",
+            "/tools",
+            "/health",
+            "/clear",
+            "/exit",
+        ] {
             assert!(names.contains(&n), "{n}");
         }
     }

@@ -47,7 +47,11 @@ impl KaiHelper {
         } else if first.starts_with('/') {
             Vec::new()
         } else {
-            names.workloads.into_iter().chain(names.namespaces).collect()
+            names
+                .workloads
+                .into_iter()
+                .chain(names.namespaces)
+                .collect()
         };
         let mut out: Vec<String> = pool.into_iter().filter(|c| c.starts_with(word)).collect();
         out.sort();
@@ -59,7 +63,12 @@ impl KaiHelper {
 impl Completer for KaiHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let (start, found) = self.candidates(line, pos);
         Ok((
             start,
@@ -121,13 +130,22 @@ mod tests {
         let h = helper();
         assert_eq!(h.candidates("/na", 3), (0, vec!["/namespace".to_string()]));
         assert_eq!(h.candidates("/ns s", 5), (4, vec!["shop".to_string()]));
-        assert_eq!(h.candidates("/context p", 10), (9, vec!["prod".to_string()]));
-        assert_eq!(h.candidates("why is ba", 9), (7, vec!["backend".to_string()]));
+        assert_eq!(
+            h.candidates("/context p", 10),
+            (9, vec!["prod".to_string()])
+        );
+        assert_eq!(
+            h.candidates("why is ba", 9),
+            (7, vec!["backend".to_string()])
+        );
         assert_eq!(h.candidates("/health x", 9).1, Vec::<String>::new());
     }
 
     #[test]
     fn multi_line_entries_are_joined() {
-        assert_eq!(join_lines("why is \\\n backend crashing"), "why is backend crashing");
+        assert_eq!(
+            join_lines("why is \\\n backend crashing"),
+            "why is backend crashing"
+        );
     }
 }

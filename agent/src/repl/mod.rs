@@ -66,8 +66,13 @@ pub fn history_path() -> Option<PathBuf> {
 /// Runs the REPL until `/exit` or Ctrl-D.
 pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let settings = settings(&global)?;
-    let mode = settings.policy.mode_with_flags(global.read_only, global.yes);
-    let gate = Arc::new(Gate::for_cli(mode, settings.policy.protected_namespaces.clone()));
+    let mode = settings
+        .policy
+        .mode_with_flags(global.read_only, global.yes);
+    let gate = Arc::new(Gate::for_cli(
+        mode,
+        settings.policy.protected_namespaces.clone(),
+    ));
     let (cluster_tx, cluster_rx) = watch::channel(cluster.clone());
     let names = Arc::new(RwLock::new(Names {
         contexts: kube_contexts(&global),
@@ -88,7 +93,10 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         cluster_tx,
     };
 
-    let config = Config::builder().auto_add_history(false).max_history_size(1000)?.build();
+    let config = Config::builder()
+        .auto_add_history(false)
+        .max_history_size(1000)?
+        .build();
     let mut rl: Editor<KaiHelper, FileHistory> = Editor::with_config(config)?;
     rl.set_helper(Some(KaiHelper { names }));
     let history = history_path();
@@ -141,14 +149,19 @@ impl Repl {
         let who = if self.offline {
             "offline".to_string()
         } else {
-            self.model.as_ref().map_or("offline".to_string(), |m| m.model.clone())
+            self.model
+                .as_ref()
+                .map_or("offline".to_string(), |m| m.model.clone())
         };
         let mode = match self.mode {
             Mode::ReadOnly => ", read-only",
             Mode::Auto => ", auto",
             Mode::Confirm => "",
         };
-        let text = format!("kai {}/{} ({who}{mode}) > ", self.cluster.context, self.cluster.namespace);
+        let text = format!(
+            "kai {}/{} ({who}{mode}) > ",
+            self.cluster.context, self.cluster.namespace
+        );
         if render::stdout_styled() {
             format!("\x1b[1;36m{text}\x1b[0m")
         } else {
@@ -164,9 +177,16 @@ impl Repl {
             };
             let client = ModelClient::new(cfg).map_err(|e| e.offline_reason())?;
             let opts = session_options(&self.global).map_err(|e| e.to_string())?;
-            self.session = Some(Session::new(self.cluster.clone(), client, self.gate.clone(), opts));
+            self.session = Some(Session::new(
+                self.cluster.clone(),
+                client,
+                self.gate.clone(),
+                opts,
+            ));
         }
-        self.session.as_mut().ok_or_else(|| "no session".to_string())
+        self.session
+            .as_mut()
+            .ok_or_else(|| "no session".to_string())
     }
 
     async fn turn(&mut self, question: &str) {
@@ -193,12 +213,20 @@ impl Repl {
                 }
                 Some(Ok(turn)) => {
                     if !progress.streamed() {
-                        println!("{}", render::markdown(turn.answer.trim_end(), render::stdout_styled()).trim_end());
+                        println!(
+                            "{}",
+                            render::markdown(turn.answer.trim_end(), render::stdout_styled())
+                                .trim_end()
+                        );
                     }
                     match turn.reason {
                         EndReason::Finished => {}
-                        EndReason::StepLimit => eprintln!("(stopped at the step limit of {})", self.global.max_steps),
-                        EndReason::WriteDenied => eprintln!("(a change was needed but not approved)"),
+                        EndReason::StepLimit => {
+                            eprintln!("(stopped at the step limit of {})", self.global.max_steps)
+                        }
+                        EndReason::WriteDenied => {
+                            eprintln!("(a change was needed but not approved)")
+                        }
                     }
                 }
                 Some(Err(SessionError::Model(e))) => {
@@ -212,7 +240,9 @@ impl Repl {
     }
 
     fn go_offline(&mut self, reason: &str) {
-        eprintln!("kai: the model is not answering ({reason}); switching to offline. /online tries it again.");
+        eprintln!(
+            "kai: the model is not answering ({reason}); switching to offline. /online tries it again."
+        );
         self.offline = true;
     }
 
@@ -234,7 +264,10 @@ impl Repl {
                 if answer.target.is_some() {
                     self.last_target = answer.target.clone();
                 }
-                println!("{}", render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end());
+                println!(
+                    "{}",
+                    render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end()
+                );
             }
             Some(Err(e)) => eprintln!("kai: {e:#}"),
         }
@@ -249,7 +282,9 @@ impl Repl {
         question
             .split_whitespace()
             .map(|w| {
-                let bare = w.trim_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+                let bare = w
+                    .trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_ascii_lowercase();
                 if matches!(bare.as_str(), "it" | "that" | "this" | "them") {
                     target.as_str()
                 } else {
@@ -266,7 +301,9 @@ impl Repl {
                 for (c, help) in COMMANDS {
                     println!("  {c:32} {help}");
                 }
-                println!("  Anything else is a question: \"why is backend crashing\", \"restart it\".");
+                println!(
+                    "  Anything else is a question: \"why is backend crashing\", \"restart it\"."
+                );
             }
             SlashCommand::Tools => {
                 for spec in registry::specs() {
@@ -303,7 +340,12 @@ impl Repl {
                 ),
             },
             SlashCommand::Model(None) => match &self.model {
-                Some(m) => println!("model {} at {}{}", m.model, m.base_url, if self.offline { " (offline now)" } else { "" }),
+                Some(m) => println!(
+                    "model {} at {}{}",
+                    m.model,
+                    m.base_url,
+                    if self.offline { " (offline now)" } else { "" }
+                ),
                 None => println!("no model configured; answering offline"),
             },
             SlashCommand::Model(Some(name)) => match self.model.as_mut() {
@@ -318,7 +360,9 @@ impl Repl {
                     self.offline = false;
                     println!("model is now {name}");
                 }
-                None => eprintln!("no endpoint configured: start kai with --base-url (or KAI_BASE_URL) to use a model"),
+                None => eprintln!(
+                    "no endpoint configured: start kai with --base-url (or KAI_BASE_URL) to use a model"
+                ),
             },
             SlashCommand::Mode(None) => println!("mode: {}", self.mode),
             SlashCommand::Mode(Some(m)) => {
@@ -415,13 +459,22 @@ async fn refresh_names(mut rx: watch::Receiver<Cluster>, names: Arc<RwLock<Names
             svcs.list_metadata(&lp),
         );
         let names_of = |r: Result<Vec<Option<String>>, kube::Error>| -> Vec<String> {
-            r.map(|v| v.into_iter().flatten().collect()).unwrap_or_default()
+            r.map(|v| v.into_iter().flatten().collect())
+                .unwrap_or_default()
         };
-        let namespaces = names_of(a.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
-        let mut workloads = names_of(b.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
-        workloads.extend(names_of(d.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
-        workloads.extend(names_of(e.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
-        workloads.extend(names_of(f.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect())));
+        let namespaces =
+            names_of(a.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
+        let mut workloads =
+            names_of(b.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
+        workloads.extend(names_of(
+            d.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
+        ));
+        workloads.extend(names_of(
+            e.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
+        ));
+        workloads.extend(names_of(
+            f.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
+        ));
         if let Ok(mut n) = names.write() {
             if !namespaces.is_empty() {
                 n.namespaces = namespaces;

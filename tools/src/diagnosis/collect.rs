@@ -36,7 +36,7 @@ enum Listed<K> {
     Skipped(String),
     /// The API does not serve this kind: nothing to check.
     NotServed,
-    /// The server could not be reached.
+    /// The server could not be reached, or refused the request itself (a bad selector).
     Down(ToolError),
 }
 
@@ -79,6 +79,16 @@ where
                 }
             }
             Err(kube::Error::Api(s)) if s.code == 404 => return Listed::NotServed,
+            Err(kube::Error::Api(s)) if s.code == 400 && labels.is_some() => {
+                return Listed::Down(ToolError::InvalidArguments {
+                    tool: "diagnose".into(),
+                    message: format!(
+                        "invalid label selector \"{}\": {}",
+                        labels.unwrap_or_default(),
+                        s.message
+                    ),
+                });
+            }
             Err(e) => {
                 let err = ToolError::from_kube(e, cluster, "list", plural, ns);
                 return match err {

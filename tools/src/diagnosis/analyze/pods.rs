@@ -320,10 +320,7 @@ pub(crate) fn pod_issues(ctx: &Ctx<'_>, pod: &Pod) -> Vec<Issue> {
         i.suggestion = if missing.is_empty() {
             "check the volume sources of the pod (PVC bound, ConfigMap/Secret present, CSI driver installed)".into()
         } else {
-            format!(
-                "create {} or fix the reference in the pod template",
-                missing[0].related
-            )
+            missing[0].fix.clone()
         };
         out.push(i);
     }
