@@ -555,6 +555,48 @@ fn rollout_stuck_without_pod_detail() {
 }
 
 #[test]
+fn a_rollout_within_its_deadline_is_reported_as_rolling_out_not_as_a_cause() {
+    let mut s = snap();
+    let mut d = deployment("api", 2, 0, container("api", "x", json!([])));
+    let long_ago = now()
+        .checked_sub(jiff::SignedDuration::from_secs(1800))
+        .unwrap();
+    let just_now = now()
+        .checked_sub(jiff::SignedDuration::from_secs(5))
+        .unwrap();
+    d.status.as_mut().unwrap().conditions = Some(vec![
+        obj(
+            json!({"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+            "message": "Deployment does not have minimum availability.",
+            "lastUpdateTime": long_ago.to_string(), "lastTransitionTime": long_ago.to_string()}),
+        ),
+        obj(
+            json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+            "message": "ReplicaSet \"api-h\" is progressing.",
+            "lastUpdateTime": just_now.to_string(), "lastTransitionTime": just_now.to_string()}),
+        ),
+    ]);
+    s.deployments.push(d.clone());
+    let f = only(&analyze(&s)).clone();
+    assert_eq!(f.reason, "ReplicaSetUpdated");
+    assert!(f.message.contains("is rolling out: 0/2"), "{}", f.message);
+    assert!(f.suggestion.contains("--wait"), "{}", f.suggestion);
+
+    // Once the deadline has passed without progress, the old rule speaks again.
+    let stale = now()
+        .checked_sub(jiff::SignedDuration::from_secs(700))
+        .unwrap();
+    let mut s = snap();
+    d.status.as_mut().unwrap().conditions.as_mut().unwrap()[1] = obj(
+        json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+            "lastUpdateTime": stale.to_string(), "lastTransitionTime": stale.to_string()}),
+    );
+    s.deployments.push(d);
+    let f = only(&analyze(&s)).clone();
+    assert_eq!(f.reason, "MinimumReplicasUnavailable");
+}
+
+#[test]
 fn statefulset_without_governing_service_and_daemonset_misscheduled() {
     let mut s = snap();
     s.stateful_sets.push(obj(json!({"metadata": {"name": "db", "namespace": "shop"},

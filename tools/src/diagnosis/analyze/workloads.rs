@@ -963,6 +963,50 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Deployment, ready: i32) -> Option<Findin
             Vec::new(),
         ));
     }
+    // A rollout that is still within its deadline is not a fault yet: say it is rolling out,
+    // so "is it healthy now?" right after a fix gets "not yet, starting" instead of a false cause.
+    let deadline = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.progress_deadline_seconds)
+        .unwrap_or(600);
+    if desired > 0
+        && ready < desired
+        && let Some(p) = conds.into_iter().flatten().find(|c| {
+            c.type_ == "Progressing"
+                && c.status == "True"
+                && matches!(
+                    c.reason.as_deref(),
+                    Some("ReplicaSetUpdated" | "NewReplicaSetCreated" | "FoundNewReplicaSet")
+                )
+        })
+        && let Some(updated) = p.last_update_time.as_ref()
+        && seconds_since(ctx.now, updated.0) < i64::from(deadline)
+    {
+        let sev = if ready == 0 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        return Some(finding(
+            sev,
+            "deployment",
+            ns,
+            name,
+            "ReplicaSetUpdated",
+            format!(
+                "Deployment {name} is rolling out: {ready}/{desired} replicas ready, the new pods are still starting"
+            ),
+            vec![format!(
+                "deployment {name}: condition Progressing=True (ReplicaSetUpdated): {}",
+                p.message.as_deref().unwrap_or_default()
+            )],
+            format!(
+                "wait for the rollout (`kai health -n {ns} --wait 2m`); it fails after {deadline}s without progress"
+            ),
+            Vec::new(),
+        ));
+    }
     if desired > 0
         && let Some(c) = conds
             .into_iter()
