@@ -50,17 +50,7 @@ impl AuditLog {
     /// The default location: `$XDG_STATE_HOME/kai/audit.jsonl`, else
     /// `~/.local/state/kai/audit.jsonl`; `None` without either variable.
     pub fn default_path() -> Option<PathBuf> {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        if let Some(x) = env("XDG_STATE_HOME") {
-            return Some(PathBuf::from(x).join("kai").join("audit.jsonl"));
-        }
-        env("HOME").map(|h| {
-            PathBuf::from(h)
-                .join(".local")
-                .join("state")
-                .join("kai")
-                .join("audit.jsonl")
-        })
+        state_dir().map(|d| d.join("audit.jsonl"))
     }
 
     /// Where the log is.
@@ -87,4 +77,13 @@ impl AuditLog {
 /// Now, as RFC 3339.
 pub fn now() -> String {
     jiff::Timestamp::now().to_string()
+}
+
+/// kai's state directory: `$XDG_STATE_HOME/kai`, else `~/.local/state/kai` (audit log, history).
+pub fn state_dir() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    env("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))
+        .map(|d| d.join("kai"))
 }

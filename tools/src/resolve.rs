@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::error::ToolError;
+use crate::suggest::edit_distance;
 
 /// An object whose name matches a user's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,21 +70,6 @@ pub fn match_score(hint: &str, name: &str) -> u32 {
         return 40 - 10 * best_token as u32;
     }
     0
-}
-
-/// Levenshtein distance, for did-you-mean suggestions.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 fn kind_rank(kind: &str) -> u32 {
@@ -222,6 +208,5 @@ mod tests {
         assert!(match_score("backends", "backend") > 0);
         assert_eq!(match_score("frontend", "database"), 0);
         assert_eq!(match_score("db", "redis"), 0);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -54,13 +54,9 @@ struct Repl {
     cluster_tx: watch::Sender<Cluster>,
 }
 
-/// Where the REPL keeps its history: `$XDG_STATE_HOME/kai/history`, else `~/.local/state/kai/history`.
+/// Where the REPL keeps its history: `history` in kai's state directory.
 pub fn history_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("kai").join("history"))
+    crate::audit::state_dir().map(|d| d.join("history"))
 }
 
 /// Runs the REPL until `/exit` or Ctrl-D.

@@ -805,31 +805,6 @@ fn old_events_expire_and_stay_gone() {
     );
 }
 
-/// Timing of a 10,000-pod generated cluster (run with `--ignored --nocapture`).
-#[test]
-#[ignore = "benchmark, not a test"]
-fn generated_10k_timing() {
-    let t = std::time::Instant::now();
-    let sc = Scenario::generated(10_000);
-    let (mut store, mut sim) = load_yaml(&sc);
-    println!("load: {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    for _ in 0..10 {
-        store.clock().advance(SignedDuration::from_millis(500));
-        sim.reconcile(&mut store);
-    }
-    println!("10 idle ticks: {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    store.clock().advance(SignedDuration::from_secs(31));
-    sim.reconcile(&mut store);
-    println!("one full pass: {:?}", t.elapsed());
-    let p = store.list(Kinds::pods(), Some("team-000"))[0].clone();
-    let t = std::time::Instant::now();
-    store.delete(Kinds::pods(), "team-000", name(&p)).unwrap();
-    sim.reconcile(&mut store);
-    println!("pass after a delete: {:?}", t.elapsed());
-}
-
 #[test]
 fn failing_init_container_blocks_the_pod() {
     let yaml = r#"
