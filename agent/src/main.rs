@@ -94,9 +94,11 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // kube-rs logs every failed request at ERROR; kai reports the failure itself in one line,
+    // so library logs stay quiet unless asked for (-vv, RUST_LOG).
     let default = match verbose {
-        0 => "warn",
-        1 => "kai=info,kai_tools=info,kai_sandbox=info,warn",
+        0 => "kai=warn,kai_tools=warn,kai_sandbox=warn,off",
+        1 => "kai=info,kai_tools=info,kai_sandbox=info,off",
         _ => "kai=debug,kai_tools=debug,kai_sandbox=debug,info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -159,6 +159,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
             }
         }
     };
+    progress.finish();
     print_outcome(global.output, &outcome);
     Ok(outcome.code)
 }

@@ -1,24 +1,57 @@
-//! Progress of a turn on stderr: one status line per tool call, retries, and (optionally) the
-//! model's text as it streams.
+//! Progress of a turn on stderr: on a terminal, one spinner line naming the calls that are
+//! running and a ✓/✗ line as each ends; elsewhere, plain `kai: …` lines. Optionally the model's
+//! text streams to stdout as it arrives (the REPL).
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::policy::Decision;
 use crate::session::{Event, EventSink};
 
-/// Shows tool calls on stderr (a rewritten status line on a terminal, plain lines otherwise),
-/// and streams the model's text to stdout when asked to.
+const FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const TICK: Duration = Duration::from_millis(100);
+
+/// Shows tool calls on stderr and streams the model's text to stdout when asked to.
 pub struct Progress {
     styled: bool,
     stream_text: bool,
-    state: Mutex<State>,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    spinner: Mutex<Option<JoinHandle<()>>>,
 }
 
 #[derive(Default)]
-struct State {
-    open_line: bool,
+struct Shared {
+    /// Calls running now: (id, label). The offline path has no ids; its label is the key.
+    running: Vec<(String, String)>,
+    /// The spinner line is on screen (no newline after it yet).
+    open: bool,
+    frame: usize,
     streamed: bool,
+}
+
+impl Shared {
+    fn clear_line(&mut self, err: &mut impl Write) {
+        if self.open {
+            let _ = write!(err, "\r\x1b[2K");
+            self.open = false;
+        }
+    }
+
+    fn draw(&mut self, err: &mut impl Write) {
+        if self.running.is_empty() {
+            self.clear_line(err);
+            return;
+        }
+        let labels: Vec<&str> = self.running.iter().map(|(_, l)| l.as_str()).collect();
+        let frame = FRAMES[self.frame % FRAMES.len()];
+        let _ = write!(err, "\r\x1b[2K\x1b[2m{frame} {}\x1b[0m", labels.join(" · "));
+        let _ = err.flush();
+        self.open = true;
+    }
 }
 
 impl Progress {
@@ -27,27 +60,34 @@ impl Progress {
         Progress {
             styled,
             stream_text: false,
-            state: Mutex::new(State::default()),
+            shared: Arc::new(Mutex::new(Shared::default())),
+            stop: Arc::new(AtomicBool::new(false)),
+            spinner: Mutex::new(None),
         }
     }
 
     /// Progress for the REPL: the answer also streams to stdout as it arrives.
     pub fn streaming(styled: bool) -> Progress {
-        Progress {
-            styled,
-            stream_text: true,
-            state: Mutex::new(State::default()),
-        }
+        let mut p = Progress::new(styled);
+        p.stream_text = true;
+        p
+    }
+
+    fn lock(&self) -> Option<MutexGuard<'_, Shared>> {
+        self.shared.lock().ok()
     }
 
     /// Whether any text was streamed to stdout during the turn.
     pub fn streamed(&self) -> bool {
-        self.state.lock().map(|s| s.streamed).unwrap_or(false)
+        self.lock().is_some_and(|s| s.streamed)
     }
 
-    /// Ends an open streamed line so the next output starts clean.
+    /// Ends the turn: stops the spinner and ends an open streamed line.
     pub fn finish(&self) {
-        if let Ok(mut s) = self.state.lock() {
+        self.stop_spinner();
+        if let Some(mut s) = self.lock() {
+            s.running.clear();
+            s.clear_line(&mut std::io::stderr().lock());
             if s.streamed {
                 println!();
             }
@@ -75,49 +115,92 @@ impl Progress {
             detail,
         });
     }
+
+    /// Starts the spinner thread on first use; it redraws the line while calls run.
+    fn ensure_spinner(&self) {
+        let Ok(mut slot) = self.spinner.lock() else {
+            return;
+        };
+        if slot.is_some() {
+            return;
+        }
+        let shared = self.shared.clone();
+        let stop = self.stop.clone();
+        *slot = Some(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(TICK);
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(mut s) = shared.lock() {
+                    s.frame += 1;
+                    if !s.running.is_empty() {
+                        s.draw(&mut std::io::stderr().lock());
+                    }
+                }
+            }
+        }));
+    }
+
+    fn stop_spinner(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(handle) = self.spinner.lock().ok().and_then(|mut s| s.take()) {
+            let _ = handle.join();
+        }
+        self.stop.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_spinner();
+    }
 }
 
 impl EventSink for Progress {
     fn event(&self, event: Event<'_>) {
-        let Ok(mut st) = self.state.lock() else {
+        let Some(mut st) = self.lock() else {
             return;
         };
         let mut err = std::io::stderr().lock();
         match event {
             Event::Text(t) => {
                 if self.stream_text {
-                    if st.open_line {
-                        let _ = write!(err, "\r\x1b[2K");
-                        st.open_line = false;
-                    }
+                    st.clear_line(&mut err);
                     print!("{t}");
                     let _ = std::io::stdout().flush();
                     st.streamed = true;
                 }
             }
             Event::ModelTurn { .. } => {}
-            Event::ToolStarted { summary, write, .. } => {
+            Event::ToolStarted {
+                id, summary, write, ..
+            } => {
                 if st.streamed {
                     println!();
                     st.streamed = false;
                 }
                 let verb = if write { "change" } else { "check" };
-                if self.styled && !write {
-                    let _ = write!(err, "\x1b[2m… {verb}: {summary}\x1b[0m");
-                    st.open_line = true;
-                } else if self.styled {
-                    // A write may ask for approval next: leave the line finished.
+                if !self.styled {
+                    let _ = writeln!(err, "kai: {verb}: {summary}");
+                } else if write {
+                    // A write may ask for approval next: leave a finished line, no spinner.
+                    st.clear_line(&mut err);
                     let _ = writeln!(err, "\x1b[2m… {verb}: {summary}\x1b[0m");
                 } else {
-                    let _ = writeln!(err, "kai: {verb}: {summary}");
+                    st.running.push((id.to_string(), summary.to_string()));
+                    st.draw(&mut err);
+                    drop(err);
+                    drop(st);
+                    self.ensure_spinner();
                 }
             }
             Event::ToolFinished {
+                id,
                 name,
                 decision,
                 ok,
                 detail,
-                ..
             } => {
                 let mark = match (decision, ok) {
                     (Decision::Denied, _) => "denied",
@@ -125,19 +208,23 @@ impl EventSink for Progress {
                     (_, false) => "failed",
                 };
                 let detail = detail.lines().next().unwrap_or("");
+                // Name the call as it was announced (with its arguments) when it was running.
+                let key = if id.is_empty() { name } else { id };
+                let label = match st.running.iter().position(|(i, l)| i == key || l == key) {
+                    Some(p) => st.running.remove(p).1,
+                    None => name.to_string(),
+                };
                 if self.styled {
-                    if st.open_line {
-                        let _ = write!(err, "\r\x1b[2K");
-                    }
+                    st.clear_line(&mut err);
                     let colour = match mark {
                         "ok" => "\x1b[32m✓",
                         "denied" => "\x1b[33m✗",
                         _ => "\x1b[31m✗",
                     };
-                    let _ = writeln!(err, "{colour}\x1b[0m \x1b[2m{name}\x1b[0m {detail}");
-                    st.open_line = false;
+                    let _ = writeln!(err, "{colour}\x1b[0m \x1b[2m{label}\x1b[0m {detail}");
+                    st.draw(&mut err);
                 } else {
-                    let _ = writeln!(err, "kai: {mark}: {name} {detail}");
+                    let _ = writeln!(err, "kai: {mark}: {label} {detail}");
                 }
             }
             Event::Retrying {
@@ -145,15 +232,13 @@ impl EventSink for Progress {
                 delay,
                 reason,
             } => {
-                if st.open_line {
-                    let _ = writeln!(err);
-                    st.open_line = false;
-                }
+                st.clear_line(&mut err);
                 let _ = writeln!(
                     err,
                     "kai: model request failed ({reason}); retry {attempt} in {:.1}s",
                     delay.as_secs_f32()
                 );
+                st.draw(&mut err);
             }
         }
     }

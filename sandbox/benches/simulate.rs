@@ -42,8 +42,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .first()
         .cloned()
         .ok_or("the generated cluster has no pods")?;
-    let ns = victim["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-    let name = victim["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let ns = victim["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let name = victim["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let t = Instant::now();
     store.delete(pods_rt, &ns, &name)?;
     sim.reconcile(&mut store);

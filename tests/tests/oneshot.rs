@@ -293,10 +293,31 @@ async fn usage_errors_are_one_line_and_exit_2() {
             ],
             "--max-steps must be at least 1",
         ),
+        (
+            &["sandbox", "demo", "--error-rate", "1.5"],
+            "--error-rate 1.5: must be between 0 and 1",
+        ),
+        (
+            &["sandbox", "demo", "--forbid", "secrets"],
+            "--forbid secrets: expected VERB:RESOURCE",
+        ),
     ];
-    for (args, expected) in cases {
+    // A malformed scenario file names the file, the document and the field.
+    let bad = home.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: sandbox.kai.dev/v1\nkind: Behavior\nmetadata: {name: b}\nspec:\n  selector: {matchLabels: {app: x}}\n  exitCode: not-a-number\n",
+    )
+    .unwrap();
+    let bad_arg = bad.display().to_string();
+    let bad_case: [&str; 3] = ["--sandbox", &bad_arg, "hi"];
+    let all_cases = cases
+        .iter()
+        .copied()
+        .chain([(&bad_case[..], "bad.yaml: document 2: ")]);
+    for (args, expected) in all_cases {
         let mut cmd = kai_command(home.path());
-        cmd.args(*args);
+        cmd.args(args);
         let out = run(cmd, None).await;
         let e = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {e}");
@@ -350,4 +371,89 @@ async fn sandbox_command_lists_and_serves_for_kubectl_and_kai() {
     let _ = server.wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("KeyError: 'DATABASE_URL'"));
+
+    // Faults from the command line: RBAC-like refusals reach kai, which checks the rest.
+    let kubeconfig = home.path().join("kc-faults.yaml");
+    let mut cmd = kai_command(home.path());
+    cmd.args([
+        "sandbox",
+        "demo",
+        "--forbid",
+        "list:secrets",
+        "--write-kubeconfig",
+    ])
+    .arg(&kubeconfig)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut server = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !kubeconfig.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "kai sandbox never wrote its kubeconfig"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut cmd = kai_command(home.path());
+    cmd.arg("--kubeconfig").arg(&kubeconfig).arg("list secrets");
+    let out = run(cmd, None).await;
+    let mut cmd = kai_command(home.path());
+    cmd.arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["health", "-n", "shop", "--format", "json"]);
+    let health = run(cmd, None).await;
+    let _ = server.kill();
+    let _ = server.wait();
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        all.contains("forbidden") && all.contains("secrets"),
+        "{all}"
+    );
+    let doc: Value = serde_json::from_str(&stdout(&health)).expect("health JSON");
+    let not_checked = doc["clusters"][0]["not_checked"].to_string();
+    assert!(
+        not_checked.contains("secrets"),
+        "secrets reported as not checked: {doc}"
+    );
+    assert_eq!(
+        health.status.code(),
+        Some(1),
+        "the rest is still checked: {doc}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_cluster_is_one_clear_line() {
+    let home = tempfile::tempdir().unwrap();
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = home.path().join("kc.yaml");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {{server: 'http://127.0.0.1:{port}'}}\ncontexts:\n- name: gone\n  context: {{cluster: gone, user: u, namespace: shop}}\ncurrent-context: gone\nusers:\n- name: u\n  user: {{token: t}}\n"
+        ),
+    )
+    .unwrap();
+    let mut cmd = kai_command(home.path());
+    cmd.arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("why is backend crashing");
+    let out = run(cmd, None).await;
+    let e = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(&format!(
+            "cannot reach the Kubernetes API at http://127.0.0.1:{port} (context \"gone\")"
+        )),
+        "{e}"
+    );
+    assert!(
+        !e.contains("ERROR") && e.lines().count() <= 3,
+        "no library log noise: {e}"
+    );
 }

@@ -270,3 +270,45 @@ async fn model_conversation_keeps_context_and_gates_the_write() {
         "shop/backend:1.3.2"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_stops_answering_switches_the_session_to_offline() {
+    let tc = std::sync::Arc::new(TestCluster::start("demo").await);
+    // One good answer, then the endpoint fails every retry.
+    let mut script = vec![Scripted::text("Hello from the model.")];
+    script.extend((0..4).map(|_| Scripted::error(503, "the model is overloaded")));
+    let model = ScriptedModel::start(script).await;
+    let url = model.url();
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_path_buf();
+    let t = tc.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut p = spawn_repl(
+            &t,
+            &home_path,
+            &["--base-url", &url, "--model", "scripted"],
+            &[("KAI_API_KEY", "test-key")],
+        );
+        p.exp_string("(scripted) > ").unwrap();
+        p.send_line("hello").unwrap();
+        p.exp_string("Hello from the model.").unwrap();
+        p.exp_string("(scripted) > ").unwrap();
+        p.send_line("why is backend crashing").unwrap();
+        p.exp_string("switching to offline").unwrap();
+        // The same question is answered offline, and the session goes on offline.
+        p.exp_string("KeyError: 'DATABASE_URL'").unwrap();
+        p.exp_string("(offline) > ").unwrap();
+        p.send_line("/online").unwrap();
+        p.exp_string("online: using model scripted").unwrap();
+        p.exp_string("(scripted) > ").unwrap();
+        p.send_line("/exit").unwrap();
+        p.exp_eof().unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        model.served(),
+        5,
+        "one answer, then the first try and three retries"
+    );
+}

@@ -254,6 +254,7 @@ impl Repl {
             r = offline::answer(&self.cluster, &mut runner, &question) => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
+        progress.finish();
         match result {
             None => eprintln!("interrupted"),
             Some(Ok(answer)) => {
