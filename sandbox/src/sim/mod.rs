@@ -134,6 +134,19 @@ impl Simulator {
         let mut timed: Vec<(Timestamp, usize, Value)> = Vec::new();
         for (n, obj) in scenario.objects.iter().enumerate() {
             let mut obj = obj.clone();
+            // Like `helm install -n NS` or `kubectl apply -n NS -f`: namespaced objects that
+            // name no namespace (`helm template` output) go to the scenario's namespace.
+            if let Some(ns) = &scenario.settings.namespace
+                && obj["metadata"].get("namespace").is_none_or(Value::is_null)
+                && let Some(rt) = crate::resources::by_kind(
+                    obj["apiVersion"].as_str().unwrap_or_default(),
+                    obj["kind"].as_str().unwrap_or_default(),
+                )
+                && rt.namespaced
+                && let Some(m) = obj["metadata"].as_object_mut()
+            {
+                m.insert("namespace".into(), Value::String(ns.clone()));
+            }
             let mut at = origin;
             if let Some(a) = obj["metadata"]["annotations"].as_object_mut() {
                 if let Some(age) = a.remove(AGE_ANNOTATION) {

@@ -925,3 +925,35 @@ fn load_errors_name_the_file_and_document() {
         "{e}"
     );
 }
+
+#[test]
+fn objects_without_a_namespace_go_to_the_settings_namespace() {
+    let yaml = r#"
+apiVersion: sandbox.kai.dev/v1
+kind: Settings
+spec: {namespace: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: from-helm}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: pinned, namespace: other}
+data: {a: "1"}
+"#;
+    let sc = Scenario::from_yaml("helm.yaml", yaml).unwrap();
+    let (store, _) = load_yaml(&sc);
+    let cms = crate::resources::by_plural("", "configmaps").unwrap();
+    assert!(store.get(cms, "shop", "from-helm").is_some());
+    assert!(store.get(cms, "default", "from-helm").is_none());
+    assert!(
+        store.get(cms, "other", "pinned").is_some(),
+        "an explicit namespace is kept"
+    );
+}
