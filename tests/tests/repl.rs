@@ -29,6 +29,16 @@ fn spawn_repl(tc: &TestCluster, home: &Path, extra: &[&str], env: &[(&str, &str)
     .expect("spawn kai under a pty")
 }
 
+/// Starts the REPL talking to the scripted model at `url`.
+fn spawn_model_repl(tc: &TestCluster, home: &Path, url: &str) -> PtySession {
+    spawn_repl(
+        tc,
+        home,
+        &["--base-url", url, "--model", "scripted"],
+        &[("KAI_API_KEY", "test-key")],
+    )
+}
+
 fn deployment(tc: &TestCluster, ns: &str, name: &str) -> Value {
     let world = tc.sandbox.world();
     let w = world.lock().unwrap();
@@ -182,12 +192,7 @@ async fn ctrl_c_cancels_a_slow_model_turn_and_the_next_turn_works() {
     let home_path = home.path().to_path_buf();
     let t = tc.clone();
     tokio::task::spawn_blocking(move || {
-        let mut p = spawn_repl(
-            &t,
-            &home_path,
-            &["--base-url", &url, "--model", "scripted"],
-            &[("KAI_API_KEY", "test-key")],
-        );
+        let mut p = spawn_model_repl(&t, &home_path, &url);
         p.exp_string("(scripted) > ").unwrap();
         p.send_line("first question, answered slowly").unwrap();
         std::thread::sleep(Duration::from_millis(1500));
@@ -233,12 +238,7 @@ async fn model_conversation_keeps_context_and_gates_the_write() {
     let home_path = home.path().to_path_buf();
     let t = tc.clone();
     tokio::task::spawn_blocking(move || {
-        let mut p = spawn_repl(
-            &t,
-            &home_path,
-            &["--base-url", &url, "--model", "scripted"],
-            &[("KAI_API_KEY", "test-key")],
-        );
+        let mut p = spawn_model_repl(&t, &home_path, &url);
         p.exp_string("(scripted) > ").unwrap();
         p.send_line("why is backend crashing").unwrap();
         p.exp_string("its log says KeyError").unwrap();
@@ -283,12 +283,7 @@ async fn a_model_that_stops_answering_switches_the_session_to_offline() {
     let home_path = home.path().to_path_buf();
     let t = tc.clone();
     tokio::task::spawn_blocking(move || {
-        let mut p = spawn_repl(
-            &t,
-            &home_path,
-            &["--base-url", &url, "--model", "scripted"],
-            &[("KAI_API_KEY", "test-key")],
-        );
+        let mut p = spawn_model_repl(&t, &home_path, &url);
         p.exp_string("(scripted) > ").unwrap();
         p.send_line("hello").unwrap();
         p.exp_string("Hello from the model.").unwrap();
