@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     // reqwest and kube share one rustls crypto provider; installing it twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    model::install_crypto();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -87,6 +87,8 @@ pub fn settings(global: &Global) -> anyhow::Result<Settings> {
 /// Answers one question and returns the exit code.
 pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::Result<u8> {
     let settings = settings(global)?;
+    // Checked before anything runs, so a bad flag is exit 2 on the offline path too.
+    let opts = session_options(global)?;
     let gate = gate_for(global, &settings);
     let extra = read_stdin().await;
     let progress = Progress::new(render::stderr_styled());
@@ -108,7 +110,6 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         match ModelClient::new(cfg) {
             Err(e) => offline_reason = Some(e.offline_reason()),
             Ok(client) => {
-                let opts = session_options(global)?;
                 let mut session = Session::new(cluster.clone(), client, gate.clone(), opts);
                 match session.ask(question, extra.as_deref(), &progress).await {
                     Ok(turn) => {
@@ -126,6 +127,9 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                         });
                     }
                     Err(SessionError::Model(e)) => offline_reason = Some(e.offline_reason()),
+                    Err(e @ SessionError::AfterChange { .. }) => {
+                        return Err(anyhow::Error::new(e));
+                    }
                 }
             }
         }

@@ -168,6 +168,17 @@ pub enum SessionError {
     /// The model request failed (after retries); the caller falls back to the offline path.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The model failed after this question had already changed the cluster. The caller must
+    /// not answer the question again offline: that would repeat the change.
+    #[error(
+        "the model stopped answering after kai changed the cluster ({error}); not repeating the question offline"
+    )]
+    AfterChange {
+        /// Why the model failed.
+        error: ModelError,
+        /// The calls made before it failed, the change among them.
+        steps: Vec<Step>,
+    },
 }
 
 /// Bookkeeping of a tool message in the history, for the context budget.
@@ -324,8 +335,24 @@ impl Session {
     ) -> Result<TurnOutcome, SessionError> {
         let start_len = self.history.len();
         let start_tools = self.tool_messages.len();
-        match self.ask_inner(question, extra_context, events).await {
+        let mut ledger = Ledger::default();
+        match self
+            .ask_inner(question, extra_context, events, &mut ledger)
+            .await
+        {
             Ok(o) => Ok(o),
+            Err(SessionError::Model(error))
+                if ledger
+                    .steps
+                    .iter()
+                    .any(|s| s.ok && registry::effect(&s.tool) == Some(Effect::Write)) =>
+            {
+                // The conversation keeps the change, so the next question knows it happened.
+                Err(SessionError::AfterChange {
+                    error,
+                    steps: ledger.steps,
+                })
+            }
             Err(e) => {
                 self.history.truncate(start_len);
                 self.tool_messages.truncate(start_tools);
@@ -339,6 +366,7 @@ impl Session {
         question: &str,
         extra_context: Option<&str>,
         events: &dyn EventSink,
+        ledger: &mut Ledger,
     ) -> Result<TurnOutcome, SessionError> {
         if self.history.is_empty() {
             let system = self.system_prompt().await;
@@ -350,7 +378,6 @@ impl Session {
             text = format!("({note})\n\n{text}");
         }
         self.history.push(user_message(text));
-        let mut ledger = Ledger::default();
         let mut nudged = false;
         for turn in 0..self.opts.max_steps {
             events.event(Event::ModelTurn { step: turn + 1 });
@@ -376,19 +403,19 @@ impl Session {
                 };
                 return Ok(TurnOutcome {
                     answer: c.content.trim().to_string(),
-                    steps: ledger.steps,
-                    findings: ledger.findings,
+                    steps: std::mem::take(&mut ledger.steps),
+                    findings: std::mem::take(&mut ledger.findings),
                     reason,
                 });
             }
             self.history.push(assistant_message(&c));
-            self.run_calls(&c.tool_calls, &mut ledger, events).await;
+            self.run_calls(&c.tool_calls, ledger, events).await;
         }
         let answer = self.step_limit_summary(events).await;
         Ok(TurnOutcome {
             answer,
-            steps: ledger.steps,
-            findings: ledger.findings,
+            steps: std::mem::take(&mut ledger.steps),
+            findings: std::mem::take(&mut ledger.findings),
             reason: EndReason::StepLimit,
         })
     }
@@ -997,8 +1024,21 @@ impl Session {
         self.model = model;
     }
 
-    /// Uses another gate (a new approval mode) from the next tool call on.
+    /// Uses another gate (a new approval mode) from the next tool call on, and tells the model,
+    /// whose system prompt named the old mode.
     pub fn set_gate(&mut self, gate: Arc<Gate>) {
+        if !self.history.is_empty() && gate.mode() != self.gate.mode() {
+            self.note = Some(format!(
+                "I switched kai's change policy to {} mode: {}",
+                gate.mode(),
+                match gate.mode() {
+                    crate::policy::Mode::ReadOnly => "every change will be refused",
+                    crate::policy::Mode::Confirm => "each change is shown to me before it runs",
+                    crate::policy::Mode::Auto =>
+                        "changes run without asking, unless a rule refuses them",
+                }
+            ));
+        }
         self.gate = gate;
     }
 

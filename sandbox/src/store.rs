@@ -59,6 +59,8 @@ pub struct Store {
     tables: HashMap<&'static str, BTreeMap<Key, Arc<Value>>>,
     history: VecDeque<Change>,
     history_cap: usize,
+    /// Changes at or before this resource version are no longer in the history.
+    history_floor: u64,
     tx: broadcast::Sender<Change>,
     counter: u64,
     clock: Clock,
@@ -85,6 +87,7 @@ impl Store {
             tables,
             history: VecDeque::new(),
             history_cap: HISTORY_CAP,
+            history_floor: 0,
             tx,
             counter: 0,
             clock,
@@ -108,15 +111,28 @@ impl Store {
 
     /// Changes after `rv`, oldest first; `410 Expired` if some were already dropped.
     pub fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
-        if let Some(first) = self.history.front()
-            && rv + 1 < first.rv
-        {
+        let oldest = self
+            .history
+            .front()
+            .map_or(self.rv, |c| c.rv - 1)
+            .max(self.history_floor);
+        if rv < oldest {
             return Err(ApiError::gone(format!(
-                "too old resource version: {rv} ({})",
-                first.rv - 1
+                "too old resource version: {rv} ({oldest})"
             )));
         }
-        Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
+        // History is in resource-version order: find the start instead of scanning it all
+        // (the simulation asks on every pass).
+        let start = self.history.partition_point(|c| c.rv <= rv);
+        Ok(self.history.range(start..).cloned().collect())
+    }
+
+    /// Drops the change history (after loading a scenario, when nobody can be watching yet):
+    /// its superseded object versions would otherwise double the memory of a large scenario.
+    /// Watches from before now get `410 Expired` and relist, as from a trimmed history.
+    pub fn forget_history(&mut self) {
+        self.history.clear();
+        self.history_floor = self.rv;
     }
 
     /// One object, if it exists.

@@ -531,3 +531,27 @@ async fn piped_stdin_reaches_the_model_as_context() {
     assert!(user.starts_with("what does this mean"), "{user}");
     assert!(user.contains("KeyError: 'DATABASE_URL'"), "{user}");
 }
+
+#[tokio::test]
+async fn a_model_failing_after_a_change_does_not_repeat_it_offline() {
+    let tc = TestCluster::start("demo").await;
+    let before = replicas(&tc, "shop", "frontend");
+    let mut script = vec![Scripted::call("w1", "scale", scale("frontend", before + 1))];
+    script.extend((0..4).map(|_| Scripted::error(503, "overloaded")));
+    let model = ScriptedModel::start(script).await;
+    let o = ask(
+        &tc,
+        &model,
+        &["--yes", &format!("scale frontend to {}", before + 1)],
+    )
+    .await;
+    assert_eq!(code(&o), 1, "{}", explain(&o));
+    assert!(
+        stderr(&o).contains("not repeating the question offline"),
+        "{}",
+        explain(&o)
+    );
+    assert!(!stderr(&o).contains("answering offline"), "{}", explain(&o));
+    assert_eq!(replicas(&tc, "shop", "frontend"), before + 1);
+    assert_eq!(audit(&tc).len(), 1, "the change ran once");
+}

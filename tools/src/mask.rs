@@ -57,8 +57,16 @@ pub fn mask_text(s: &str) -> String {
             let value = c.get(5).map_or("", |m| m.as_str());
             let bare = value.trim_matches(|ch| ch == '"' || ch == '\'');
             let sep = c.get(4).map_or("", |m| m.as_str());
-            // `volume "app-secret" : secret "x" not found` is the kubelet's prose, not a pair.
-            let keep = sep.starts_with(char::is_whitespace)
+            // `volume "app-secret" : secret "x" not found` is the kubelet's prose, not a pair:
+            // a spaced colon followed by the name of a kind. Anything else is a real pair,
+            // spaced or not (`password = hunter2`).
+            let kubelet_prose = sep.starts_with(char::is_whitespace)
+                && sep.trim() == ":"
+                && matches!(
+                    bare.to_ascii_lowercase().as_str(),
+                    "secret" | "secrets" | "configmap" | "configmaps" | "persistentvolumeclaim"
+                );
+            let keep = kubelet_prose
                 || !is_secret_like_name(key)
                 || bare.is_empty()
                 || bare.contains(MASK)
@@ -245,6 +253,10 @@ mod tests {
         assert_eq!(mask_text("DB_PASSWORD='x y'"), "DB_PASSWORD='****'");
         assert_eq!(mask_text("API_TOKEN=tok-CANARY-91b2e4"), "API_TOKEN=****");
         assert_eq!(mask_text("clientSecret: abc"), "clientSecret: ****");
+        // Spaced separators are pairs too (config dumps, log lines).
+        assert_eq!(mask_text("password = hunter2"), "password = ****");
+        assert_eq!(mask_text("API_TOKEN : abc"), "API_TOKEN : ****");
+        assert_eq!(mask_text(r#"DB_PASSWORD = "x""#), r#"DB_PASSWORD = "****""#);
     }
 
     #[test]

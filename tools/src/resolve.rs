@@ -140,7 +140,10 @@ async fn find_in(
                 Ok(l) => l,
                 // A kind we may not list is simply not searched.
                 Err(kube::Error::Api(s)) if s.code == 403 || s.code == 404 => return Ok(()),
-                Err(e) => return Err(kube_err(cluster, e)),
+                Err(e) => {
+                    let plural = format!("{kind}s");
+                    return Err(ToolError::from_kube(e, cluster, "list", &plural, ns));
+                }
             };
             for meta in list {
                 let name = meta.name.unwrap_or_default();
@@ -181,18 +184,6 @@ type MetaList<K> = Result<kube::core::ObjectList<kube::core::PartialObjectMeta<K
 
 fn metas<K: Clone>(list: MetaList<K>) -> Result<Vec<ObjectMeta>, kube::Error> {
     list.map(|l| l.items.into_iter().map(|i| i.metadata).collect())
-}
-
-fn kube_err(cluster: &Cluster, e: kube::Error) -> ToolError {
-    match e {
-        kube::Error::Api(s) if s.code == 403 => ToolError::Forbidden(s.message),
-        kube::Error::Api(s) => ToolError::Api(s.message),
-        other => ToolError::Unreachable {
-            server: cluster.server.clone(),
-            context: cluster.context.clone(),
-            message: other.to_string(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if !secs.is_finite() || secs < 0.0 {
             return Err(bad());
         }
-        total += Duration::from_secs_f64(secs);
+        let part = Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
+        total = total.checked_add(part).ok_or_else(bad)?;
     }
     Ok(total)
 }
@@ -99,5 +100,11 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_millis(200)), "200ms");
+    }
+
+    #[test]
+    fn absurd_durations_are_errors_not_panics() {
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert!(parse_duration("300000000000000000000s1s").is_err());
     }
 }

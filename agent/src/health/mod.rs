@@ -158,7 +158,7 @@ pub async fn run(
         label_selector: args.selector.clone().filter(|s| !s.trim().is_empty()),
     };
     let terminal = std::io::stderr().is_terminal();
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = crate::render::stdout_styled();
     let started = Instant::now();
     let what = scope_words(&targets, &scope);
     let mut outcome;
@@ -173,6 +173,14 @@ pub async fn run(
         }
         let Some(wait) = args.wait else { break };
         if !outcome.failing() && !outcome.errored() {
+            break;
+        }
+        // A context that could not even be loaded (a typo, a bad kubeconfig) will not heal by
+        // waiting; only an unreachable server or unhealthy workloads are worth re-checking.
+        if targets
+            .iter()
+            .any(|(_, t)| matches!(t, Err(e) if !matches!(e, ToolError::Unreachable { .. })))
+        {
             break;
         }
         let elapsed = started.elapsed();

@@ -82,65 +82,11 @@ pub enum Intent {
     Unknown,
 }
 
-const KINDS: &[&str] = &[
-    "pods",
-    "pod",
-    "po",
-    "deployments",
-    "deployment",
-    "deploy",
-    "deploys",
-    "statefulsets",
-    "statefulset",
-    "sts",
-    "daemonsets",
-    "daemonset",
-    "ds",
-    "replicasets",
-    "replicaset",
-    "rs",
-    "jobs",
-    "job",
-    "cronjobs",
-    "cronjob",
-    "cj",
-    "services",
-    "service",
-    "svc",
-    "endpoints",
-    "ep",
-    "ingresses",
-    "ingress",
-    "ing",
-    "configmaps",
-    "configmap",
-    "cm",
-    "secrets",
-    "secret",
-    "pvcs",
-    "pvc",
-    "persistentvolumeclaims",
-    "pvs",
-    "pv",
-    "persistentvolumes",
-    "storageclasses",
-    "storageclass",
-    "sc",
-    "nodes",
-    "node",
-    "no",
-    "namespaces",
-    "namespace",
-    "ns",
-    "hpas",
-    "hpa",
-    "pdbs",
-    "pdb",
-    "networkpolicies",
-    "networkpolicy",
-    "netpol",
-    "workloads",
-];
+/// Whether a word names a kind, as kubectl and kai's tools spell kinds ("pods", "deploy",
+/// "svc"...). "no" (kubectl's short name for nodes) is English far more often.
+fn is_kind(word: &str) -> bool {
+    word != "no" && kai_tools::resolve_kind(word).is_ok()
+}
 
 /// Words that never name a target.
 const STOP: &[&str] = &[
@@ -322,6 +268,7 @@ const STOP: &[&str] = &[
     "containers",
     "pods",
     "pod",
+    "workloads",
 ];
 
 /// Parses a question. `namespaces` are the cluster's namespace names, so "in shop" is read as
@@ -363,12 +310,12 @@ pub fn parse(question: &str, namespaces: &[String]) -> Intent {
         || phrase("the cluster")
         || phrase("entire cluster");
 
-    let kind_word = words.iter().find(|w| KINDS.contains(&w.as_str())).cloned();
+    let kind_word = words.iter().find(|w| is_kind(w)).cloned();
     let target = words
         .iter()
         .find(|w| {
             !STOP.contains(&w.as_str())
-                && !KINDS.contains(&w.as_str())
+                && !is_kind(w)
                 && Some(*w) != namespace.as_ref()
                 && !w.starts_with('-')
                 && w.parse::<u64>().is_err()

@@ -92,7 +92,8 @@ pub async fn answer(
             } else {
                 args["namespace"] = json!(cluster.ns(namespace.as_deref()));
             }
-            let (tool, title) = if matches!(kind.as_str(), "pods" | "pod" | "po") {
+            let (tool, title) = if kai_tools::resolve_kind(&kind).ok() == Some(kai_tools::Kind::Pod)
+            {
                 ("list_pods", "Pods".to_string())
             } else {
                 args["kind"] = json!(kind);
@@ -360,7 +361,7 @@ async fn why(
                 f.kind,
                 qualified(f),
                 f.reason,
-                severity_word(f.severity),
+                f.severity.as_str(),
                 f.message
             ));
         }
@@ -448,14 +449,6 @@ fn qualified(f: &Finding) -> String {
     }
 }
 
-fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Critical => "critical",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
-}
-
 fn count_line(findings: &[Finding]) -> String {
     let n = |s| findings.iter().filter(|f| f.severity == s).count();
     let (c, w) = (n(Severity::Critical), n(Severity::Warning));
@@ -475,7 +468,7 @@ fn finding_block(f: &Finding) -> String {
         f.kind,
         qualified(f),
         f.reason,
-        severity_word(f.severity),
+        f.severity.as_str(),
         f.message
     );
     if !f.evidence.is_empty() {

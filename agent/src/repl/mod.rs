@@ -62,6 +62,8 @@ pub fn history_path() -> Option<PathBuf> {
 /// Runs the REPL until `/exit` or Ctrl-D.
 pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let settings = settings(&global)?;
+    // Bad --max-steps or --system-prompt is a usage error now, not a "model failure" later.
+    session_options(&global)?;
     let mode = settings
         .policy
         .mode_with_flags(global.read_only, global.yes);
@@ -225,6 +227,11 @@ impl Repl {
                         }
                     }
                 }
+                Some(Err(e @ SessionError::AfterChange { .. })) => {
+                    // The change is done; answering again offline would repeat it.
+                    eprintln!("kai: {e}");
+                    self.offline = true;
+                }
                 Some(Err(SessionError::Model(e))) => {
                     self.go_offline(&e.offline_reason());
                     self.offline_turn(question, &progress).await;
@@ -347,13 +354,16 @@ impl Repl {
             },
             SlashCommand::Model(Some(name)) => match self.model.as_mut() {
                 Some(m) => {
-                    m.model = name.clone();
-                    let cfg = m.clone();
-                    match (ModelClient::new(cfg), self.session.as_mut()) {
-                        (Ok(client), Some(s)) => s.set_model(client),
-                        (Ok(_), None) => {}
-                        (Err(e), _) => eprintln!("kai: {}", e.offline_reason()),
+                    let mut cfg = m.clone();
+                    cfg.model = name.clone();
+                    // A session is made on first use; without one, the new name is all it needs.
+                    if let Some(s) = self.session.as_mut() {
+                        match ModelClient::new(cfg.clone()) {
+                            Ok(client) => s.set_model(client),
+                            Err(e) => return eprintln!("kai: {}", e.offline_reason()),
+                        }
                     }
+                    *m = cfg;
                     self.offline = false;
                     println!("model is now {name}");
                 }

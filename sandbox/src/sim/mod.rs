@@ -190,6 +190,7 @@ impl Simulator {
             self.reconcile_at(store, at);
         }
         self.advance_to(store, now);
+        store.forget_history();
         self.last_rv = store.resource_version();
         Ok(())
     }
@@ -393,6 +394,8 @@ impl Simulator {
                         }
                         if c.resource.kind == "Pod" {
                             self.pods_deleted = true;
+                            // However the pod went (scale-down, rollout, GC), its runtime goes.
+                            self.runtime.remove(uid(&c.object));
                         }
                         self.gone_uids
                             .insert(uid(&c.object).to_string(), ns.to_string());

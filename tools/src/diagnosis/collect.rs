@@ -600,15 +600,16 @@ async fn fetch_logs(c: &Cluster, requests: Vec<LogRequest>) -> Vec<LogTail> {
                 limit_bytes: Some(LOG_BYTES),
                 ..LogParams::default()
             };
-            let text = match api.logs(&r.pod, &lp).await {
-                Ok(t) => t,
-                // The previous container's log may be gone: fall back to the current one.
+            let (text, previous) = match api.logs(&r.pod, &lp).await {
+                Ok(t) => (t, r.previous),
+                // The previous container's log may be gone: fall back to the current one, and
+                // say so, so the evidence does not call it the previous log.
                 Err(_) if r.previous => {
                     let lp = LogParams {
                         previous: false,
                         ..lp
                     };
-                    api.logs(&r.pod, &lp).await.ok()?
+                    (api.logs(&r.pod, &lp).await.ok()?, false)
                 }
                 Err(_) => return None,
             };
@@ -625,7 +626,7 @@ async fn fetch_logs(c: &Cluster, requests: Vec<LogRequest>) -> Vec<LogTail> {
                 namespace: r.namespace,
                 pod: r.pod,
                 container: r.container,
-                previous: r.previous,
+                previous,
                 text,
             })
         })

@@ -312,15 +312,9 @@ pub(crate) fn describe_event(ctx: &Ctx<'_>, e: &Event) -> String {
     )
 }
 
-/// A short age: `45s`, `12m`, `3h`, `2d`.
+/// A short age (`45s`, `12m`, `3h`, `2d`), as the tools print it.
 pub(crate) fn age(now: Timestamp, then: Timestamp) -> String {
-    let secs = now.as_second().saturating_sub(then.as_second()).max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
-    }
+    crate::format::age_secs(now.as_second().saturating_sub(then.as_second()))
 }
 
 pub(crate) fn seconds_since(now: Timestamp, then: Timestamp) -> i64 {
