@@ -97,7 +97,9 @@ pub async fn answer(
                 ("list_pods", "Pods".to_string())
             } else {
                 args["kind"] = json!(kind);
-                ("list_resources", capitalize(&kind))
+                let title = kai_tools::resolve_kind(&kind)
+                    .map_or_else(|_| kind.clone(), |k| k.plural().to_string());
+                ("list_resources", capitalize(&title))
             };
             let out = call(runner, tool, args).await?;
             let scope = scope_words(cluster, namespace.as_deref(), all);
