@@ -54,18 +54,31 @@ pub(super) fn continue_token(ns: &str, name: &str) -> String {
 
 /// The namespace and name a `continue` token points after.
 pub(super) fn parse_continue(token: &str) -> Result<(String, String), ApiError> {
-    let bad = || {
-        ApiError::bad_request("continue key is not valid: the token was not issued by this server")
+    // Any text can arrive here: decode byte pairs, never slice the string itself.
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "invalid continue token: continue key is not valid: {why}"
+        ))
     };
-    if !token.len().is_multiple_of(2) {
-        return Err(bad());
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let raw = token.as_bytes();
+    if !raw.len().is_multiple_of(2) {
+        return Err(bad("the token was not issued by this server"));
     }
-    let bytes: Result<Vec<u8>, _> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-        .collect();
-    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
-    let (ns, name) = text.split_once('/').ok_or_else(bad)?;
+    let bytes = raw
+        .chunks(2)
+        .map(|p| Some(hex(p[0])? << 4 | hex(p[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| bad("the token was not issued by this server"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| bad("the token was not issued by this server"))?;
+    let (ns, name) = text
+        .split_once('/')
+        .ok_or_else(|| bad("the token was not issued by this server"))?;
     Ok((ns.to_string(), name.to_string()))
 }
 
