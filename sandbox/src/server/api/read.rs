@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::events::{is_events_v1, served};
-use super::{Request, key_of};
+use super::{Request, encoded_response, key_of};
 use crate::error::ApiError;
 use crate::server::select::Selector;
 use crate::server::table::{self, IncludeObject};
@@ -38,10 +38,7 @@ pub(super) fn get(req: &Request) -> Result<Response, ApiError> {
         );
         return Ok(value_response(200, &t));
     }
-    Ok(json_response(
-        200,
-        serde_json::to_vec(&*obj).unwrap_or_default(),
-    ))
+    encoded_response(req, 200, &obj)
 }
 
 /// The opaque `continue` token after the object with this namespace and name.
@@ -158,6 +155,16 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
         )
         .map_err(|e| ApiError::internal(format!("encoding a table of {}: {e}", rt.plural)))?;
         return Ok(json_response(200, buf));
+    }
+    if req.wants_protobuf() {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if let Some(c) = &next {
+            meta["continue"] = json!(c);
+        }
+        let items: Vec<&Value> = items.iter().map(|o| &**o).collect();
+        let list = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
+            "metadata": meta, "items": items});
+        return encoded_response(req, 200, &list);
     }
     // Written piece by piece: the objects are serialized straight from the store's copies.
     let mut buf: Vec<u8> = Vec::with_capacity(256 + items.len() * 1536);
