@@ -271,8 +271,8 @@ impl Simulator {
         // A Node given only its capacity (extended resources such as GPUs) is simulated.
         let given_status = obj.get("status").is_some_and(|s| {
             s.as_object().is_some_and(|m| {
-                let capacity_only = rt.kind == "Node"
-                    && m.keys().all(|k| k == "capacity" || k == "allocatable");
+                let capacity_only =
+                    rt.kind == "Node" && m.keys().all(|k| k == "capacity" || k == "allocatable");
                 !m.is_empty() && !capacity_only
             })
         });
