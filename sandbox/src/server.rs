@@ -14,6 +14,7 @@
 
 mod admission;
 mod api;
+mod apply;
 mod discovery;
 mod metrics;
 mod openapi;
@@ -552,6 +553,7 @@ async fn handle(
                         q,
                         accept,
                         content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
+                        user_agent: header_str(&headers, header::USER_AGENT).to_string(),
                         body,
                     };
                     api::serve(req).await
