@@ -1083,3 +1083,23 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
         assert_eq!(replicas, "3", "{tag}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_reads_the_served_schemas() {
+    let env = Env::start(SIMULATED).await;
+    for bin in [pinned("1.33"), dispatcher()] {
+        let out = ok_with(&env, &bin, &["explain", "deployment.spec"]).await;
+        assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
+        assert!(out.contains("replicas"), "{out}");
+        assert!(out.contains("Number of desired pods"), "{out}");
+        let out = ok_with(&env, &bin, &["explain", "pods.spec.containers.resources"]).await;
+        assert!(out.contains("limits"), "{out}");
+        let out = ok_with(
+            &env,
+            &bin,
+            &["explain", "cronjob.spec.jobTemplate", "--recursive"],
+        )
+        .await;
+        assert!(out.contains("backoffLimit"), "{out}");
+    }
+}
