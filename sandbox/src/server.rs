@@ -14,6 +14,7 @@
 mod admission;
 mod api;
 mod discovery;
+mod metrics;
 mod openapi;
 mod patch;
 mod select;
@@ -321,6 +322,7 @@ enum Route {
     Healthz,
     OpenApiRoot,
     OpenApiDoc(String),
+    Metrics(Vec<String>),
 }
 
 fn parse_route(path: &str) -> Option<Route> {
@@ -336,6 +338,9 @@ fn parse_route(path: &str) -> Option<Route> {
         ["api", v] => Some(Route::GroupVersion(String::new(), v.to_string())),
         ["apis", g] => Some(Route::Group(g.to_string())),
         ["apis", g, v] => Some(Route::GroupVersion(g.to_string(), v.to_string())),
+        ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] => {
+            Some(Route::Metrics(rest.iter().map(|s| s.to_string()).collect()))
+        }
         ["api", v, rest @ ..] => resource_route("", v, rest),
         ["apis", g, v, rest @ ..] => resource_route(g, v, rest),
         _ => None,
@@ -504,6 +509,7 @@ async fn handle(
             .and_then(|_| get_only())
             .and_then(|_| discovery::resource_list(&g, &v).ok_or_else(|| ApiError::no_route(&path)))
             .map(|v| value_response(200, &v)),
+        Route::Metrics(rest) => metrics::serve(&shared, method == Method::GET, &rest, &q),
         Route::Resource(target) => {
             let verb = verb_of(&method, &target, &q);
             let resource = match &target.sub {

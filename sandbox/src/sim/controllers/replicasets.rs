@@ -6,6 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::admission::admit;
 use super::{active, available, new_pod, pods_by_owner, ready};
 use crate::sim::Simulator;
 use crate::sim::events::{self, Ev, Source};
@@ -34,10 +35,41 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             .unwrap_or_default();
         let have = mine.len() as i64;
         let source = || Source::Controller("replicaset-controller");
-        let refused = admission_error(store, &rs);
-        if let (true, Some(msg)) = (have < want, &refused) {
+        let mut refused = None;
+        if have < want {
+            for _ in 0..(want - have).min(500) {
+                let pod_name = format!("{}-{}", name(&rs), store.suffix());
+                let pod = new_pod(&rs, &rs["spec"]["template"], &pod_name, now);
+                let pod = match admit(store, &rs, pod) {
+                    Ok(pod) => pod,
+                    Err(msg) => {
+                        refused = Some(msg);
+                        break;
+                    }
+                };
+                if let Some(p) = sim.create(store, Kinds::pods(), pod) {
+                    mine.push(p);
+                    events::record(
+                        sim,
+                        store,
+                        &rs,
+                        Ev::once(
+                            "SuccessfulCreate",
+                            format!("Created pod: {pod_name}"),
+                            false,
+                            source(),
+                            now,
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(msg) = &refused {
             // Admission refuses the pods: the controller reports it and retries.
-            let since = ts(&rs["metadata"]["creationTimestamp"])
+            let since = arr(&rs, "/status/conditions")
+                .iter()
+                .find(|c| c["type"] == "ReplicaFailure")
+                .and_then(|c| ts(&c["lastTransitionTime"]))
                 .unwrap_or(now)
                 .min(now);
             let (count, last, next) = crate::sim::kubelet::retries(since, now);
@@ -57,26 +89,6 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
                     last,
                 },
             );
-        } else if have < want {
-            for _ in 0..(want - have).min(500) {
-                let pod_name = format!("{}-{}", name(&rs), store.suffix());
-                let pod = new_pod(&rs, &rs["spec"]["template"], &pod_name, now);
-                if let Some(p) = sim.create(store, Kinds::pods(), pod) {
-                    mine.push(p);
-                    events::record(
-                        sim,
-                        store,
-                        &rs,
-                        Ev::once(
-                            "SuccessfulCreate",
-                            format!("Created pod: {pod_name}"),
-                            false,
-                            source(),
-                            now,
-                        ),
-                    );
-                }
-            }
         } else if have > want {
             // Unscheduled first, then not ready, then the newest.
             mine.sort_by_key(|p| {
@@ -117,7 +129,7 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         if let Some(msg) = &refused {
             let since = arr(&rs, "/status/conditions")
                 .iter()
-                .find(|c| c["type"] == "ReplicaFailure")
+                .find(|c| c["type"] == "ReplicaFailure" && c["message"] == msg.as_str())
                 .map_or_else(|| time(now), |c| c["lastTransitionTime"].clone());
             status["conditions"] = json!([{"type": "ReplicaFailure", "status": "True",
                 "reason": "FailedCreate", "message": msg, "lastTransitionTime": since}]);
@@ -135,22 +147,4 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             sim.write(store, Kinds::replicasets(), v);
         }
     }
-}
-
-/// Why the API server would refuse the ReplicaSet's pods: a missing service account.
-fn admission_error(store: &Store, rs: &Value) -> Option<String> {
-    let sa = s(rs, "/spec/template/spec/serviceAccountName");
-    if sa.is_empty() || sa == "default" {
-        return None;
-    }
-    let ns = namespace(rs);
-    store
-        .get(Kinds::serviceaccounts(), ns, sa)
-        .is_none()
-        .then(|| {
-            format!(
-                "pods \"{}-\" is forbidden: error looking up service account {ns}/{sa}: serviceaccount \"{sa}\" not found",
-                name(rs)
-            )
-        })
 }

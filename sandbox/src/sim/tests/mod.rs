@@ -2,6 +2,7 @@
 //! store with a manual clock, and accessors for what the tests look at.
 
 mod builtins;
+mod classes;
 mod helpers;
 mod stories;
 
