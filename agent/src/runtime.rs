@@ -35,6 +35,8 @@ impl Runner for GateRunner<'_> {
         let result = self.gate.execute(self.cluster, tool, &args).await;
         let ok = result.ok();
         let detail = match &result.output {
+            // The plan line already said why the change was refused: say it once.
+            Err(GateError::Denied(_)) if result.plan.is_some() => String::new(),
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         };
