@@ -66,6 +66,8 @@ struct Outcome {
     steps: Vec<Step>,
     findings: Vec<Finding>,
     code: u8,
+    /// How the offline path read the question.
+    route: Option<offline::Route>,
 }
 
 /// Builds the policy gate of a run from the settings and flags.
@@ -124,6 +126,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                             steps: turn.steps,
                             findings: turn.findings,
                             code,
+                            route: None,
                         });
                     }
                     Err(SessionError::Model(e)) => offline_reason = Some(e.offline_reason()),
@@ -149,7 +152,8 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: Vec::new(),
                 progress: &progress,
             };
-            let answer = offline::answer(cluster, &mut runner, question).await?;
+            let mut conversation = offline::Conversation::default();
+            let answer = offline::answer(cluster, &mut runner, question, &mut conversation).await?;
             Outcome {
                 code: if answer.denied {
                     exit::DENIED
@@ -160,6 +164,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 mode: "offline",
                 steps: runner.steps,
                 findings: answer.findings,
+                route: Some(answer.route),
             }
         }
     };
@@ -187,13 +192,16 @@ pub fn session_options(global: &Global) -> anyhow::Result<SessionOptions> {
 fn print_outcome(format: OutputFormat, o: &Outcome) {
     match format {
         OutputFormat::Json => {
-            let doc = json!({
+            let mut doc = json!({
                 "answer": o.answer,
                 "mode": o.mode,
                 "steps": o.steps,
                 "findings": o.findings,
                 "exit_code": o.code,
             });
+            if let Some(route) = &o.route {
+                doc["route"] = json!(route);
+            }
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {
