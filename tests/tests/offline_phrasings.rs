@@ -244,6 +244,12 @@ const DEMO: &[Row] = &[
         "512Mi",
     ),
     (
+        "memory use of the frontend",
+        "resources",
+        "shop/frontend",
+        "it uses",
+    ),
+    (
         "what are the cpu and memory limits of backend",
         "resources",
         "shop/backend",
@@ -842,12 +848,7 @@ const OOM: &[Row] = &[
         "apps/cache",
         "128Mi",
     ),
-    (
-        "memory usage of cache",
-        "resources",
-        "apps/cache",
-        "metrics",
-    ),
+    ("memory usage of cache", "resources", "apps/cache", "128Mi"),
     ("how do I fix cache", "fix", "apps/cache", "set resources"),
     ("which pods restart the most", "restarts", "", "OOMKilled"),
     ("what's wrong", "health", "", "OOMKilled"),

@@ -327,24 +327,44 @@ pub(super) async fn resources(ctx: &Ctx<'_>) -> anyhow::Result<Answer> {
     let Some(first) = list.first() else {
         return Ok(Answer::text(format!("No running containers in {what}.\n")));
     };
-    let use_note = if metrics {
-        String::new()
+    let use_note = if !metrics {
+        " Use is unknown: the cluster serves no metrics API (metrics.k8s.io); install metrics-server to see it."
+    } else if first.memory_used.is_none() {
+        " No use is reported for it: it is not running."
     } else {
-        " Use is unknown: the cluster serves no metrics API (metrics.k8s.io); install metrics-server to see it.".to_string()
+        ""
     };
-    let mut text = format!(
-        "{what}: container {} may use memory up to {} (requests {}) and cpu up to {} (requests {}){}.{use_note}\n\n",
-        first.container,
-        fmt_or(first.memory_limit, human_bytes, "no limit"),
-        fmt_or(first.memory_request, human_bytes, "none"),
-        fmt_or(first.cpu_limit, human_cpu, "no limit"),
-        fmt_or(first.cpu_request, human_cpu, "none"),
-        match (first.memory_used, first.cpu_used) {
-            (Some(m), Some(c)) => format!("; it uses {} and {}", human_bytes(m), human_cpu(c)),
-            (Some(m), None) => format!("; it uses {}", human_bytes(m)),
-            _ => String::new(),
-        }
-    );
+    let total = |f: fn(&ContainerResources) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = list.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum())
+    };
+    let mut text = if ctx.q.target.is_none() && list.len() > 1 {
+        format!(
+            "In {what}, {} containers request {} of memory (limits {}, in use {}) and {} cpu (in use {}); closest to its memory limit: {}/{}.{use_note}\n\n",
+            list.len(),
+            fmt_or(total(|c| c.memory_request), human_bytes, "none"),
+            fmt_or(total(|c| c.memory_limit), human_bytes, "none"),
+            fmt_or(total(|c| c.memory_used), human_bytes, "unknown"),
+            fmt_or(total(|c| c.cpu_request), human_cpu, "no"),
+            fmt_or(total(|c| c.cpu_used), human_cpu, "unknown"),
+            first.pod,
+            first.container,
+        )
+    } else {
+        format!(
+            "{what}: container {} may use memory up to {} (requests {}) and cpu up to {} (requests {}){}.{use_note}\n\n",
+            first.container,
+            fmt_or(first.memory_limit, human_bytes, "no limit"),
+            fmt_or(first.memory_request, human_bytes, "none"),
+            fmt_or(first.cpu_limit, human_cpu, "no limit"),
+            fmt_or(first.cpu_request, human_cpu, "none"),
+            match (first.memory_used, first.cpu_used) {
+                (Some(m), Some(c)) => format!("; it uses {} and {}", human_bytes(m), human_cpu(c)),
+                (Some(m), None) => format!("; it uses {}", human_bytes(m)),
+                _ => String::new(),
+            }
+        )
+    };
     text.push_str("pod/container: memory used / request / limit; cpu used / request / limit\n");
     for c in list.iter().take(MAX_LINES) {
         text.push_str(&format!(

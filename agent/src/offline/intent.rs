@@ -8,6 +8,7 @@ use kai_tools::Kind;
 use kai_tools::inventory::{Inventory, Object};
 use kai_tools::resolve::match_score;
 
+use super::classify::{self, TROUBLE};
 use super::words::{self, COMMON, Token, any, is_stop, like, looks_like_name};
 
 /// What a question asks for.
@@ -137,114 +138,17 @@ impl Query {
 /// Words saying the user refers to the last object of the conversation.
 const PRONOUNS: &[&str] = &["it", "its", "it's", "that", "this", "them", "their", "same"];
 
-/// Words that make a question about trouble (a "why").
-const TROUBLE: &[&str] = &[
-    "why",
-    "crashing",
-    "crash",
-    "crashes",
-    "crashed",
-    "crashloop",
-    "crashloopbackoff",
-    "failing",
-    "fails",
-    "failed",
-    "fail",
-    "broken",
-    "down",
-    "pending",
-    "stuck",
-    "unready",
-    "restarting",
-    "wrong",
-    "dying",
-    "dead",
-    "erroring",
-    "oomkilled",
-    "oom",
-    "unhealthy",
-    "healthy",
-    "working",
-    "starting",
-    "start",
-    "problem",
-    "problems",
-    "issue",
-    "issues",
-    "status",
-    "health",
-    "ok",
-    "okay",
-    "fine",
-    "alive",
-    "responding",
-    "ready",
-    "happened",
-    "reach",
-    "unreachable",
-    "mounting",
-    "mount",
-    "schedule",
-    "scheduled",
-    "unschedulable",
-    "pull",
-    "pulling",
-    "evicted",
-    "notready",
-    "degraded",
-    "investigate",
-    "diagnose",
-    "debug",
-    "troubleshoot",
-    "explain",
-    "cause",
-    "error",
-    "errors",
-    "won't",
-    "wont",
-    "can't",
-    "cant",
-    "isn't",
-    "isnt",
-    "doesn't",
-    "didn't",
-    "killed",
-    "terminated",
-    "completed",
-    "complete",
-    "succeed",
-];
-
 /// Parses `question` against the cluster's names and the conversation.
 pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &str) -> Query {
     let toks = words::tokens(&words::normalize(question));
     let w: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
-    let text = format!(" {} ", w.join(" "));
-    let phrase = |p: &str| text.contains(&format!(" {p} "));
+    let said = classify::Said::new(w.clone());
+    let phrase = |p: &str| said.phrase(p);
 
     let mut q = Query::new(Intent::Unknown);
     let (namespace, ns_at) = namespace_of(&toks, inv);
     q.namespace = namespace;
-    q.all = phrase("-a")
-        || phrase("--all-namespaces")
-        || any(
-            &w,
-            &[
-                "everywhere",
-                "everything",
-                "anything",
-                "cluster",
-                "cluster-wide",
-            ],
-        )
-        || phrase("all namespaces")
-        || phrase("all the namespaces")
-        || phrase("every namespace")
-        || phrase("each namespace")
-        || phrase("any namespace")
-        || phrase("across namespaces")
-        || phrase("all ns")
-        || w.iter().any(|x| x.contains("clusterwide"));
+    q.all = all_namespaces(&said);
     if q.namespace.is_some() {
         q.all = false;
     }
@@ -256,18 +160,7 @@ pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &
     if q.kind.is_none() && (phrase("get no") || phrase("describe no") || phrase("get no -o wide")) {
         q.kind = Some(Kind::Node);
     }
-    q.number = w.iter().find_map(|x| x.parse::<u64>().ok());
-    q.revision = w
-        .iter()
-        .position(|x| *x == "revision" || *x == "rev" || *x == "--to-revision")
-        .and_then(|i| w.get(i + 1))
-        .and_then(|x| x.trim_start_matches('=').parse().ok())
-        .or_else(|| {
-            w.iter().find_map(|x| {
-                x.strip_prefix("--to-revision=")
-                    .and_then(|n| n.parse().ok())
-            })
-        });
+    (q.number, q.revision) = numbers(&w);
 
     let (target, missing) = target_of(
         &toks,
@@ -286,7 +179,7 @@ pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &
         || phrase("same for")
         || phrase("now for");
 
-    q.intent = intent_of(&w, &phrase, &q);
+    q.intent = classify::intent_of(&said, &q);
     if q.intent == Intent::Unknown && ellipsis {
         q.intent = conv.last_intent.unwrap_or(Intent::Why);
     }
@@ -334,17 +227,65 @@ pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &
     {
         q.intent = Intent::Why;
     }
-    q.previous = phrase("previous")
-        || phrase("-p")
-        || phrase("--previous")
-        || phrase("last crash")
-        || phrase("before it crashed")
-        || phrase("crashed container")
-        || phrase("crashed")
-        || phrase("before the crash")
-        || phrase("before the restart");
+    log_flags(&said, &mut q);
+    q
+}
+
+/// "-A", "across all namespaces", "the whole cluster", "everything".
+fn all_namespaces(s: &classify::Said<'_>) -> bool {
+    s.has(&[
+        "everywhere",
+        "everything",
+        "anything",
+        "cluster",
+        "cluster-wide",
+    ]) || s.w.iter().any(|x| x.contains("clusterwide"))
+        || [
+            "-a",
+            "--all-namespaces",
+            "all namespaces",
+            "all the namespaces",
+            "every namespace",
+            "each namespace",
+            "any namespace",
+            "across namespaces",
+            "all ns",
+        ]
+        .iter()
+        .any(|p| s.phrase(p))
+}
+
+/// The first number (replicas), and a revision ("to revision 2", "--to-revision=2").
+fn numbers(w: &[&str]) -> (Option<u64>, Option<u64>) {
+    let number = w.iter().find_map(|x| x.parse::<u64>().ok());
+    let revision = w
+        .iter()
+        .position(|x| *x == "revision" || *x == "rev" || *x == "--to-revision")
+        .and_then(|i| w.get(i + 1))
+        .and_then(|x| x.trim_start_matches('=').parse().ok())
+        .or_else(|| {
+            w.iter().find_map(|x| {
+                x.strip_prefix("--to-revision=")
+                    .and_then(|n| n.parse().ok())
+            })
+        });
+
+    (number, revision)
+}
+
+/// Which logs and events: the previous container's, only errors, only warnings.
+fn log_flags(s: &classify::Said<'_>, q: &mut Query) {
+    q.previous = s.phrase("previous")
+        || s.phrase("-p")
+        || s.phrase("--previous")
+        || s.phrase("last crash")
+        || s.phrase("before it crashed")
+        || s.phrase("crashed container")
+        || s.phrase("crashed")
+        || s.phrase("before the crash")
+        || s.phrase("before the restart");
     q.errors_only = any(
-        &w,
+        &s.w,
         &[
             "errors",
             "error",
@@ -354,9 +295,8 @@ pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &
             "stacktrace",
             "panic",
         ],
-    ) || phrase("stack trace");
-    q.warnings_only = !phrase("all events") || any(&w, &["warnings", "warning"]);
-    q
+    ) || s.phrase("stack trace");
+    q.warnings_only = !s.phrase("all events") || any(&s.w, &["warnings", "warning"]);
 }
 
 /// Intents that are about one object and fall back to the conversation's.
@@ -529,268 +469,4 @@ fn clearly_named(toks: &[Token], i: usize) -> bool {
         && matches!(before.get(1), Some(&("why" | "how")))
         && after.is_some_and(|a| TROUBLE.contains(&a) || a == "not"));
     slot && words::STOP.iter().all(|s| !like(w, s))
-}
-
-/// The intent from the question's words.
-fn intent_of(w: &[&str], phrase: &dyn Fn(&str) -> bool, q: &Query) -> Intent {
-    let has = |keys: &[&str]| any(w, keys);
-    let asking = phrase("how do i")
-        || phrase("how can i")
-        || phrase("how to")
-        || phrase("how should i")
-        || phrase("should i")
-        || phrase("what should i")
-        || phrase("what do i")
-        || phrase("can i");
-    let troubled = has(TROUBLE);
-    let why = has(&["why"]) || phrase("how come");
-    if phrase("what can you do")
-        || phrase("what can i ask")
-        || phrase("what do you do")
-        || phrase("what are you")
-        || phrase("who are you")
-        || phrase("how do i use")
-        || phrase("how does this work")
-        || ((phrase("help me") || phrase("can you help"))
-            && q.target.is_none()
-            && !has(&["fix", "debug", "why", "logs", "restart", "scale", "find"]))
-        || (w.len() <= 3
-            && has(&[
-                "help",
-                "hi",
-                "hello",
-                "hey",
-                "commands",
-                "capabilities",
-                "usage",
-            ])
-            && q.target.is_none())
-    {
-        return Intent::Help;
-    }
-    if q.target.is_some()
-        && (phrase("what's up with")
-            || phrase("whats up with")
-            || phrase("what is up with")
-            || phrase("what's going on with")
-            || phrase("what is going on with")
-            || phrase("what's the matter with")
-            || phrase("what's the deal with"))
-    {
-        return Intent::Why;
-    }
-    if has(&[
-        "fix",
-        "fixing",
-        "repair",
-        "remedy",
-        "remediate",
-        "solve",
-        "resolve",
-        "solution",
-        "workaround",
-    ]) || phrase("next step")
-        || phrase("what should i do")
-        || phrase("what do i do")
-        || phrase("what now")
-        || (asking && has(&["rollback", "roll", "restart", "scale", "undo", "revert"]))
-    {
-        return Intent::Fix;
-    }
-    let exact = |keys: &[&str]| w.iter().any(|x| keys.contains(x));
-    let restart_noun = exact(&["restarts", "restarted", "restarting", "restart-count"])
-        || phrase("restart count")
-        || phrase("restart counts")
-        || (exact(&["restart"])
-            && exact(&["which", "most", "often", "times", "many", "what", "who"]));
-    // Writes: the verb at the start of a request, never inside a "why".
-    if !why && !asking {
-        if (has(&["scale", "scaled"])
-            || phrase("set replicas")
-            || (has(&["replicas", "replica", "instances"])
-                && has(&[
-                    "to", "set", "make", "bump", "increase", "reduce", "decrease",
-                ])))
-            && q.number.is_some()
-        {
-            return Intent::Scale;
-        }
-        if phrase("roll back")
-            || phrase("roll it back")
-            || phrase("rolling back")
-            || has(&["rollback", "undo", "revert", "downgrade"])
-            || phrase("rollout undo")
-            || phrase("go back to")
-            || phrase("previous version") && has(&["go", "put", "return", "switch"])
-        {
-            return Intent::Rollback;
-        }
-        if (has(&["restart", "reboot", "bounce", "recycle", "redeploy", "kick"])
-            || phrase("rollout restart")
-            || (phrase("delete") && q.kind == Some(Kind::Pod)))
-            && !restart_noun
-            && !phrase("how many")
-        {
-            return Intent::Restart;
-        }
-    }
-    if has(&[
-        "logs",
-        "log",
-        "logz",
-        "stdout",
-        "stderr",
-        "traceback",
-        "stacktrace",
-    ]) || phrase("stack trace")
-        || phrase("output of")
-        || phrase("tail")
-        || (has(&["errors", "exceptions", "exception"]) && q.target.is_some() && !why)
-    {
-        return Intent::Logs;
-    }
-    if has(&["events", "event"]) || (has(&["warnings"]) && !why) {
-        return Intent::Events;
-    }
-    if has(&["history", "revisions", "revision", "rollouts"])
-        || exact(&["versions", "releases"])
-        || phrase("previous versions")
-        || phrase("rollout status")
-        || phrase("last deploy")
-        || phrase("last deployed")
-        || phrase("when was") && has(&["deployed", "updated", "released", "rolled"])
-    {
-        return Intent::History;
-    }
-    let recent = has(&[
-        "recent",
-        "recently",
-        "lately",
-        "today",
-        "yesterday",
-        "hour",
-        "hours",
-        "since",
-        "timeline",
-    ]);
-    if (has(&[
-        "changed", "changes", "change", "modified", "timeline", "updated",
-    ]) && (recent
-        || has(&["what", "what's", "whats", "anything", "who", "something"])
-        || w.len() <= 3)
-        && !why
-        && !phrase("how many"))
-        || (has(&[
-            "deployed",
-            "deploys",
-            "deployments",
-            "deploy",
-            "releases",
-            "happened",
-        ]) && recent
-            && !why)
-        || (phrase("what happened") && q.target.is_none())
-        || phrase("what's new")
-    {
-        return Intent::Changes;
-    }
-    let out_of_memory =
-        phrase("out of memory") || phrase("running out") || has(&["oom", "oomkilled"]);
-    let resource_question = phrase("how much")
-        || has(&[
-            "limits",
-            "limit",
-            "requests",
-            "request",
-            "usage",
-            "allowed",
-            "allocated",
-            "consumption",
-            "consuming",
-            "quota",
-        ]);
-    let resource_word = has(&["memory", "cpu", "ram", "resources"]);
-    if (resource_question || resource_word && !troubled) && !out_of_memory && !(why && troubled) {
-        return Intent::Resources;
-    }
-    if (restart_noun || phrase("restart count"))
-        && !why
-        && !(q.target.is_some() && troubled && !phrase("how many"))
-    {
-        return Intent::Restarts;
-    }
-    if has(&["image", "images", "tag", "tags", "version", "sha", "digest"])
-        && !has(&[
-            "pull",
-            "pulling",
-            "pulled",
-            "imagepullbackoff",
-            "errimagepull",
-        ])
-        && !why
-        && !troubled
-    {
-        return Intent::Images;
-    }
-    if (has(&[
-        "replicas",
-        "replica",
-        "instances",
-        "instance",
-        "copies",
-        "scaled",
-        "scale",
-    ]) || (phrase("how many") && has(&["pods", "pod", "running", "ready", "up"])))
-        && !why
-    {
-        return Intent::Replicas;
-    }
-    let listing = has(&[
-        "list",
-        "get",
-        "show",
-        "display",
-        "which",
-        "what",
-        "all",
-        "ls",
-        "enumerate",
-        "see",
-    ]) || phrase("how many");
-    if has(&["describe", "details", "detail", "inspect", "yaml", "spec"])
-        || phrase("tell me about")
-        || phrase("info on")
-        || phrase("info about")
-        || phrase("information about")
-    {
-        return Intent::Describe;
-    }
-    if q.kind == Some(Kind::Node)
-        && q.target.as_ref().is_none_or(|t| t.kind != Kind::Node)
-        && !phrase("on node")
-    {
-        return Intent::Nodes;
-    }
-    if let Some(k) = q.kind
-        && listing
-        && !troubled
-        && (q.target.is_none() || q.target.as_ref().is_some_and(|t| t.kind != k))
-    {
-        return Intent::List;
-    }
-    if let Some(k) = q.kind
-        && q.target.is_none()
-        && !troubled
-        && w.len() <= 4
-        && k != Kind::Node
-    {
-        return Intent::List;
-    }
-    if troubled || why {
-        return Intent::Why;
-    }
-    if q.target.is_some() && has(&["show", "get"]) {
-        return Intent::Describe;
-    }
-    Intent::Unknown
 }

@@ -9,6 +9,7 @@
 
 mod actions;
 pub mod alerts;
+mod classify;
 mod diagnosis;
 mod facts;
 mod help;

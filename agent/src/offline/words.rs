@@ -106,7 +106,11 @@ fn push_word(out: &mut Vec<Token>, raw: &str, quoted: bool) {
     }) {
         let w = part.trim_matches(|c: char| matches!(c, '.' | ':' | '\'' | '*' | '@'));
         // Possessives: "backend's logs" is about backend.
-        let w = w.strip_suffix("'s").filter(|s| s.len() > 1).unwrap_or(w);
+        // ("what's", "it's" and "let's" are words of their own).
+        let w = w
+            .strip_suffix("'s")
+            .filter(|s| s.len() > 1 && !STOP.contains(s))
+            .unwrap_or(w);
         if w.is_empty() {
             continue;
         }
