@@ -5,7 +5,8 @@
 //! `kubectl apply`), every resource of [`crate::resources::RESOURCES`] under the usual
 //! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
 //! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
-//! processes. Request and response bodies are JSON (protobuf bodies get `415`).
+//! processes. Request bodies are JSON, YAML or protobuf (`server/protobuf.rs`); answers are JSON
+//! or protobuf, as the `Accept` header prefers.
 //!
 //! A resource request flows: [`parse_route`] → fault injection → `admission::authorize` →
 //! `api::serve` (one file per verb family) → for writes, `api::commit`, which runs
@@ -17,6 +18,7 @@ mod discovery;
 mod metrics;
 mod openapi;
 mod patch;
+mod protobuf;
 mod select;
 mod table;
 
