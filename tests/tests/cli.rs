@@ -33,6 +33,13 @@ async fn kai_alone(args: &[&str]) -> Output {
     run(c, None).await
 }
 
+/// `kai ARGS` against the test cluster, stdin empty.
+async fn ask(tc: &TestCluster, args: &[&str]) -> Output {
+    let mut c = tc.kai();
+    c.args(args);
+    run(c, None).await
+}
+
 /// Asserts a run failed with exit 2 and one stderr line in kai's voice containing `needles`.
 fn assert_one_voice(o: &Output, needles: &[&str]) {
     let e = stderr(o);
@@ -176,9 +183,7 @@ async fn kubectl_flags_work_on_questions_and_before_or_after_subcommands() {
         doc["steps"].as_array().cloned().unwrap_or_default()
     };
     // -A on a question: the lookups span every namespace.
-    let mut c = tc.kai();
-    c.args(["-A", "--output", "json", "list pods"]);
-    let o = run(c, None).await;
+    let o = ask(&tc, &["-A", "--output", "json", "list pods"]).await;
     assert!(o.status.success(), "{}", explain(&o));
     let s = steps(&o);
     assert!(
@@ -187,9 +192,7 @@ async fn kubectl_flags_work_on_questions_and_before_or_after_subcommands() {
         "{s:?}"
     );
     // -l on a question: the selector reaches the call.
-    let mut c = tc.kai();
-    c.args(["-l", "app=backend", "--output", "json", "list pods"]);
-    let o = run(c, None).await;
+    let o = ask(&tc, &["-l", "app=backend", "--output", "json", "list pods"]).await;
     assert!(o.status.success(), "{}", explain(&o));
     let s = steps(&o);
     assert!(
@@ -241,9 +244,7 @@ async fn errors_are_one_line_in_one_voice_with_the_closest_name() {
     );
 
     let tc = TestCluster::start("demo").await;
-    let mut c = tc.kai();
-    c.args(["-n", "shpo", "list pods"]);
-    let o = run(c, None).await;
+    let o = ask(&tc, &["-n", "shpo", "list pods"]).await;
     assert_one_voice(
         &o,
         &["namespace \"shpo\" not found", "did you mean \"shop\"?"],
@@ -356,15 +357,17 @@ async fn an_unreachable_endpoint_is_one_line_then_the_offline_answer() {
         .local_addr()
         .unwrap()
         .port();
-    let mut c = tc.kai();
-    c.args([
-        "--model",
-        "m",
-        "--base-url",
-        &format!("http://127.0.0.1:{closed}/v1"),
-        "why is backend crashing",
-    ]);
-    let o = run(c, None).await;
+    let o = ask(
+        &tc,
+        &[
+            "--model",
+            "m",
+            "--base-url",
+            &format!("http://127.0.0.1:{closed}/v1"),
+            "why is backend crashing",
+        ],
+    )
+    .await;
     assert!(o.status.success(), "{}", explain(&o));
     assert!(stdout(&o).contains("KeyError"), "{}", explain(&o));
     let e = stderr(&o);
@@ -377,12 +380,26 @@ async fn an_unreachable_endpoint_is_one_line_then_the_offline_answer() {
     assert!(!e.contains("retry"), "{e}");
 }
 
+/// `cmd` on a pseudo-terminal, its escape codes kept or stripped.
+fn pty(cmd: Command, strip_ansi: bool) -> rexpect::session::PtySession {
+    spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(PTY_TIMEOUT_MS))
+            .strip_ansi_escape_codes(strip_ansi),
+    )
+    .unwrap()
+}
+
+/// Everything `cmd` writes to a pseudo-terminal until it exits, escape codes kept.
+fn pty_output(cmd: Command) -> String {
+    pty(cmd, false).exp_eof().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn piped_output_is_plain_and_a_terminal_gets_styled_wrapped_text() {
     let tc = TestCluster::start("demo").await;
-    let mut c = tc.kai();
-    c.arg("why is backend crashing");
-    let piped = run(c, None).await;
+    let piped = ask(&tc, &["why is backend crashing"]).await;
     assert!(piped.status.success(), "{}", explain(&piped));
     let plain = stdout(&piped);
     for marker in ["**", "##", "```", "`", "\x1b["] {
@@ -407,14 +424,7 @@ async fn piped_output_is_plain_and_a_terminal_gets_styled_wrapped_text() {
             .arg("--kubeconfig")
             .arg(&t.kubeconfig)
             .args(["--no-stdin", "why is backend crashing"]);
-        let mut p = spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(PTY_TIMEOUT_MS))
-                .strip_ansi_escape_codes(false),
-        )
-        .unwrap();
-        let out = p.exp_eof().unwrap();
+        let out = pty_output(cmd);
         assert!(out.contains("\x1b[1mCause:"), "{out:?}");
         assert!(!out.contains("**") && !out.contains("```"), "{out:?}");
 
@@ -436,14 +446,7 @@ async fn piped_output_is_plain_and_a_terminal_gets_styled_wrapped_text() {
             b.arg("-c").arg(script);
             b
         };
-        let mut p = spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(PTY_TIMEOUT_MS))
-                .strip_ansi_escape_codes(false),
-        )
-        .unwrap();
-        let out = p.exp_eof().unwrap();
+        let out = pty_output(cmd);
         assert!(!out.contains("\x1b["), "{out:?}");
         let out = out.replace('\r', "");
         for line in out.lines() {
@@ -554,9 +557,7 @@ async fn stdin_is_read_for_a_model_with_a_notice_and_never_when_declined_or_offl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn units_names_and_denials_read_like_a_person_wrote_them() {
     let tc = TestCluster::start("demo").await;
-    let mut c = tc.kai();
-    c.arg("describe node node-1");
-    let o = run(c, None).await;
+    let o = ask(&tc, &["describe node node-1"]).await;
     let out = stdout(&o);
     assert!(o.status.success(), "{}", explain(&o));
     assert!(
@@ -569,9 +570,7 @@ async fn units_names_and_denials_read_like_a_person_wrote_them() {
     );
     assert!(!out.contains("Ki,") && !out.contains("Ki\n"), "{out}");
 
-    let mut c = tc.kai();
-    c.arg("list nodes");
-    let o = run(c, None).await;
+    let o = ask(&tc, &["list nodes"]).await;
     assert!(
         stdout(&o).contains("Nodes in the cluster"),
         "{}",
@@ -580,9 +579,7 @@ async fn units_names_and_denials_read_like_a_person_wrote_them() {
     assert!(!stdout(&o).contains("namespace"), "{}", explain(&o));
 
     // A refused change: said once on stderr, exit 4.
-    let mut c = tc.kai();
-    c.arg("scale backend to 3");
-    let o = run(c, None).await;
+    let o = ask(&tc, &["scale backend to 3"]).await;
     assert_eq!(o.status.code(), Some(4), "{}", explain(&o));
     let e = stderr(&o);
     assert_eq!(e.matches("denied").count(), 1, "{e}");
@@ -591,9 +588,7 @@ async fn units_names_and_denials_read_like_a_person_wrote_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_without_a_namespace_says_which_one_it_checked() {
     let tc = TestCluster::start("healthy").await;
-    let mut c = tc.kai();
-    c.arg("health");
-    let o = run(c, None).await;
+    let o = ask(&tc, &["health"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", explain(&o));
     assert!(stdout(&o).contains("namespace web"), "{}", explain(&o));
     let e = stderr(&o);
@@ -604,9 +599,7 @@ async fn health_without_a_namespace_says_which_one_it_checked() {
     );
     // Named explicitly, or all: nothing to add.
     for args in [&["health", "-n", "web"][..], &["health", "-A"][..]] {
-        let mut c = tc.kai();
-        c.args(args);
-        let o = run(c, None).await;
+        let o = ask(&tc, args).await;
         assert_eq!(o.status.code(), Some(0), "{}", explain(&o));
         assert!(!stderr(&o).contains("not checked"), "{}", explain(&o));
     }
@@ -620,13 +613,7 @@ async fn repl_tab_lists_the_candidates() {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = kai_terminal_command(home.path());
         cmd.arg("--kubeconfig").arg(&t.kubeconfig);
-        let mut p = spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(PTY_TIMEOUT_MS))
-                .strip_ansi_escape_codes(true),
-        )
-        .unwrap();
+        let mut p = pty(cmd, true);
         p.exp_string("(offline) > ").unwrap();
         p.send("/\t\t").unwrap();
         p.flush().unwrap();
