@@ -144,3 +144,70 @@ impl Cluster {
         given.filter(|n| !n.is_empty()).unwrap_or(&self.namespace)
     }
 }
+
+// How a failed call on this cluster is worded lives here, beside the cluster it names, so that
+// error.rs stays below cluster.rs.
+impl ToolError {
+    /// Words a failed API call: `verb` on `resource` (plural, e.g. `secrets`, `pods/log`) in
+    /// `namespace` (None: cluster scope or all namespaces). 403 names the refused verb and
+    /// resource; transport failures name the server and context.
+    pub fn from_kube(
+        err: kube::Error,
+        cluster: &Cluster,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> ToolError {
+        let place = match namespace {
+            Some(ns) => format!("in namespace \"{ns}\""),
+            None => "at cluster scope".to_string(),
+        };
+        match err {
+            kube::Error::Api(status) => match status.code {
+                403 => ToolError::Forbidden(format!(
+                    "forbidden: cannot {verb} {resource} {place} (RBAC)"
+                )),
+                401 => ToolError::Config(format!(
+                    "unauthorized: the API server {} rejected the credentials of context \"{}\"; log in again or pick another --context",
+                    cluster.server, cluster.context
+                )),
+                404 => ToolError::NotFound {
+                    message: if status.message.is_empty() {
+                        format!("{resource} not found {place}")
+                    } else {
+                        status.message.clone()
+                    },
+                },
+                code => ToolError::Api(format!(
+                    "{verb} {resource} {place} failed: {} ({code}{})",
+                    if status.message.is_empty() {
+                        "no message from the server"
+                    } else {
+                        status.message.as_str()
+                    },
+                    if status.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", status.reason)
+                    }
+                )),
+            },
+            kube::Error::SerdeError(e) => ToolError::Api(format!(
+                "{verb} {resource} {place}: unreadable answer from the API server: {e}"
+            )),
+            kube::Error::BuildRequest(e) => {
+                ToolError::Api(format!("{verb} {resource} {place}: bad request: {e}"))
+            }
+            other => ToolError::Unreachable {
+                server: cluster.server.clone(),
+                context: cluster.context.clone(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// The HTTP-like status this error stands for, for callers that branch on it.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ToolError::NotFound { .. })
+    }
+}

@@ -10,6 +10,7 @@
 //! restarts), [`usage`] (requests, limits and use).
 
 pub mod cluster;
+pub mod contract;
 pub mod diagnosis;
 pub mod error;
 pub mod format;

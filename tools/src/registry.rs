@@ -1,9 +1,11 @@
 //! The tool registry: every tool's name, effect and JSON schema, and running a call by name.
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::Cluster;
+// The types every tool returns live below the registry and the tools, in contract.rs; they are
+// re-exported here so callers keep naming them `registry::Effect` and so on.
+pub use crate::contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 use crate::error::ToolError;
 use crate::tools::describe::Describe;
 use crate::tools::diagnose::Diagnose;
@@ -13,55 +15,6 @@ use crate::tools::list_resources::ListResources;
 use crate::tools::logs::GetLogs;
 use crate::tools::writes::{Restart, RolloutUndo, Scale};
 use crate::tools::{Tool, call, plan, spec_of};
-
-/// Whether a tool reads the cluster or changes it. Every write passes the policy gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Effect {
-    /// Never changes the cluster.
-    Read,
-    /// Changes the cluster; must be authorized first.
-    Write,
-}
-
-/// A tool as a model, an MCP client or a script sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ToolSpec {
-    /// Stable name (`list_pods`, `scale`...).
-    pub name: &'static str,
-    /// What it does, for a model.
-    pub description: String,
-    /// Read or write.
-    pub effect: Effect,
-    /// JSON schema of the arguments.
-    pub parameters: Value,
-}
-
-/// A tool's result: compact text for a model, structured JSON for scripts.
-#[derive(Debug, Clone, Serialize)]
-pub struct ToolOutput {
-    /// Compact text within the byte budget.
-    pub text: String,
-    /// Structured result.
-    pub json: Value,
-}
-
-/// What a write will change, checked by a server-side dry run, before anyone approves it.
-#[derive(Debug, Clone, Serialize)]
-pub struct WritePlan {
-    /// The tool.
-    pub tool: String,
-    /// Kind of the target, lower case (`deployment`).
-    pub kind: String,
-    /// Namespace of the target.
-    pub namespace: String,
-    /// Name of the target.
-    pub name: String,
-    /// One line: `scale deployment shop/backend: replicas 1 → 3`.
-    pub summary: String,
-    /// Explicit warnings (scaling to zero, rolling back).
-    pub warnings: Vec<String>,
-}
 
 /// Every tool, reads first, in a stable order.
 pub fn specs() -> Vec<ToolSpec> {

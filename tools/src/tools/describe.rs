@@ -6,13 +6,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, age, cap, table, truncate};
 use crate::k8s::{self, at, i, map_str, name, s, selector_string};
 use crate::kinds::{Kind, resolve_kind};
 use crate::mask::{MASK, is_secret_like_name, mask_text};
 use crate::pods;
-use crate::registry::{Effect, ToolOutput};
 use crate::tools::list_resources::{endpoint_addresses, images, secret_keys, spec_replicas};
 use crate::tools::{Tool, events, now};
 

@@ -5,11 +5,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::diagnosis::{self, Scope};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, cap};
 use crate::mask::{mask_json, mask_text};
-use crate::registry::{Effect, ToolOutput};
 use crate::tools::{Tool, scope};
 
 /// Arguments of `diagnose`.

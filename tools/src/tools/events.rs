@@ -6,12 +6,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, Keep, age, fit, table};
 use crate::k8s::{self, at, i, s};
 use crate::kinds::{Kind, resolve_kind};
 use crate::mask::mask_text;
-use crate::registry::{Effect, ToolOutput};
 use crate::tools::{Tool, now, scope};
 
 /// Arguments of `get_events`.

@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, Keep, age, age_seconds, fit, table};
 use crate::k8s::{self, name, namespace, s};
 use crate::kinds::Kind;
 use crate::pods;
-use crate::registry::{Effect, ToolOutput};
 use crate::tools::{Tool, now, scope};
 
 /// Arguments of `list_pods`.

@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, Keep, age, age_seconds, fit, table};
 use crate::k8s::{self, arr, at, i, map_str, name, namespace, s, selector_string};
 use crate::kinds::{Kind, resolve_kind};
 use crate::mask::mask_text;
-use crate::registry::{Effect, ToolOutput};
 use crate::tools::{Tool, events, list_pods, now, scope};
 
 /// Arguments of `list_resources`.

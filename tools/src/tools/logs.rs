@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput};
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, Keep, fit};
 use crate::k8s::{self, arr, at, name, s, selector_string};
 use crate::kinds::{Kind, resolve_kind};
 use crate::mask::mask_text;
 use crate::pods;
-use crate::registry::{Effect, ToolOutput};
 use crate::suggest::closest;
 use crate::tools::Tool;
 

@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 use crate::error::ToolError;
-use crate::registry::{Effect, ToolOutput, ToolSpec, WritePlan};
 
 pub mod describe;
 pub mod diagnose;

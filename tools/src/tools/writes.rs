@@ -8,10 +8,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput, WritePlan};
 use crate::error::ToolError;
 use crate::k8s::{self, at, s};
 use crate::kinds::Kind;
-use crate::registry::{Effect, ToolOutput, WritePlan};
 use crate::tools::describe::replica_sets_of;
 use crate::tools::list_resources::images;
 use crate::tools::{Tool, WriteTool};
