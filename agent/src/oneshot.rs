@@ -135,7 +135,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     }
 
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Some(o) => o,
         None => {
             let reason = offline_reason.unwrap_or_else(|| "the model did not answer".into());
@@ -164,7 +164,11 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     };
     progress.finish();
-    print_outcome(global.output, &outcome);
+    // A refused write makes the run exit 4 whatever came after it (a step limit, a fallback).
+    if !gate.refusals().is_empty() {
+        outcome.code = exit::DENIED;
+    }
+    print_outcome(global.output, &outcome, &gate.advice());
     Ok(outcome.code)
 }
 
@@ -184,7 +188,7 @@ pub fn session_options(global: &Global) -> anyhow::Result<SessionOptions> {
     })
 }
 
-fn print_outcome(format: OutputFormat, o: &Outcome) {
+fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
     match format {
         OutputFormat::Json => {
             let doc = json!({
@@ -200,9 +204,12 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
             let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
             println!("{}", text.trim_end());
             if o.code == exit::DENIED {
-                eprintln!(
-                    "kai: a change was needed but not approved (exit 4); rerun with --yes to allow it"
-                );
+                let why = if advice.is_empty() {
+                    "rerun with --yes to allow it".to_string()
+                } else {
+                    advice.join("; ")
+                };
+                eprintln!("kai: a change was needed but not approved (exit 4): {why}");
             } else if o.code == exit::STEP_LIMIT {
                 eprintln!(
                     "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"

@@ -6,13 +6,16 @@
 //! Shared helpers: [`kinds`] (kubectl's kind names), [`mask`] (secrets out of any text),
 //! [`mod@format`] (tables, ages, byte budgets), [`k8s`] (raw-JSON get/list with worded errors).
 
+pub mod approval;
 pub mod cluster;
+pub mod contract;
 pub mod diagnosis;
 pub mod error;
 pub mod format;
 pub mod k8s;
 pub mod kinds;
 pub mod mask;
+pub mod names;
 pub mod pods;
 pub mod registry;
 pub mod resolve;
@@ -20,7 +23,8 @@ pub mod suggest;
 pub mod tools;
 
 pub use cluster::Cluster;
+pub use contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 pub use error::ToolError;
 pub use kinds::{Kind, resolve_kind};
 pub use mask::{is_secret_like_name, mask_text};
-pub use registry::{Effect, ToolOutput, ToolSpec, WritePlan, plan_write, run, spec, specs};
+pub use registry::{plan_write, run, spec, specs};
