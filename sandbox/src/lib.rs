@@ -6,6 +6,8 @@
 pub mod clock;
 pub mod error;
 pub mod faults;
+mod generated;
+pub mod rbac;
 pub mod resources;
 pub mod scenario;
 pub mod server;

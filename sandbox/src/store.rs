@@ -466,10 +466,32 @@ fn has_spec(rt: &ResourceType) -> bool {
             | "EndpointSlice"
             | "ServiceAccount"
             | "ControllerRevision"
+            | "Role"
+            | "RoleBinding"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
     )
 }
 
 fn validate_name(rt: &ResourceType, name: &str) -> Result<(), ApiError> {
+    // RBAC objects are named like path segments (`system:basic-user`), as in the API server.
+    if rt.group == "rbac.authorization.k8s.io" {
+        return match name {
+            "." | ".." => Err(ApiError::invalid(
+                rt.kind,
+                name,
+                "metadata.name",
+                &format!("Invalid value: \"{name}\": may not be '{name}'"),
+            )),
+            _ if name.contains('/') || name.contains('%') => Err(ApiError::invalid(
+                rt.kind,
+                name,
+                "metadata.name",
+                &format!("Invalid value: \"{name}\": may not contain '/' or '%'"),
+            )),
+            _ => Ok(()),
+        };
+    }
     let ok = name.len() <= 253
         && !name.is_empty()
         && name

@@ -40,6 +40,7 @@ fn groups() -> Vec<(&'static str, &'static str)> {
             out.push((r.group, r.version));
         }
     }
+    out.push((super::metrics::GROUP, super::metrics::VERSION));
     out
 }
 
@@ -93,6 +94,9 @@ fn sub_verbs(sub: &str) -> &'static [&'static str] {
 
 /// `GET /api/v1` or `/apis/GROUP/VERSION` (`APIResourceList`), if served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+    if group == super::metrics::GROUP {
+        return super::metrics::resource_list(version);
+    }
     let served: Vec<&ResourceType> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)
@@ -181,11 +185,15 @@ fn aggregated_resource(r: &ResourceType) -> Value {
 pub fn aggregated(core: bool, api_version: &str) -> Value {
     let mut items = Vec::new();
     let mut add = |g: &str, v: &str| {
-        let resources: Vec<Value> = RESOURCES
-            .iter()
-            .filter(|r| r.group == g && r.version == v)
-            .map(aggregated_resource)
-            .collect();
+        let resources: Vec<Value> = if g == super::metrics::GROUP {
+            super::metrics::aggregated_resources()
+        } else {
+            RESOURCES
+                .iter()
+                .filter(|r| r.group == g && r.version == v)
+                .map(aggregated_resource)
+                .collect()
+        };
         let mut meta = json!({"creationTimestamp": null});
         if !g.is_empty() {
             meta["name"] = json!(g);

@@ -847,8 +847,8 @@ fn service_section(d: &mut Doc, svc: &Value) {
 fn node_section(d: &mut Doc, node: &Value) {
     let cap_ = map_str(at(node, &["status", "capacity"]));
     let alloc = map_str(at(node, &["status", "allocatable"]));
-    d.field("Capacity", cap_);
-    d.field("Allocatable", alloc);
+    d.field("Capacity", crate::format::quantities(&cap_));
+    d.field("Allocatable", crate::format::quantities(&alloc));
     let taints: Vec<String> = arr(node, &["spec", "taints"])
         .iter()
         .map(|t| {
