@@ -5,6 +5,9 @@
 //! [`diagnosis`] engine turns the cluster's state into findings chained to a root cause.
 //! Shared helpers: [`kinds`] (kubectl's kind names), [`mask`] (secrets out of any text),
 //! [`mod@format`] (tables, ages, byte budgets), [`k8s`] (raw-JSON get/list with worded errors).
+//! Read-only facts for the offline router: [`inventory`] (every name in the cluster),
+//! [`history`] (rollouts and a timeline of changes), [`workloads`] (replicas, images,
+//! restarts), [`usage`] (requests, limits and use).
 
 pub mod approval;
 pub mod cluster;
@@ -12,6 +15,8 @@ pub mod contract;
 pub mod diagnosis;
 pub mod error;
 pub mod format;
+pub mod history;
+pub mod inventory;
 pub mod k8s;
 pub mod kinds;
 pub mod mask;
@@ -21,6 +26,8 @@ pub mod registry;
 pub mod resolve;
 pub mod suggest;
 pub mod tools;
+pub mod usage;
+pub mod workloads;
 
 pub use cluster::Cluster;
 pub use contract::{Effect, ToolOutput, ToolSpec, WritePlan};
