@@ -4,6 +4,7 @@
 //! the controllers, the scheduler and the kubelet so the cluster behaves, not just answers.
 
 pub mod clock;
+pub mod defaults;
 pub mod error;
 pub mod faults;
 pub mod rbac;
@@ -12,6 +13,7 @@ pub mod scenario;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod validate;
 
 pub use clock::Clock;
 pub use error::ApiError;
