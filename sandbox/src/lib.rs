@@ -6,7 +6,10 @@
 pub mod clock;
 pub mod defaults;
 pub mod error;
+pub mod eviction;
 pub mod faults;
+pub mod namespaces;
+pub mod params;
 pub mod rbac;
 pub mod resources;
 pub mod scenario;

@@ -335,7 +335,12 @@ impl Store {
             .is_some_and(Value::is_string);
         let finalizers = obj["metadata"]["finalizers"]
             .as_array()
-            .is_some_and(|f| !f.is_empty());
+            .is_some_and(|f| !f.is_empty())
+            // A namespace waits for its contents: the namespace controller's finalizer.
+            || (rt.kind == "Namespace"
+                && obj["spec"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty()));
         if dry_run {
             return Ok(Arc::new(obj));
         }
