@@ -4,6 +4,7 @@
 //! the controllers, the scheduler and the kubelet so the cluster behaves, not just answers.
 
 pub mod clock;
+pub mod crd;
 pub mod defaults;
 pub mod error;
 pub mod eviction;
@@ -12,6 +13,7 @@ pub mod namespaces;
 pub mod params;
 pub mod rbac;
 pub mod resources;
+pub mod reviews;
 pub mod scenario;
 pub mod server;
 pub mod sim;

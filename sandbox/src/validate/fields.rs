@@ -10,7 +10,7 @@ pub enum Problem {
     /// `Required value` (with an optional detail).
     Required(String),
     /// `Unsupported value: V: supported values: "a", "b"`.
-    NotSupported(Value, Vec<&'static str>),
+    NotSupported(Value, Vec<String>),
     /// `Duplicate value: V`.
     Duplicate(Value),
     /// `Forbidden: detail`.
@@ -44,14 +44,13 @@ impl FieldError {
     }
 
     /// `Unsupported value` at `field`.
-    pub fn not_supported(
-        field: impl Into<String>,
-        value: Value,
-        supported: &[&'static str],
-    ) -> Self {
+    pub fn not_supported(field: impl Into<String>, value: Value, supported: &[&str]) -> Self {
         Self {
             field: field.into(),
-            problem: Problem::NotSupported(value, supported.to_vec()),
+            problem: Problem::NotSupported(
+                value,
+                supported.iter().map(|s| s.to_string()).collect(),
+            ),
         }
     }
 

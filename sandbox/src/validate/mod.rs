@@ -5,6 +5,7 @@
 
 mod fields;
 mod rules;
+mod schema;
 mod typed;
 
 use serde_json::{Value, json};
@@ -54,6 +55,51 @@ pub fn check(
         .unwrap_or("")
         .to_string();
     let unknown = typed::decode(rt, obj)?;
+    let warnings = unknown_fields(rt, obj, mode, &unknown)?;
+    let errors = rules::validate(rt, obj).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: {}",
+            e.message,
+            kind = rt.kind,
+            v = rt.version
+        ))
+    })?;
+    if errors.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(invalid(rt, &name, &errors))
+    }
+}
+
+/// [`check`] for a custom resource, against its definition's `openAPIV3Schema`.
+pub fn check_custom(
+    rt: &ResourceType,
+    obj: &mut Value,
+    mode: FieldValidation,
+    openapi_schema: &Value,
+) -> Result<Vec<String>, ApiError> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let (errors, unknown) = schema::check(openapi_schema, obj);
+    let warnings = unknown_fields(rt, obj, mode, &unknown)?;
+    if errors.is_empty() {
+        Ok(warnings)
+    } else {
+        Err(invalid(rt, &name, &errors))
+    }
+}
+
+/// Unknown fields under `mode`: refused, warned about, or dropped silently; dropped from
+/// `obj` unless refused.
+fn unknown_fields(
+    rt: &ResourceType,
+    obj: &mut Value,
+    mode: FieldValidation,
+    unknown: &[typed::Unknown],
+) -> Result<Vec<String>, ApiError> {
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
         match mode {
@@ -74,23 +120,11 @@ pub fn check(
             }
             FieldValidation::Ignore => {}
         }
-        for f in &unknown {
+        for f in unknown {
             typed::remove_path(obj, &f.path);
         }
     }
-    let errors = rules::validate(rt, obj).map_err(|e| {
-        ApiError::bad_request(format!(
-            "{kind} in version \"{v}\" cannot be handled as a {kind}: {}",
-            e.message,
-            kind = rt.kind,
-            v = rt.version
-        ))
-    })?;
-    if errors.is_empty() {
-        Ok(warnings)
-    } else {
-        Err(invalid(rt, &name, &errors))
-    }
+    Ok(warnings)
 }
 
 /// The `422 Invalid` answer for field errors: `Deployment.apps "x" is invalid: ...`, one error
