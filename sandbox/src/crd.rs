@@ -221,6 +221,19 @@ pub fn schemaless_type(api_version: &str, kind: &str) -> Option<CustomType> {
     })
 }
 
+/// Registers the type of a custom resource a scenario holds without its definition, so it
+/// loads (schemaless); `None` for a kind of a built-in group, which no definition can add.
+pub fn register_schemaless(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
+    let t = schemaless_type(api_version, kind)?;
+    let builtin_group = crate::resources::RESOURCES
+        .iter()
+        .any(|r| r.group == t.group);
+    if builtin_group {
+        return None;
+    }
+    Some(register_custom(&t))
+}
+
 /// A definition that accepts any object of the type: what a scenario's custom resources
 /// without a definition are served under.
 pub fn schemaless_definition(t: &CustomType) -> Value {

@@ -1,11 +1,18 @@
 //! Scenarios: multi-document Kubernetes YAML plus sandbox documents (`Behavior`, `Settings`),
 //! from a file or built into the binary. The format is documented in `sandbox/SCENARIOS.md`.
 
-use std::collections::BTreeMap;
+mod documents;
+mod duration;
+
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+pub use documents::{
+    Behavior, ConfigMapKey, PeriodicLogs, Readiness, Requirement, Selector, Settings, When,
+};
+pub use duration::parse_duration;
 
 use crate::SandboxError;
 use crate::resources::by_kind;
@@ -31,165 +38,6 @@ pub struct Scenario {
     pub settings: Settings,
     /// The scenario's `Behavior` documents, in file order (the first that matches applies).
     pub behaviors: Vec<Behavior>,
-}
-
-/// Sandbox-wide settings (`apiVersion: sandbox.kai.dev/v1`, `kind: Settings`, fields under
-/// `spec`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Settings {
-    /// Namespace the kubeconfig context selects.
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// One-line description shown by `kai sandbox --list`.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Faults the API server injects.
-    #[serde(default)]
-    pub faults: crate::faults::Faults,
-    /// Images that do not exist in any registry: pulling them fails with `ErrImagePull`.
-    #[serde(default)]
-    pub missing_images: Vec<String>,
-    /// How long the scenario has been running when the sandbox starts (`30m`, `2h`, `3d`):
-    /// objects are created that long ago and the simulation plays the time in between.
-    #[serde(default)]
-    pub age: Option<String>,
-    /// Number of nodes created when the scenario defines none (default 3).
-    #[serde(default)]
-    pub nodes: Option<u32>,
-}
-
-/// How matching containers behave (`apiVersion: sandbox.kai.dev/v1`, `kind: Behavior`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Behavior {
-    /// `metadata.name`, for messages.
-    #[serde(skip)]
-    pub name: String,
-    /// Pods whose labels match this selector. Required.
-    pub selector: Selector,
-    /// Only pods in this namespace (default: any).
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Only this container (default: every container of the pod, init containers excluded).
-    #[serde(default)]
-    pub container: Option<String>,
-    /// Only while all these conditions hold.
-    #[serde(default)]
-    pub when: Option<When>,
-    /// The container exits with this code after `runSeconds` (absent: it keeps running).
-    #[serde(default)]
-    pub exit_code: Option<i32>,
-    /// Seconds the container runs before exiting or being OOM-killed (default 3).
-    #[serde(default)]
-    pub run_seconds: Option<u64>,
-    /// Log lines the container writes when it starts.
-    #[serde(default)]
-    pub logs: Vec<String>,
-    /// Log lines of the previous (terminated) container; default: `logs`.
-    #[serde(default)]
-    pub previous_logs: Option<Vec<String>>,
-    /// Lines the container writes again and again while it runs.
-    #[serde(default)]
-    pub periodic_logs: Option<PeriodicLogs>,
-    /// Memory the container uses, in MiB; above its memory limit it is OOMKilled (exit 137).
-    #[serde(rename = "memoryMiB", default)]
-    pub memory_mib: Option<u64>,
-    /// Readiness probe outcome.
-    #[serde(default)]
-    pub readiness: Option<Readiness>,
-}
-
-/// A label selector (`matchLabels` and/or `matchExpressions`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Selector {
-    /// Labels that must all be equal.
-    #[serde(default)]
-    pub match_labels: BTreeMap<String, String>,
-    /// Set-based requirements.
-    #[serde(default)]
-    pub match_expressions: Vec<Requirement>,
-}
-
-/// One set-based selector requirement.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Requirement {
-    /// Label key.
-    pub key: String,
-    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
-    pub operator: String,
-    /// Values for `In` and `NotIn`.
-    #[serde(default)]
-    pub values: Vec<String>,
-}
-
-impl Selector {
-    /// The selector as Kubernetes JSON.
-    pub fn to_json(&self) -> Value {
-        json!({"matchLabels": self.match_labels, "matchExpressions": self.match_expressions.iter().map(|r| json!({"key": r.key, "operator": r.operator, "values": r.values})).collect::<Vec<_>>()})
-    }
-}
-
-/// Conditions under which a `Behavior` applies; all given ones must hold.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct When {
-    /// The container's image equals this.
-    #[serde(default)]
-    pub image: Option<String>,
-    /// The container's image differs from this.
-    #[serde(default)]
-    pub image_not: Option<String>,
-    /// The container has no env var of this name (from `env` or `envFrom`).
-    #[serde(default)]
-    pub env_missing: Option<String>,
-    /// The container has an env var of this name.
-    #[serde(default)]
-    pub env_present: Option<String>,
-    /// A ConfigMap in the pod's namespace has this key (with this value, if given).
-    #[serde(default)]
-    pub config_map_key: Option<ConfigMapKey>,
-    /// A Service in the pod's namespace has no ready endpoints.
-    #[serde(default)]
-    pub service_without_endpoints: Option<String>,
-}
-
-/// A ConfigMap key condition.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ConfigMapKey {
-    /// ConfigMap name.
-    pub name: String,
-    /// Key in `data`.
-    pub key: String,
-    /// Required value (absent: any value).
-    #[serde(default)]
-    pub value: Option<String>,
-}
-
-/// Lines repeated while the container runs.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PeriodicLogs {
-    /// Seconds between repetitions (at least 1).
-    pub every_seconds: u64,
-    /// The lines written each time.
-    pub lines: Vec<String>,
-}
-
-/// Readiness probe outcome.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Readiness {
-    /// The probe fails: the container runs but is never ready.
-    #[serde(default)]
-    pub failing: bool,
-    /// The probe's failure as the kubelet reports it (default from the probe's kind, e.g.
-    /// `HTTP probe failed with statuscode: 503`).
-    #[serde(default)]
-    pub message: Option<String>,
 }
 
 /// A sandbox document: `apiVersion`, `kind`, `metadata`, `spec`.
@@ -332,7 +180,7 @@ impl Scenario {
                     *have_settings = true;
                     let d: Doc<Settings> = typed("Settings", doc)?;
                     if let Some(age) = &d.spec.age
-                        && crate::sim::util::parse_duration(age).is_none()
+                        && parse_duration(age).is_none()
                     {
                         return Err(format!(
                             "Settings.spec.age: invalid duration \"{age}\", expected e.g. 90s, 30m, 2h, 3d"
@@ -354,7 +202,13 @@ impl Scenario {
             }
             return Ok(());
         }
-        if by_kind(&api_version, &kind).is_none() {
+        if kind == "CustomResourceDefinition" {
+            // Its custom resources, later in the scenario, are then known.
+            crate::crd::register(&doc);
+        }
+        if by_kind(&api_version, &kind).is_none()
+            && crate::crd::register_schemaless(&api_version, &kind).is_none()
+        {
             return Err(format!(
                 "kind {kind} ({api_version}) is not served by the sandbox; remove the document or see `kai sandbox --list` for what a scenario may hold"
             ));
@@ -412,12 +266,6 @@ impl Scenario {
             return Scenario::from_file(path);
         }
         Err(SandboxError::UnknownScenario(name_or_path.to_string()))
-    }
-
-    /// A large cluster for benchmarks: `pods` pods spread over namespaces and deployments,
-    /// served frozen (with status) so it loads fast, a few of them faulty.
-    pub fn generated(pods: usize) -> Scenario {
-        crate::sim::generate::generated(pods)
     }
 }
 
@@ -487,80 +335,4 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_builtin_parses_with_a_description() {
-        for (name, desc) in Scenario::builtins() {
-            let s = Scenario::builtin(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(!desc.is_empty(), "{name} has no description");
-            assert_eq!(s.description, desc);
-            assert!(!s.objects.is_empty(), "{name}");
-        }
-        assert!(matches!(
-            Scenario::builtin("nope"),
-            Err(SandboxError::UnknownScenario(_))
-        ));
-    }
-
-    #[test]
-    fn malformed_documents_name_document_and_field() {
-        let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\napiVersion: sandbox.kai.dev/v1\nkind: Behavior\nspec:\n  selector: {matchLabels: {app: x}}\n  exitCode: x\n";
-        let e = Scenario::from_yaml("demo.yaml", yaml)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("demo.yaml: document 3: Behavior.spec.exitCode: invalid type: string \"x\", expected"),
-            "{e}"
-        );
-        let typo = "apiVersion: sandbox.kai.dev/v1\nkind: Behavior\nspec:\n  selector: {}\n  exitcode: 1\n";
-        let e = Scenario::from_yaml("t.yaml", typo).unwrap_err().to_string();
-        assert!(e.contains("document 1") && e.contains("exitcode"), "{e}");
-        let unknown = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n";
-        let e = Scenario::from_yaml("u.yaml", unknown)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("kind Widget (example.com/v1) is not served"),
-            "{e}"
-        );
-        let bad_yaml =
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkey: [unclosed\n";
-        let e = Scenario::from_yaml("y.yaml", bad_yaml)
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("y.yaml: document 2:"), "{e}");
-        let bad_age = "apiVersion: sandbox.kai.dev/v1\nkind: Settings\nspec: {age: soon}\n";
-        let e = Scenario::from_yaml("a.yaml", bad_age)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("Settings.spec.age"), "{e}");
-    }
-
-    #[test]
-    fn lists_and_dumps_load() {
-        let yaml = "---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: x}\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n  spec: {}\n...\n";
-        let s = Scenario::from_yaml("l.yaml", yaml).unwrap();
-        assert_eq!(s.objects.len(), 2);
-        let bad =
-            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {}\n";
-        let e = Scenario::from_yaml("l.yaml", bad).unwrap_err().to_string();
-        assert!(e.contains("items[0]: Pod.metadata.name"), "{e}");
-    }
-
-    #[test]
-    fn load_resolves_builtins_then_files() {
-        assert_eq!(Scenario::load("demo").unwrap().name, "demo");
-        assert!(matches!(
-            Scenario::load("/no/such/file.yaml"),
-            Err(SandboxError::UnknownScenario(_))
-        ));
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("mine.yaml");
-        std::fs::write(&p, "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").unwrap();
-        let s = Scenario::load(p.to_str().unwrap()).unwrap();
-        assert_eq!(s.name, "mine");
-        assert_eq!(s.objects.len(), 1);
-    }
-}
+mod tests;

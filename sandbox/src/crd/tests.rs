@@ -6,8 +6,8 @@ use crate::validate::{FieldValidation, check_custom};
 
 fn widget_crd() -> Value {
     json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {"group": "example.com", "scope": "Namespaced",
+        "metadata": {"name": "widgets.crd-test.example.com"},
+        "spec": {"group": "crd-test.example.com", "scope": "Namespaced",
             "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
             "versions": [{"name": "v1", "served": true, "storage": true,
                 "schema": {"openAPIV3Schema": {"type": "object", "properties": {
@@ -25,7 +25,7 @@ fn a_definition_serves_its_type_and_validates_objects() {
     check_definition(&crd).unwrap();
     s.create(crds().unwrap(), crd.clone()).unwrap();
     register(&crd).unwrap();
-    let rt = by_plural("example.com", "widgets").unwrap();
+    let rt = by_plural("crd-test.example.com", "widgets").unwrap();
     assert_eq!(rt.kind, "Widget");
     assert!(is_served(&s, rt));
     assert!(served_types(&s).iter().any(|r| std::ptr::eq(*r, rt)));
@@ -33,7 +33,7 @@ fn a_definition_serves_its_type_and_validates_objects() {
     let d = definition(&s, rt).unwrap();
     assert_eq!(d["status"]["conditions"][1]["type"], "Established");
     let schema = schema_of(&s, rt).unwrap();
-    let mut good = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
+    let mut good = json!({"apiVersion": "crd-test.example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
         "spec": {"size": 2, "color": "red", "labels": {"a": "b"}, "port": "http"}});
     assert!(
         check_custom(rt, &mut good, FieldValidation::Strict, &schema)
@@ -44,7 +44,7 @@ fn a_definition_serves_its_type_and_validates_objects() {
     let e = check_custom(rt, &mut bad, FieldValidation::Warn, &schema).unwrap_err();
     assert_eq!(
         e.message,
-        "Widget.example.com \"w\" is invalid: [spec.color: Unsupported value: \"green\": supported values: \"red\", \"blue\", spec.size: Invalid value: \"string\": spec.size in body must be of type integer: \"string\"]"
+        "Widget.crd-test.example.com \"w\" is invalid: [spec.color: Unsupported value: \"green\": supported values: \"red\", \"blue\", spec.size: Invalid value: \"string\": spec.size in body must be of type integer: \"string\"]"
     );
     let mut missing = json!({"metadata": {"name": "w"}, "spec": {"size": 0, "extra": 1}});
     let e = check_custom(rt, &mut missing.clone(), FieldValidation::Warn, &schema).unwrap_err();
@@ -71,7 +71,7 @@ fn a_definition_serves_its_type_and_validates_objects() {
         json!({"metadata": {"name": "w", "namespace": "a"}, "spec": {"size": 1}}),
     )
     .unwrap();
-    s.delete(crds().unwrap(), "", "widgets.example.com")
+    s.delete(crds().unwrap(), "", "widgets.crd-test.example.com")
         .unwrap();
     reconcile(&mut s);
     assert_eq!(s.count(rt), 0);
@@ -97,6 +97,10 @@ fn custom_resources_without_a_definition_are_adopted_schemaless() {
     let mut s = Store::new(Clock::manual("2026-01-01T00:00:00Z".parse().unwrap()));
     let t = schemaless_type("monitoring.coreos.com/v1", "ServiceMonitor").unwrap();
     assert_eq!(t.plural, "servicemonitors");
+    assert!(
+        register_schemaless("apps/v1", "Widget").is_none(),
+        "built-in groups stay closed"
+    );
     assert_eq!(plural_of("Policy"), "policies");
     assert_eq!(plural_of("Gateway"), "gateways");
     assert_eq!(plural_of("Ingress"), "ingresses");

@@ -3,7 +3,9 @@
 use serde_json::Value;
 
 use super::Simulator;
-use super::util::{Kinds, arr, mem_bytes, namespace, s};
+use super::kinds::Kinds;
+use super::object::{arr, namespace, s};
+use super::quantity::mem_bytes;
 use crate::scenario::Behavior;
 use crate::store::Store;
 
@@ -64,7 +66,7 @@ pub fn find_index(
         if b.namespace.as_deref().is_some_and(|n| n != namespace(pod)) {
             return false;
         }
-        if !super::util::selects(sel, labels) {
+        if !super::labels::selects(sel, labels) {
             return false;
         }
         b.when

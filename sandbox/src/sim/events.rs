@@ -7,7 +7,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::Simulator;
-use super::util::{Kinds, hex_suffix, name, namespace, time, ts, uid};
+use super::kinds::Kinds;
+use super::naming::hex_suffix;
+use super::object::{name, namespace, uid};
+use super::timestamps::{time, ts};
 use crate::clock::rfc3339_micro;
 use crate::store::Store;
 

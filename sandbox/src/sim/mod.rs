@@ -8,12 +8,16 @@
 mod behavior;
 mod controllers;
 mod events;
-pub mod generate;
+pub(crate) mod kinds;
 mod kubelet;
+mod labels;
+pub(crate) mod naming;
+pub(crate) mod object;
+mod quantity;
 mod scheduler;
 mod services;
 mod storage;
-pub mod util;
+pub(crate) mod timestamps;
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,7 +29,9 @@ use crate::error::ApiError;
 use crate::resources::{ResourceType, by_kind};
 use crate::scenario::{Behavior, Scenario};
 use crate::store::Store;
-use util::{Kinds, name, namespace, time, uid};
+use kinds::Kinds;
+use object::{name, namespace, uid};
+use timestamps::time;
 
 /// One line of a container's log.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +98,7 @@ impl Simulator {
             .settings
             .age
             .as_deref()
-            .and_then(util::parse_duration)
+            .and_then(crate::scenario::parse_duration)
             .unwrap_or(SignedDuration::ZERO);
         Self {
             behaviors: scenario
@@ -104,7 +110,7 @@ impl Simulator {
                 .settings
                 .missing_images
                 .iter()
-                .map(|i| util::full_image(i))
+                .map(|i| kubelet::full_image(i))
                 .collect(),
             age,
             default_nodes: scenario.settings.nodes.unwrap_or(3),
@@ -150,12 +156,15 @@ impl Simulator {
             let mut at = origin;
             if let Some(a) = obj["metadata"]["annotations"].as_object_mut() {
                 if let Some(age) = a.remove(AGE_ANNOTATION) {
-                    let d = age.as_str().and_then(util::parse_duration).ok_or_else(|| {
-                        fail(
-                            n + 1,
-                            format!("annotation {AGE_ANNOTATION}: invalid duration {age}"),
-                        )
-                    })?;
+                    let d = age
+                        .as_str()
+                        .and_then(crate::scenario::parse_duration)
+                        .ok_or_else(|| {
+                            fail(
+                                n + 1,
+                                format!("annotation {AGE_ANNOTATION}: invalid duration {age}"),
+                            )
+                        })?;
                     at = now.checked_sub(d).unwrap_or(now);
                 }
                 if a.is_empty()
@@ -296,7 +305,7 @@ impl Simulator {
             && self.next_wake.is_none_or(|w| w > now)
             && self
                 .last_pass
-                .is_some_and(|l| util::secs_between(l, now) < 30.0);
+                .is_some_and(|l| timestamps::secs_between(l, now) < 30.0);
         if quiet {
             return;
         }
@@ -345,6 +354,7 @@ impl Simulator {
     fn pass(&mut self, store: &mut Store, now: Timestamp) {
         controllers::collect_garbage(self, store);
         controllers::namespaces(self, store, now);
+        controllers::nodes(self, store, now);
         controllers::deployments(self, store, now);
         controllers::replicasets(self, store, now);
         controllers::statefulsets(self, store, now);
@@ -356,7 +366,7 @@ impl Simulator {
         services::endpoints(self, store, now);
         if self
             .last_event_sweep
-            .is_none_or(|l| util::secs_between(l, now) >= 60.0)
+            .is_none_or(|l| timestamps::secs_between(l, now) >= 60.0)
         {
             self.last_event_sweep = Some(now);
             events::sweep(self, store, now, EVENT_TTL_SECS);
@@ -518,7 +528,7 @@ fn fix_owners(store: &mut Store, group: &[Applied], uids: &HashMap<String, Strin
         let Some(obj) = store.get(rt, ns, n) else {
             continue;
         };
-        let refs = util::arr(&obj, "/metadata/ownerReferences");
+        let refs = object::arr(&obj, "/metadata/ownerReferences");
         if refs.is_empty() {
             continue;
         }

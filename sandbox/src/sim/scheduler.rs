@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 use super::Simulator;
 use super::events::{self, Ev, Source};
-use super::util::{Kinds, arr, cpu_millis, mem_bytes, name, namespace, s, time, ts};
+use super::kinds::Kinds;
+use super::object::{arr, name, namespace, s};
+use super::quantity::{cpu_millis, mem_bytes};
+use super::timestamps::{time, ts};
 use crate::store::Store;
 
 /// Seconds between retries of an unschedulable pod (kube-scheduler's 5-minute flush).
@@ -234,9 +237,9 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
                 unschedulable: n["spec"]["unschedulable"].as_bool() == Some(true),
                 cpu: alloc.get("cpu").map_or(i64::MAX / 4, cpu_millis),
                 mem: alloc.get("memory").map_or(i64::MAX / 4, mem_bytes),
-                pods: alloc
-                    .get("pods")
-                    .map_or(110, |p| super::util::quantity(p).unwrap_or(110.0) as i64),
+                pods: alloc.get("pods").map_or(110, |p| {
+                    super::quantity::quantity(p).unwrap_or(110.0) as i64
+                }),
                 used: used.get(name(n)).copied().unwrap_or_default(),
             }
         })
@@ -254,7 +257,7 @@ pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     let pending: Vec<_> = candidates
         .into_iter()
         .filter(|p| {
-            s(p, "/spec/nodeName").is_empty() && !sim.is_frozen(p) && !super::util::terminating(p)
+            s(p, "/spec/nodeName").is_empty() && !sim.is_frozen(p) && !super::object::terminating(p)
         })
         .collect();
     if pending.is_empty() {
@@ -366,9 +369,13 @@ fn unschedulable(sim: &mut Simulator, store: &mut Store, pod: &Value, msg: Strin
         p["status"] = status;
         sim.write(store, Kinds::pods(), p);
     }
-    let tries = (super::util::secs_between(since, now) / RETRY_SECS).floor() as u64 + 1;
-    let last = super::util::plus(since, (tries - 1) as f64 * RETRY_SECS);
-    sim.wake_at(now, super::util::plus(last, RETRY_SECS), namespace(pod));
+    let tries = (super::timestamps::secs_between(since, now) / RETRY_SECS).floor() as u64 + 1;
+    let last = super::timestamps::plus(since, (tries - 1) as f64 * RETRY_SECS);
+    sim.wake_at(
+        now,
+        super::timestamps::plus(last, RETRY_SECS),
+        namespace(pod),
+    );
     let current = store
         .get(Kinds::pods(), namespace(pod), name(pod))
         .map_or_else(|| pod.clone(), |p| (*p).clone());

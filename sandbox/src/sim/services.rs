@@ -8,7 +8,10 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::Simulator;
-use super::util::{Kinds, arr, map_selects, name, namespace, owner_ref, s, terminating, time, uid};
+use super::kinds::Kinds;
+use super::labels::map_selects;
+use super::object::{arr, name, namespace, owner_ref, s, terminating, uid};
+use super::timestamps::time;
 use crate::store::Store;
 
 /// Keeps every selector Service's Endpoints and EndpointSlice in line with its pods.

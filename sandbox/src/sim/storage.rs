@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use super::Simulator;
 use super::events::{self, Ev, Source};
-use super::util::{Kinds, arr, name, namespace, s, time, uid};
+use super::kinds::Kinds;
+use super::object::{arr, name, namespace, s, uid};
+use super::timestamps::time;
 use crate::store::Store;
 
 /// Binds or explains every unbound claim.
@@ -100,7 +102,7 @@ pub fn claims(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
 }
 
 fn created(obj: &Value, now: Timestamp) -> Timestamp {
-    super::util::ts(&obj["metadata"]["creationTimestamp"])
+    super::timestamps::ts(&obj["metadata"]["creationTimestamp"])
         .unwrap_or(now)
         .min(now)
 }

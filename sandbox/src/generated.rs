@@ -1,11 +1,14 @@
-//! A generated large cluster for benchmarks: many namespaces, deployments and pods, served
-//! frozen (with status) so it loads fast, with a few faulty workloads to find.
+//! A generated large cluster for benchmarks (`Scenario::generated`): many namespaces,
+//! deployments and pods, served frozen (with status) so it loads fast, with a few faulty
+//! workloads to find. It builds on the scenario types and the simulation's naming, so it sits
+//! above both.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use super::util::{safe_encode, time};
 use crate::scenario::{Scenario, Settings};
+use crate::sim::naming::safe_encode;
+use crate::sim::timestamps::time;
 
 /// Pods per namespace and per deployment.
 const PODS_PER_NAMESPACE: usize = 200;
@@ -13,8 +16,16 @@ const REPLICAS: usize = 5;
 /// One deployment in this many is crash-looping.
 const FAULTY_EVERY: usize = 97;
 
+impl Scenario {
+    /// A large cluster for benchmarks: `pods` pods spread over namespaces and deployments,
+    /// served frozen (with status) so it loads fast, a few of them faulty.
+    pub fn generated(pods: usize) -> Scenario {
+        generated(pods)
+    }
+}
+
 /// A cluster of about `pods` pods.
-pub fn generated(pods: usize) -> Scenario {
+fn generated(pods: usize) -> Scenario {
     let now = Timestamp::now();
     let born = now
         .checked_sub(SignedDuration::from_hours(6))

@@ -1,0 +1,428 @@
+//! One container as the kubelet plays it: waiting for its turn, its image, its config
+//! references, the `Behavior` it runs under, its restarts, probes and status.
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::images::{image_id, pull_failure};
+use super::pod::PodCtx;
+use super::references::config_error;
+use super::timeline::{St, Term, Timeline, go_duration, retries, timeline};
+use super::{Ctr, MAX_SEGMENTS, Pending};
+use crate::sim::behavior::{self, Life};
+use crate::sim::events::Ev;
+use crate::sim::naming::hex_suffix;
+use crate::sim::object::{i, name, namespace, s, uid};
+use crate::sim::timestamps::{plus, secs_between, time};
+
+/// The status of one container now, plus what it means for the pod.
+pub struct CRes {
+    /// The `containerStatuses[]` entry.
+    pub status: Value,
+    /// Ready now.
+    pub ready: bool,
+    /// Started at least once.
+    pub started_ever: bool,
+    /// Terminated for good (exit code), for init chaining and pod phase.
+    pub done: Option<Term>,
+    /// When it became ready or unready (for the Ready condition's transition time).
+    pub since: Timestamp,
+}
+
+/// One container of the pod being played: its names and how its events are worded.
+pub struct One<'a> {
+    /// The pod's context.
+    pub cx: &'a PodCtx<'a>,
+    /// The container's spec.
+    pub spec: &'a Value,
+    /// Its name.
+    pub name: String,
+    /// Its image as written.
+    pub image: String,
+    /// Whether it is an init container.
+    pub init: bool,
+}
+
+impl One<'_> {
+    /// A kubelet event about this container.
+    pub fn ev(
+        &self,
+        reason: &'static str,
+        message: String,
+        warning: bool,
+        count: u64,
+        first: Timestamp,
+        last: Timestamp,
+    ) -> Ev {
+        let list = if self.init {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        Ev {
+            field_path: Some(format!("spec.{list}{{{}}}", self.name)),
+            warning,
+            reason,
+            message,
+            source: self.cx.kubelet.clone(),
+            count,
+            first,
+            last,
+        }
+    }
+
+    /// A waiting status with `reason` (and `message`), keeping the restarts and last state
+    /// the kubelet remembers.
+    pub fn waiting(&self, reason: &str, message: Option<String>, ctr: &Ctr) -> Value {
+        let mut w = json!({"reason": reason});
+        if let Some(m) = message {
+            w["message"] = json!(m);
+        }
+        let last = ctr
+            .last_before
+            .map(|t| term_json(&t, self.cx.pod, &self.name))
+            .unwrap_or(json!({}));
+        json!({"name": self.name, "image": self.image, "imageID": "", "ready": false,
+            "restartCount": ctr.restarts_before, "started": false,
+            "state": {"waiting": w}, "lastState": last})
+    }
+
+    /// A container that has not started, waiting since `since`.
+    pub fn not_started(&self, status: Value, since: Timestamp) -> CRes {
+        CRes {
+            status,
+            ready: false,
+            started_ever: false,
+            done: None,
+            since,
+        }
+    }
+}
+
+/// Plays container `c` of the pod from `earliest` (when it may first start) to now.
+pub fn container(
+    cx: &PodCtx,
+    c: &Value,
+    ctr: &mut Ctr,
+    earliest: Timestamp,
+    init: bool,
+    evs: &mut Pending,
+) -> CRes {
+    let one = One {
+        cx,
+        spec: c,
+        name: s(c, "/name").to_string(),
+        image: s(c, "/image").to_string(),
+        init,
+    };
+    let now = cx.now;
+    if now < earliest {
+        evs.push((None, Some(earliest)));
+        let reason = if init {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
+        return one.not_started(one.waiting(reason, None, ctr), earliest);
+    }
+    if ctr.start.is_none() {
+        if let Some(r) = pull_failure(&one, ctr, earliest, evs) {
+            return r;
+        }
+        if let Some(r) = first_start(&one, ctr, earliest, evs) {
+            return r;
+        }
+    }
+    let (life, start) = lifecycle(&one, ctr, earliest);
+    let tl = timeline(start, now, life.exit, |code| restarts(&one, code));
+    if let Some(n) = tl.next {
+        evs.push((None, Some(n)));
+    }
+    start_events(&one, ctr, &tl, start, evs);
+    state_status(&one, ctr, &life, &tl, start, evs)
+}
+
+/// Whether the container is restarted after exiting with `code`.
+fn restarts(one: &One, code: i32) -> bool {
+    match (one.init, one.cx.policy) {
+        (_, "Never") => false,
+        (true, _) | (false, "OnFailure") => code != 0,
+        _ => true,
+    }
+}
+
+/// The first start: the image is pulled and the config references resolved. Returns the
+/// status while a reference is missing (`CreateContainerConfigError`, retried).
+fn first_start(one: &One, ctr: &mut Ctr, earliest: Timestamp, evs: &mut Pending) -> Option<CRes> {
+    let image = &one.image;
+    evs.push((
+        Some(one.ev(
+            "Pulling",
+            format!("Pulling image \"{image}\""),
+            false,
+            1,
+            earliest,
+            earliest,
+        )),
+        None,
+    ));
+    evs.push((
+        Some(one.ev(
+            "Pulled",
+            format!(
+                "Successfully pulled image \"{image}\" in 1.042s (1.042s including waiting). Image size: 52428800 bytes."
+            ),
+            false,
+            1,
+            earliest,
+            earliest,
+        )),
+        None,
+    ));
+    if let Some(err) = config_error(one.cx.store, namespace(one.cx.pod), one.spec) {
+        let since = *ctr.blocked_since.get_or_insert(earliest);
+        let (count, last, next) = retries(since, one.cx.now);
+        evs.push((
+            Some(one.ev("Failed", format!("Error: {err}"), true, count, since, last)),
+            Some(next),
+        ));
+        let status = one.waiting("CreateContainerConfigError", Some(err), ctr);
+        return Some(one.not_started(status, since));
+    }
+    let start = if ctr.blocked_since.is_some() {
+        one.cx.now
+    } else {
+        earliest
+    };
+    ctr.start = Some(start);
+    ctr.first_start = Some(start);
+    None
+}
+
+/// The Behavior the container runs under now, and its lifecycle: a change of lifecycle (a
+/// config change) takes effect at the next start, as a real process would see it. Returns
+/// the lifecycle in force and the start of its first instance.
+fn lifecycle(one: &One, ctr: &mut Ctr, earliest: Timestamp) -> (Life, Timestamp) {
+    let cx = one.cx;
+    let now = cx.now;
+    let idx = behavior::find_index(cx.sim, cx.store, cx.pod, one.spec, one.init);
+    let b = idx.map(|i| &cx.sim.behaviors[i].0);
+    if ctr.segments.last().map(|s| s.1) != Some(idx) {
+        let at = if ctr.segments.is_empty() {
+            ctr.start.unwrap_or(now)
+        } else {
+            now
+        };
+        ctr.segments.push((at, idx));
+        if ctr.segments.len() > MAX_SEGMENTS {
+            ctr.segments.remove(0);
+        }
+    }
+    let life = behavior::life(b, cx.pod, one.spec, one.init);
+    let mut start = ctr.start.unwrap_or(earliest);
+    let b_logs = b
+        .map(|b| b.previous_logs.clone().unwrap_or_else(|| b.logs.clone()))
+        .unwrap_or_default();
+    match &ctr.life {
+        None => {
+            ctr.life = Some(life.clone());
+            ctr.life_logs = b_logs;
+        }
+        Some(old) if old.signature() != life.signature() => {
+            let tl = timeline(start, now, old.exit, |code| restarts(one, code));
+            if let St::BackOff(_) = tl.state {
+                ctr.restarts_before += tl.restarts + 1;
+                ctr.last_before = tl.last;
+                ctr.start = Some(now);
+                start = now;
+                ctr.life = Some(life.clone());
+                ctr.prev_life_logs = Some(std::mem::replace(&mut ctr.life_logs, b_logs));
+            }
+        }
+        Some(_) => {}
+    }
+    (ctr.life.clone().unwrap_or(life), start)
+}
+
+/// The events of the container's starts and restarts: Created, Started, Pulled (already
+/// present) and BackOff, aggregated.
+fn start_events(one: &One, ctr: &Ctr, tl: &Timeline, start: Timestamp, evs: &mut Pending) {
+    let cname = &one.name;
+    let pod = one.cx.pod;
+    let restart_count = ctr.restarts_before + tl.restarts;
+    let first_start = ctr.first_start.unwrap_or(start);
+    let starts = u64::from(restart_count) + 1;
+    evs.push((
+        Some(one.ev(
+            "Created",
+            format!("Created container: {cname}"),
+            false,
+            starts,
+            first_start,
+            tl.last_start,
+        )),
+        None,
+    ));
+    evs.push((
+        Some(one.ev(
+            "Started",
+            format!("Started container {cname}"),
+            false,
+            starts,
+            first_start,
+            tl.last_start,
+        )),
+        None,
+    ));
+    if restart_count > 0 {
+        evs.push((
+            Some(one.ev(
+                "Pulled",
+                format!(
+                    "Container image \"{}\" already present on machine",
+                    one.image
+                ),
+                false,
+                u64::from(restart_count),
+                first_start,
+                tl.last_start,
+            )),
+            None,
+        ));
+    }
+    if let (Some(first), Some(last)) = (tl.first_backoff, tl.last_backoff) {
+        evs.push((
+            Some(one.ev(
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {cname} in pod {}_{}({})",
+                    name(pod),
+                    namespace(pod),
+                    uid(pod)
+                ),
+                true,
+                tl.backoffs,
+                first,
+                last,
+            )),
+            None,
+        ));
+    }
+}
+
+/// The container's status from where its timeline is now, with readiness probing.
+fn state_status(
+    one: &One,
+    ctr: &Ctr,
+    life: &Life,
+    tl: &Timeline,
+    start: Timestamp,
+    evs: &mut Pending,
+) -> CRes {
+    let (pod, c, cname, now) = (one.cx.pod, one.spec, &one.name, one.cx.now);
+    let restart_count = ctr.restarts_before + tl.restarts;
+    let last_term = match tl.state {
+        St::Running(_) | St::BackOff(_) => tl.last.or(ctr.last_before),
+        St::Done(_) => tl.prev.or(ctr.last_before),
+    };
+    let last_state = last_term
+        .map(|t| term_json(&t, pod, cname))
+        .unwrap_or(json!({}));
+    let mut st = json!({"name": cname, "image": one.image, "imageID": image_id(&one.image),
+        "restartCount": restart_count, "lastState": last_state});
+    let (ready, started, done, since);
+    match tl.state {
+        St::Running(s) => {
+            let delay = i(c, "/readinessProbe/initialDelaySeconds").unwrap_or(0) as f64;
+            let ready_at = plus(s, delay);
+            let probe_ok = life.unready.is_none();
+            ready = !one.init && probe_ok && now >= ready_at;
+            if probe_ok && now < ready_at && !one.init {
+                evs.push((None, Some(ready_at)));
+            }
+            if let Some(msg) = &life.unready {
+                let first_start = ctr.first_start.unwrap_or(start);
+                readiness_failures(one, msg, plus(first_start, delay), evs);
+            }
+            st["state"] = json!({"running": {"startedAt": time(s)}});
+            st["containerID"] = json!(container_id(pod, cname, restart_count));
+            started = true;
+            done = None;
+            since = if ready { ready_at } else { s };
+        }
+        St::BackOff(delay) => {
+            st["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!(
+                "back-off {} restarting failed container={cname} pod={}_{}({})",
+                go_duration(delay), name(pod), namespace(pod), uid(pod))}});
+            ready = false;
+            started = false;
+            done = None;
+            since = tl.last.map_or(start, |t| t.end);
+        }
+        St::Done(term) => {
+            st["state"] = json!({"terminated": term_fields(&term, pod, cname)});
+            st["containerID"] = json!(container_id(
+                pod,
+                cname,
+                term.instance + ctr.restarts_before
+            ));
+            ready = one.init && term.code == 0;
+            started = false;
+            done = Some(term);
+            since = term.end;
+        }
+    }
+    st["ready"] = json!(ready);
+    st["started"] = json!(started);
+    CRes {
+        status: st,
+        ready,
+        started_ever: true,
+        done,
+        since,
+    }
+}
+
+/// The `Unhealthy` event of a failing readiness probe, probing since `first`.
+fn readiness_failures(one: &One, msg: &str, first: Timestamp, evs: &mut Pending) {
+    let now = one.cx.now;
+    if now < first {
+        return;
+    }
+    let period = i(one.spec, "/readinessProbe/periodSeconds")
+        .unwrap_or(10)
+        .max(1) as f64;
+    let n = (secs_between(first, now) / period).floor() as u64 + 1;
+    evs.push((
+        Some(one.ev(
+            "Unhealthy",
+            format!("Readiness probe failed: {msg}"),
+            true,
+            n,
+            first,
+            plus(first, (n - 1) as f64 * period),
+        )),
+        None,
+    ));
+}
+
+fn term_fields(t: &Term, pod: &Value, cname: &str) -> Value {
+    json!({"exitCode": t.code, "reason": t.reason, "startedAt": time(t.start),
+        "finishedAt": time(t.end), "containerID": container_id(pod, cname, t.instance)})
+}
+
+fn term_json(t: &Term, pod: &Value, cname: &str) -> Value {
+    json!({"terminated": term_fields(t, pod, cname)})
+}
+
+fn container_id(pod: &Value, cname: &str, instance: u32) -> String {
+    format!(
+        "containerd://{}",
+        hex64(&format!("{}/{cname}/{instance}", uid(pod)))
+    )
+}
+
+/// 64 hex digits derived from `seed`, like a container or image digest.
+pub fn hex64(seed: &str) -> String {
+    (0..4).map(|n| hex_suffix(&format!("{n}:{seed}"))).collect()
+}
