@@ -6,7 +6,12 @@
 //! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
 //! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
 //! processes. Request and response bodies are JSON (protobuf bodies get `415`).
+//!
+//! A resource request flows: [`parse_route`] → fault injection → `admission::authorize` →
+//! `api::serve` (one file per verb family) → for writes, `api::commit`, which runs
+//! `admission::admit` (mutation, validation) before the store.
 
+mod admission;
 mod api;
 mod discovery;
 mod openapi;
@@ -514,7 +519,18 @@ async fn handle(
                 discovery: false,
             };
             let delay = shared.faults.latency(&fr);
-            let check = shared.faults.check(&fr);
+            let check = shared.faults.check(&fr).and_then(|()| {
+                let attrs = admission::Attributes {
+                    headers: &headers,
+                    verb,
+                    group: target.rt.group,
+                    resource: target.rt.plural,
+                    subresource: target.sub.as_deref(),
+                    namespace: target.namespace.as_deref(),
+                    name: target.name.as_deref(),
+                };
+                admission::authorize(&shared.lock().store, &attrs)
+            });
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }

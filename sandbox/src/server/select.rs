@@ -76,6 +76,51 @@ impl Selector {
     }
 }
 
+/// A `LabelSelector` (`matchLabels`, `matchExpressions`) in the query syntax, as the SELECTOR
+/// column and a Scale's `status.selector` show it; "" when it selects everything.
+pub(crate) fn label_selector_text(sel: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = sel.get("matchLabels").and_then(Value::as_object) {
+        parts.push(map_text(&Value::Object(m.clone())));
+    }
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+    {
+        let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+        let values: Vec<&str> = e
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        parts.push(
+            match e.get("operator").and_then(Value::as_str).unwrap_or("") {
+                "In" => format!("{key} in ({})", values.join(",")),
+                "NotIn" => format!("{key} notin ({})", values.join(",")),
+                "Exists" => key.to_string(),
+                "DoesNotExist" => format!("!{key}"),
+                op => format!("{key} {op} ({})", values.join(",")),
+            },
+        );
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(",")
+}
+
+/// A plain label map (`{app: web}`) in the query syntax: `app=web`.
+pub(crate) fn map_text(m: &Value) -> String {
+    m.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
 /// The value of a dotted field path as a field selector compares it: strings as they are,
 /// numbers and booleans printed, a missing field as "".
 fn field_value(obj: &Value, path: &str) -> String {
