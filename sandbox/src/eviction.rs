@@ -161,6 +161,7 @@ pub fn refresh_budgets(store: &mut Store) {
     ) else {
         return;
     };
+    let now = rfc3339(store.clock().now());
     for pdb in store.list(pdb_rt, None) {
         let ns = pdb["metadata"]["namespace"].as_str().unwrap_or("");
         let b = budget(&pdb, &store.list(pods_rt, Some(ns)));
@@ -173,6 +174,23 @@ pub fn refresh_budgets(store: &mut Store) {
         if let Some(g) = pdb.pointer("/metadata/generation") {
             st["observedGeneration"] = g.clone();
         }
+        let (allowed, reason) = if b.allowed() > 0 {
+            ("True", "SufficientPods")
+        } else {
+            ("False", "InsufficientPods")
+        };
+        let since = pdb
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|c| c["type"] == "DisruptionAllowed"))
+            .filter(|c| c["status"] == allowed)
+            .and_then(|c| c.get("lastTransitionTime"))
+            .filter(|t| t.is_string())
+            .cloned()
+            .unwrap_or_else(|| json!(now));
+        st["conditions"] = json!([{"type": "DisruptionAllowed", "status": allowed,
+            "reason": reason, "message": "", "observedGeneration": st["observedGeneration"],
+            "lastTransitionTime": since}]);
         if next != *pdb {
             // A budget that changed meanwhile is refreshed on the next pass.
             let _ = store.update(pdb_rt, next);

@@ -9,6 +9,7 @@ pub mod defaults;
 pub mod error;
 pub mod eviction;
 pub mod faults;
+pub mod fieldsel;
 mod generated;
 pub mod namespaces;
 pub mod params;

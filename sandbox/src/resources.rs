@@ -111,7 +111,7 @@ pub static RESOURCES: &[ResourceType] = &[
         true,
         &["po"],
         ALL,
-        &["status", "log"],
+        &["status", "log", "eviction"],
     ),
     rt(
         "services",
@@ -535,6 +535,23 @@ pub static RESOURCES: &[ResourceType] = &[
         &["status"],
     ),
 ];
+
+/// The verbs a resource type accepts: the review kinds are only created, the rest take all.
+pub fn verbs_of(rt: &ResourceType) -> &'static [&'static str] {
+    match rt.group {
+        "authorization.k8s.io" | "authentication.k8s.io" => &["create"],
+        _ => &[
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
+    }
+}
 
 /// Finds a resource type by URL group and plural (`""`, `"pods"`), built-in or custom.
 pub fn by_plural(group: &str, plural: &str) -> Option<&'static ResourceType> {

@@ -102,6 +102,10 @@ pub(super) fn commit(
             let warnings = admission::admit(store, &admission, None)?;
             let object = if dry_run {
                 old
+            } else if storage.group.is_empty() && storage.kind == "Namespace" {
+                // A namespace terminates: its contents go first (crate::namespaces).
+                let name = key_of(&old).1.to_string();
+                crate::namespaces::begin_delete(store, &name)?
             } else {
                 let (ns, name) = key_of(&old);
                 let (ns, name) = (ns.to_string(), name.to_string());

@@ -112,6 +112,7 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
             accept: req.accept.clone(),
             content_type: String::new(),
             body: Bytes::new(),
+            subject: req.subject.clone(),
         },
         rx,
         start_rv,
