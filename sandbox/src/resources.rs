@@ -632,7 +632,7 @@ pub fn register_custom(t: &CustomType) -> &'static ResourceType {
             && r.subresources.iter().eq(t.subresources.iter())
     };
     if let Some(r) = reg.iter().find(same) {
-        return *r;
+        return r;
     }
     let rt: &'static ResourceType = Box::leak(Box::new(ResourceType {
         key: leak(&format!("{}.{}", t.plural, t.group)),

@@ -108,14 +108,14 @@ pub fn validate(rt: &ResourceType, obj: &Value) -> Result<Vec<FieldError>, ApiEr
             job("spec.jobTemplate.spec", &js, &mut e)?;
         }
         ("autoscaling", "HorizontalPodAutoscaler") => hpa(&spec, &mut e),
-        ("policy", "PodDisruptionBudget") => {
-            if spec.get("minAvailable").is_some() && spec.get("maxUnavailable").is_some() {
-                e.push(FieldError::invalid(
-                    "spec",
-                    spec.clone(),
-                    "minAvailable and maxUnavailable cannot be both set",
-                ));
-            }
+        ("policy", "PodDisruptionBudget")
+            if spec.get("minAvailable").is_some() && spec.get("maxUnavailable").is_some() =>
+        {
+            e.push(FieldError::invalid(
+                "spec",
+                spec.clone(),
+                "minAvailable and maxUnavailable cannot be both set",
+            ));
         }
         _ => {}
     }

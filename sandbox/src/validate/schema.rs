@@ -190,15 +190,14 @@ fn bounds(schema: &Value, v: &Value, at: &str, errs: &mut Vec<FieldError>) {
             ));
         }
     }
-    if let Some(a) = v.as_array() {
-        if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
-            && (a.len() as u64) < min
-        {
-            errs.push(FieldError::invalid(
-                at,
-                v.clone(),
-                format!("{at} in body should have at least {min} items"),
-            ));
-        }
+    if let Some(a) = v.as_array()
+        && let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+        && (a.len() as u64) < min
+    {
+        errs.push(FieldError::invalid(
+            at,
+            v.clone(),
+            format!("{at} in body should have at least {min} items"),
+        ));
     }
 }
