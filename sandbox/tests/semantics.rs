@@ -588,22 +588,75 @@ async fn defaults_show_in_describe_and_statefulset_rollouts_complete() {
     );
 }
 
-/// kubernetes-asyncio sends `watch=True`: a watch, not a list.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn capitalised_booleans_are_booleans() {
-    let env = Env::start(SHOP).await;
+/// One HTTP/1.1 request to the sandbox as the admin; the whole answer, headers and body.
+async fn http(env: &Env, method: &str, path: &str, body: &str) -> String {
     let port = env.sandbox.port();
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let req = "GET /api/v1/namespaces/shop/pods?watch=True&timeoutSeconds=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
     s.write_all(req.as_bytes()).await.unwrap();
-    let mut body = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut body))
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
         .await
-        .expect("the watch ends at its timeout")
+        .expect("the answer ends")
         .unwrap();
-    let body = String::from_utf8_lossy(&body);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// kubernetes-asyncio sends `watch=True`: a watch, not a list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capitalised_booleans_are_booleans() {
+    let env = Env::start(SHOP).await;
+    let body = http(
+        &env,
+        "GET",
+        "/api/v1/namespaces/shop/pods?watch=True&timeoutSeconds=1",
+        "",
+    )
+    .await;
     assert!(body.contains("\"type\":\"ADDED\""), "{body}");
     assert!(!body.contains("\"kind\":\"PodList\""), "{body}");
+}
+
+/// `fieldValidation`: Strict refuses unknown fields, Warn (the default) answers `Warning`
+/// headers and drops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_fields_follow_field_validation() {
+    let env = Env::start(SHOP).await;
+    let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"shop"},"data":{"a":"b"},"extra":1}"#;
+    let strict = http(
+        &env,
+        "POST",
+        "/api/v1/namespaces/shop/configmaps?fieldValidation=Strict",
+        cm,
+    )
+    .await;
+    assert!(strict.starts_with("HTTP/1.1 400"), "{strict}");
+    assert!(
+        strict.contains("ConfigMap in version \\\"v1\\\" cannot be handled as a ConfigMap: strict decoding error: unknown field \\\"extra\\\""),
+        "{strict}"
+    );
+    let warn = http(&env, "POST", "/api/v1/namespaces/shop/configmaps", cm).await;
+    assert!(warn.starts_with("HTTP/1.1 201"), "{warn}");
+    assert!(
+        warn.to_lowercase()
+            .contains(r#"warning: 299 - "unknown field \"extra\"""#),
+        "{warn}"
+    );
+    let stored = ok(&env
+        .admin(&["get", "configmap", "c", "-n", "shop", "-o", "json"])
+        .await);
+    assert!(!stored.contains("extra"), "{stored}");
+    let bad = http(
+        &env,
+        "POST",
+        "/api/v1/namespaces/shop/configmaps?fieldValidation=Loud",
+        cm,
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
 }

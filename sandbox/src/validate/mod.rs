@@ -49,11 +49,7 @@ pub fn check(
     obj: &mut Value,
     mode: FieldValidation,
 ) -> Result<Vec<String>, ApiError> {
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let name = name_of(obj);
     let unknown = typed::decode(rt, obj)?;
     let warnings = unknown_fields(rt, obj, mode, &unknown)?;
     let errors = rules::validate(rt, obj).map_err(|e| {
@@ -78,11 +74,7 @@ pub fn check_custom(
     mode: FieldValidation,
     openapi_schema: &Value,
 ) -> Result<Vec<String>, ApiError> {
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let name = name_of(obj);
     let (errors, unknown) = schema::check(openapi_schema, obj);
     let warnings = unknown_fields(rt, obj, mode, &unknown)?;
     if errors.is_empty() {
@@ -90,6 +82,13 @@ pub fn check_custom(
     } else {
         Err(invalid(rt, &name, &errors))
     }
+}
+
+fn name_of(obj: &Value) -> String {
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Unknown fields under `mode`: refused, warned about, or dropped silently; dropped from

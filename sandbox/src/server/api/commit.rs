@@ -53,7 +53,8 @@ impl Committed {
 /// Adds `Warning: 299 - "text"` headers, as the API server sends them.
 pub(super) fn with_warnings(mut r: Response, warnings: &[String]) -> Response {
     for w in warnings {
-        let text = format!("299 - \"{}\"", w.replace('"', "'"));
+        // Quoted as Go's strconv.Quote does, so kubectl prints `Warning: unknown field "x"`.
+        let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
         if let Ok(v) = HeaderValue::from_str(&text) {
             r.headers_mut().append("warning", v);
         }
