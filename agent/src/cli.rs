@@ -10,13 +10,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "kai",
     version,
     about = "A natural-language operations agent for Kubernetes",
-    after_help = "Examples:\n  kai --sandbox demo \"why is backend crashing\"\n  kai health -A --fail-on warning\n  kai sandbox demo --write-kubeconfig /tmp/kc   # then: kubectl --kubeconfig /tmp/kc get pods -A"
+    after_help = "Examples:
+  kai --sandbox demo \"why is backend crashing\"   # no cluster, no model needed
+  kai -n shop \"what's wrong\"
+  kai -A -l app=web \"which pods are not ready\"
+  kubectl logs web-1 | kai \"what does this mean\"
+  kai health -A --fail-on warning
+  kai completions bash > ~/.local/share/bash-completion/completions/kai
+
+Subcommands have their own help: kai health --help, kai sandbox --help, kai completions --help."
 )]
 pub struct Cli {
-    /// Global options.
+    /// Options of a question and of the REPL.
     #[command(flatten)]
     pub global: Global,
-    /// A subcommand (health, sandbox); without one, the words are a question.
+    /// A subcommand (health, sandbox, completions); without one, the words are a question.
     #[command(subcommand)]
     pub command: Option<Command>,
     /// The question; with none on a terminal, kai opens a REPL.
@@ -24,51 +32,104 @@ pub struct Cli {
     pub question: Vec<String>,
 }
 
-/// Options every command takes.
+/// Options of a question and of the REPL. Given before a subcommand, the cluster options
+/// (`--kubeconfig`, `--context`, `-n`, `-A`, `-l`, `--sandbox`) apply to it too.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
     /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Cluster")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kube context (default: the current one). `health` takes several.
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Kube context (default: the current one).
+    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
     pub context: Vec<String>,
     /// Namespace (default: the context's).
-    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    #[arg(short = 'n', long, value_name = "NS", help_heading = "Cluster")]
     pub namespace: Option<String>,
+    /// Look in every namespace.
+    #[arg(short = 'A', long, help_heading = "Cluster")]
+    pub all_namespaces: bool,
+    /// Only objects with these labels (`app=web,tier!=cache`).
+    #[arg(short = 'l', long, value_name = "SELECTOR", help_heading = "Cluster")]
+    pub selector: Option<String>,
     /// Run against a built-in simulated cluster (or a scenario YAML file), in-process.
-    #[arg(long, global = true, value_name = "SCENARIO")]
+    #[arg(long, value_name = "SCENARIO", help_heading = "Cluster")]
     pub sandbox: Option<String>,
     /// Model name (KAI_MODEL).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Model")]
     pub model: Option<String>,
     /// OpenAI-compatible endpoint (KAI_BASE_URL, OPENAI_BASE_URL).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = "Model")]
     pub base_url: Option<String>,
     /// Name of the environment variable holding the API key (default KAI_API_KEY, OPENAI_API_KEY).
-    #[arg(long, global = true, value_name = "VAR")]
+    #[arg(long, value_name = "VAR", help_heading = "Model")]
     pub api_key_env: Option<String>,
     /// Answer without a model, from fixed queries and the diagnosis engine.
-    #[arg(long, global = true)]
+    #[arg(long, help_heading = "Model")]
     pub offline: bool,
-    /// Refuse every change to the cluster.
-    #[arg(long, global = true, conflicts_with = "yes")]
-    pub read_only: bool,
-    /// Approve changes without asking (protected namespaces are still refused).
-    #[arg(long, short = 'y', global = true)]
-    pub yes: bool,
-    /// Output of a one-shot answer.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
     /// Most tool-calling steps before giving up (exit 5).
-    #[arg(long, global = true, default_value_t = 20, value_name = "N")]
+    #[arg(long, default_value_t = 20, value_name = "N", help_heading = "Model")]
     pub max_steps: usize,
     /// System prompt file replacing the built-in one.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", help_heading = "Model")]
     pub system_prompt: Option<PathBuf>,
+    /// Refuse every change to the cluster.
+    #[arg(long, conflicts_with = "yes")]
+    pub read_only: bool,
+    /// Approve changes without asking (protected namespaces are still refused).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Output of a one-shot answer.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Never read stdin, even when it is piped (for `while read` loops; or use `< /dev/null`).
+    #[arg(long)]
+    pub no_stdin: bool,
     /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// The cluster options a subcommand takes after its name (`kai health -n shop`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct Target {
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kube context (default: the current one); may be given several times.
+    #[arg(long, value_name = "NAME")]
+    pub context: Vec<String>,
+    /// Namespace (default: the context's, as kubectl).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Run against a built-in simulated cluster (or a scenario YAML file), in-process.
+    #[arg(long, value_name = "SCENARIO")]
+    pub sandbox: Option<String>,
+}
+
+impl Global {
+    /// These options with a subcommand's cluster options laid over them: a value given
+    /// after the subcommand wins, contexts add up.
+    pub fn with_target(mut self, t: &Target) -> Global {
+        if t.kubeconfig.is_some() {
+            self.kubeconfig.clone_from(&t.kubeconfig);
+        }
+        self.context.extend(t.context.iter().cloned());
+        if t.namespace.is_some() {
+            self.namespace.clone_from(&t.namespace);
+        }
+        if t.sandbox.is_some() {
+            self.sandbox.clone_from(&t.sandbox);
+        }
+        self
+    }
+
+    /// The label selector, if a non-blank one was given.
+    pub fn label_selector(&self) -> Option<&str> {
+        self.selector
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
 }
 
 /// Output of a one-shot answer.
@@ -85,9 +146,59 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Health summary of a namespace or the cluster, with an exit code for CI.
-    Health(crate::health::HealthArgs),
+    #[command(after_help = HEALTH_EXAMPLES)]
+    Health(HealthCmd),
     /// Serve a simulated cluster that kubectl and kai can use.
+    #[command(after_help = SANDBOX_EXAMPLES)]
     Sandbox(SandboxArgs),
+    /// Print a shell completion script for kai.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+}
+
+/// The names of the subcommands, for "did you mean".
+pub const SUBCOMMANDS: [&str; 3] = ["health", "sandbox", "completions"];
+
+const HEALTH_EXAMPLES: &str = "Examples:
+  kai health                         # the context's namespace, as kubectl
+  kai health -n shop --wait 5m       # re-check until healthy, for CI after helm install
+  kai health -A --fail-on warning    # every namespace; exit 1 on warnings too
+  kai health -l app=web --format junit > kai-health.xml
+  kai health --context staging --context prod   # several clusters at once
+  kai --sandbox demo health          # a simulated cluster, no setup
+
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check.";
+
+const SANDBOX_EXAMPLES: &str = "Examples:
+  kai sandbox --list
+  kai sandbox demo --write-kubeconfig /tmp/kc    # then: kubectl --kubeconfig /tmp/kc get pods -A
+  kai sandbox healthy --port 6443
+  kai sandbox ./my-scenario.yaml --latency-ms 200 --forbid list:secrets";
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  source <(kai completions bash)                                   # bash, this shell
+  kai completions bash > ~/.local/share/bash-completion/completions/kai
+  kai completions zsh > \"${fpath[1]}/_kai\"                          # zsh
+  kai completions fish > ~/.config/fish/completions/kai.fish       # fish
+  kai completions powershell >> $PROFILE                           # PowerShell";
+
+/// `kai health`: its cluster options and its own.
+#[derive(Debug, Args)]
+pub struct HealthCmd {
+    /// Cluster options.
+    #[command(flatten)]
+    pub target: Target,
+    /// Health options.
+    #[command(flatten)]
+    pub args: crate::health::HealthArgs,
+}
+
+/// `kai completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `kai sandbox` options.
@@ -124,4 +235,91 @@ pub struct SandboxArgs {
     /// Refuse a verb on a resource with 403, as RBAC would: `list:secrets`, `patch:deployments`.
     #[arg(long, value_name = "VERB:RESOURCE")]
     pub forbid: Vec<String>,
+}
+
+/// Prints a command-line error in kai's one voice (`kai: error: ...; see kai X --help`) and
+/// returns exit 2; help and version go to stdout as clap prints them.
+pub fn parse_failure(e: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return std::process::ExitCode::from(crate::exit::OK);
+    }
+    eprintln!("kai: error: {}", one_line_error(&e.render().to_string()));
+    std::process::ExitCode::from(crate::exit::USAGE)
+}
+
+/// Folds clap's multi-line error (message, tips, usage) into one line: the message, the
+/// suggestion if there is one, and which help to read.
+fn one_line_error(rendered: &str) -> String {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    let mut command = "kai".to_string();
+    for line in rendered.lines() {
+        let t = line.trim();
+        if let Some(m) = t.strip_prefix("error: ") {
+            message = m.trim().to_string();
+        } else if let Some(tip) = t.strip_prefix("tip: ") {
+            let tip = tip.trim();
+            if tip.starts_with("to pass ") {
+                continue;
+            }
+            tips.push(match tip.strip_prefix("a similar argument exists: ") {
+                Some(arg) => format!("did you mean {arg}?"),
+                None => match tip.strip_prefix("a similar value exists: ") {
+                    Some(v) => format!("did you mean {v}?"),
+                    None => tip.to_string(),
+                },
+            });
+        } else if let Some(usage) = t.strip_prefix("Usage: ") {
+            // `kai health [OPTIONS]` → `kai health`.
+            command = usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    }
+    if message.is_empty() {
+        message = rendered
+            .lines()
+            .next()
+            .unwrap_or("bad arguments")
+            .to_string();
+    }
+    let mut out = message;
+    for tip in tips {
+        out.push_str("; ");
+        out.push_str(&tip);
+    }
+    out.push_str(&format!("; see {command} --help"));
+    out
+}
+
+/// Refuses a question that is really a mistyped subcommand (`kai helth`, `kai sandbx demo`),
+/// naming the subcommand meant.
+pub fn check_not_a_typo(question: &[String]) -> anyhow::Result<()> {
+    let words: Vec<&str> = question.iter().flat_map(|q| q.split_whitespace()).collect();
+    let Some(first) = words.first() else {
+        return Ok(());
+    };
+    if words.len() > 3 || first.chars().count() < 4 {
+        return Ok(());
+    }
+    let first = first.to_lowercase();
+    let near = SUBCOMMANDS.iter().find(|s| {
+        let d = kai_tools::suggest::edit_distance(&first, s);
+        (1..=2).contains(&d)
+    });
+    match near {
+        Some(s) => Err(crate::usage(format!(
+            "unknown command \"{first}\"; did you mean `kai {s}`? (to ask a question, use more words: kai \"is {first} ok\")"
+        ))),
+        None => Ok(()),
+    }
 }

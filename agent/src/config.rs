@@ -137,6 +137,119 @@ impl ModelConfig {
     }
 }
 
+/// Hosted endpoints that refuse every request without a key, with the variable their users
+/// usually hold it in.
+const KEYED_HOSTS: [(&str, &str); 7] = [
+    ("api.openai.com", "OPENAI_API_KEY"),
+    ("generativelanguage.googleapis.com", "GEMINI_API_KEY"),
+    ("openrouter.ai", "OPENROUTER_API_KEY"),
+    ("api.groq.com", "GROQ_API_KEY"),
+    ("api.mistral.ai", "MISTRAL_API_KEY"),
+    ("api.deepseek.com", "DEEPSEEK_API_KEY"),
+    ("api.together.xyz", "TOGETHER_API_KEY"),
+];
+
+impl ModelConfig {
+    /// Why this configuration cannot work before any request is sent: a hosted endpoint that
+    /// needs a key and has none. One line naming the variable to set.
+    pub fn missing_key(&self) -> Option<String> {
+        if self.api_key.is_some() {
+            return None;
+        }
+        let host = reqwest::Url::parse(&self.base_url)
+            .ok()?
+            .host_str()?
+            .to_ascii_lowercase();
+        let (_, var) = KEYED_HOSTS.iter().find(|(h, _)| *h == host)?;
+        let how = if *var == "OPENAI_API_KEY" {
+            "set OPENAI_API_KEY (or KAI_API_KEY)".to_string()
+        } else {
+            format!("set KAI_API_KEY, or pass --api-key-env {var} with {var} set")
+        };
+        Some(format!(
+            "no API key for {} (model {}): {how}, or use --offline",
+            self.base_url, self.model
+        ))
+    }
+
+    /// Checks that the endpoint's host resolves and accepts a TCP connection, so an
+    /// unreachable endpoint costs one line and one connect timeout, not a series of retries.
+    /// Skipped when a proxy is configured for the endpoint (the proxy may reach it).
+    pub async fn check_reachable(&self) -> Result<(), String> {
+        let Ok(url) = reqwest::Url::parse(&self.base_url) else {
+            return Ok(());
+        };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Ok(());
+        };
+        if proxied(url.scheme(), host) {
+            return Ok(());
+        }
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let wait = self.connect_timeout.min(Duration::from_secs(5));
+        let what = format!("cannot reach the model endpoint {}", self.base_url);
+        let fix = "check --base-url (or KAI_BASE_URL) and that the server runs, or use --offline";
+        let addrs: Vec<std::net::SocketAddr> = match tokio::time::timeout(
+            wait,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        {
+            Ok(Ok(a)) => a.collect(),
+            Ok(Err(_)) | Err(_) => {
+                return Err(format!("{what}: host {host} does not resolve; {fix}"));
+            }
+        };
+        let mut last = String::from("no address");
+        for addr in addrs {
+            match tokio::time::timeout(wait, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(e)) => last = io_words(&e),
+                Err(_) => last = format!("no answer within {}s", wait.as_secs()),
+            }
+        }
+        Err(format!("{what}: {last}; {fix}"))
+    }
+}
+
+/// An I/O error in words, without Rust's `(os error N)` suffix.
+fn io_words(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_lowercase(),
+        None => s.to_lowercase(),
+    }
+}
+
+/// Whether reqwest would send a request for `scheme://host` through a proxy from the
+/// environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, minus `NO_PROXY`).
+fn proxied(scheme: &str, host: &str) -> bool {
+    let var = |names: &[&str]| {
+        names
+            .iter()
+            .filter_map(|n| std::env::var(n).ok())
+            .find(|v| !v.trim().is_empty())
+    };
+    let proxy = if scheme == "https" {
+        var(&["HTTPS_PROXY", "https_proxy"])
+    } else {
+        var(&["HTTP_PROXY", "http_proxy"])
+    }
+    .or_else(|| var(&["ALL_PROXY", "all_proxy"]));
+    if proxy.is_none() {
+        return false;
+    }
+    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    !no_proxy.split(',').map(str::trim).any(|n| {
+        n == "*"
+            || (!n.is_empty()
+                && (host == n || host.ends_with(&format!(".{}", n.trim_start_matches('.')))))
+    })
+}
+
 /// Sources of the model values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelSources {
@@ -630,6 +743,48 @@ mod tests {
             config_path(&env_of(&[("HOME", "/h")])),
             Some(PathBuf::from("/h/.config/kai/config.toml"))
         );
+    }
+
+    #[test]
+    fn hosted_endpoints_without_a_key_name_the_variable() {
+        let m = ModelConfig::new("gpt-4o", OPENAI_BASE_URL, None);
+        let line = m.missing_key().unwrap();
+        assert!(
+            line.contains("OPENAI_API_KEY") && !line.contains('\n'),
+            "{line}"
+        );
+        let m = ModelConfig::new(
+            "g",
+            "https://generativelanguage.googleapis.com/v1beta/openai",
+            None,
+        );
+        assert!(
+            m.missing_key()
+                .unwrap()
+                .contains("--api-key-env GEMINI_API_KEY")
+        );
+        let local = ModelConfig::new("q", "http://localhost:11434/v1", None);
+        assert_eq!(local.missing_key(), None);
+        let keyed = ModelConfig::new("gpt-4o", OPENAI_BASE_URL, Some(ApiKey::new("k")));
+        assert_eq!(keyed.missing_key(), None);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_nobody_listens_on_is_one_line() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let m = ModelConfig::new("q", format!("http://127.0.0.1:{port}/v1"), None);
+        let e = m.check_reachable().await.unwrap_err();
+        assert!(
+            e.contains("cannot reach") && e.contains("--base-url") && !e.contains('\n'),
+            "{e}"
+        );
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let m = ModelConfig::new("q", format!("http://127.0.0.1:{port}/v1"), None);
+        assert_eq!(m.check_reachable().await, Ok(()));
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod audit;
 mod cli;
 mod config;
 mod health;
+mod input;
 mod model;
 mod offline;
 mod oneshot;
@@ -13,13 +14,14 @@ mod prompt;
 mod render;
 mod repl;
 mod sandbox_cmd;
+mod scope;
 mod session;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use kai_tools::{Cluster, ToolError};
 
 use crate::cli::{Cli, Command, Global};
@@ -65,7 +67,10 @@ pub fn usage(message: impl Into<String>) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cli::parse_failure(&e),
+    };
     init_logging(cli.global.verbose);
     // reqwest and kube share one rustls crypto provider; installing it twice is harmless.
     model::install_crypto();
@@ -76,7 +81,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("kai: cannot start the async runtime: {e}");
+            eprintln!(
+                "kai: error: cannot start the async runtime: {e}; free some memory or threads and retry"
+            );
             return ExitCode::from(exit::FAILURE);
         }
     };
@@ -87,7 +94,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.downcast_ref::<Fail>().map_or(exit::FAILURE, |f| f.code);
-            eprintln!("kai: {e:#}");
+            eprintln!("kai: error: {e:#}");
             ExitCode::from(code)
         }
     }
@@ -118,8 +125,24 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         command,
         question,
     } = cli;
-    if let Some(Command::Sandbox(args)) = &command {
-        return sandbox_cmd::serve(args).await;
+    let (global, health) = match command {
+        Some(Command::Sandbox(args)) => return sandbox_cmd::serve(&args).await,
+        Some(Command::Completions(args)) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "kai", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            return match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::anyhow!(
+                    "cannot write the completion script to stdout: {e}; redirect it to a file"
+                )),
+                _ => Ok(exit::OK),
+            };
+        }
+        Some(Command::Health(h)) => (global.with_target(&h.target), Some(h.args)),
+        None => (global, None),
+    };
+    if health.is_none() {
+        cli::check_not_a_typo(&question)?;
     }
     // `--sandbox` serves a simulated cluster in-process for the rest of the run.
     let embedded = match &global.sandbox {
@@ -133,29 +156,29 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         None => global,
     };
-    match command {
-        Some(Command::Health(args)) => {
-            let targets = connect_all(&global).await;
-            Ok(clamp(
-                health::run(targets, global.namespace.clone(), &args).await,
-            ))
+    if let Some(mut args) = health {
+        // kubectl's flags before the subcommand count as if given after it.
+        args.all_namespaces |= global.all_namespaces;
+        if args.selector.is_none() {
+            args.selector.clone_from(&global.selector);
         }
-        Some(Command::Sandbox(_)) => Ok(exit::OK),
-        None => {
-            if question.is_empty() {
-                if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
-                    let cluster = connect(&global).await?;
-                    return repl::run(global, cluster).await;
-                }
-                return Err(usage(
-                    "no question given (the REPL needs a terminal): try kai \"why is backend crashing\", kai health, or kai --help",
-                ));
-            }
-            let question = question.join(" ");
-            let cluster = connect(&global).await?;
-            oneshot::run(&global, &cluster, &question).await
-        }
+        let targets = connect_all(&global).await;
+        return Ok(clamp(
+            health::run(targets, global.namespace.clone(), &args).await,
+        ));
     }
+    if question.is_empty() {
+        if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+            let cluster = connect(&global).await?;
+            return repl::run(global, cluster).await;
+        }
+        return Err(usage(
+            "no question given, and the REPL needs a terminal; ask one: kai \"why is backend crashing\", or see kai --help",
+        ));
+    }
+    let question = question.join(" ");
+    let cluster = connect(&global).await?;
+    oneshot::run(&global, &cluster, &question).await
 }
 
 fn clamp(code: i32) -> u8 {

@@ -1,7 +1,6 @@
 //! One-shot `kai QUESTION`: the model loop when a model answers, else the offline path; the
 //! answer on stdout, progress on stderr, and the exit codes of the command-line contract.
 
-use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 use kai_tools::Cluster;
@@ -17,9 +16,6 @@ use crate::policy::{Gate, GateError};
 use crate::progress::Progress;
 use crate::session::{EndReason, Session, SessionError, SessionOptions, Step, call_label};
 use crate::{exit, render, usage};
-
-/// Most bytes of piped stdin taken as extra context.
-const STDIN_LIMIT: usize = 256 * 1024;
 
 /// Runs the offline path's tool calls through the gate, recording steps and showing progress.
 pub struct GateRunner<'a> {
@@ -41,6 +37,8 @@ impl Runner for GateRunner<'_> {
         let result = self.gate.execute(self.cluster, tool, &args).await;
         let ok = result.ok();
         let detail = match &result.output {
+            // The plan line already said why the change was refused: say it once.
+            Err(GateError::Denied(_)) if result.plan.is_some() => String::new(),
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         };
@@ -90,19 +88,38 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     // Checked before anything runs, so a bad flag is exit 2 on the offline path too.
     let opts = session_options(global)?;
     let gate = gate_for(global, &settings);
-    let extra = read_stdin().await;
     let progress = Progress::new(render::stderr_styled());
 
     let mut offline_reason = if global.offline {
         Some("--offline given".to_string())
-    } else if settings.model.is_none() {
-        Some(
-            "no model configured (set KAI_MODEL and KAI_BASE_URL, or OPENAI_API_KEY; see kai --help)"
-                .to_string(),
-        )
+    } else {
+        match &settings.model {
+            None => Some(
+                "no model configured (set KAI_MODEL and KAI_BASE_URL, or OPENAI_API_KEY; see kai --help)"
+                    .to_string(),
+            ),
+            Some(cfg) => match cfg.missing_key() {
+                Some(why) => Some(why),
+                None => cfg.check_reachable().await.err(),
+            },
+        }
+    };
+    // Piped stdin is context for a model only: offline, it is left unread (a `while read`
+    // loop keeps its input).
+    let extra = if offline_reason.is_none() {
+        crate::input::read_piped(global.no_stdin).await
     } else {
         None
     };
+    let scope = crate::scope::Scope::of(global);
+    // The model reads the flags' scope with the question; the offline router gets the
+    // question alone and the scope laid over its calls.
+    let asked = question;
+    let scoped_question = match scope.note() {
+        Some(note) => format!("{question}\n{note}"),
+        None => question.to_string(),
+    };
+    let question = scoped_question.as_str();
 
     let mut outcome = None;
     if let (None, Some(cfg)) = (&offline_reason, settings.model.clone()) {
@@ -149,7 +166,12 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: Vec::new(),
                 progress: &progress,
             };
-            let answer = offline::answer(cluster, &mut runner, question).await?;
+            let mut scoped = crate::scope::Scoped {
+                inner: &mut runner,
+                scope,
+                default_namespace: cluster.namespace.clone(),
+            };
+            let answer = offline::answer(cluster, &mut scoped, asked).await?;
             Outcome {
                 code: if answer.denied {
                     exit::DENIED
@@ -194,38 +216,17 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
                 "findings": o.findings,
                 "exit_code": o.code,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {
             let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
-            println!("{}", text.trim_end());
-            if o.code == exit::DENIED {
-                eprintln!(
-                    "kai: a change was needed but not approved (exit 4); rerun with --yes to allow it"
-                );
-            } else if o.code == exit::STEP_LIMIT {
+            render::print_line(text.trim_end());
+            // A refused change was said where it was refused (once); exit 4 tells scripts.
+            if o.code == exit::STEP_LIMIT {
                 eprintln!(
                     "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"
                 );
             }
         }
     }
-}
-
-/// Piped stdin, as extra context for the model (`kubectl logs x | kai "what does this mean"`).
-async fn read_stdin() -> Option<String> {
-    if std::io::stdin().is_terminal() {
-        return None;
-    }
-    let text = tokio::task::spawn_blocking(|| {
-        let mut buf = Vec::new();
-        let _ = std::io::stdin()
-            .take(STDIN_LIMIT as u64)
-            .read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
-    .await
-    .ok()?;
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_string())
 }

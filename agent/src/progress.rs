@@ -214,7 +214,13 @@ impl EventSink for Progress {
                     Some(p) => st.running.remove(p).1,
                     None => name.to_string(),
                 };
-                if self.styled {
+                if mark == "denied" && detail.is_empty() {
+                    // The plan line already said the change was refused, and why.
+                    if self.styled {
+                        st.clear_line(&mut err);
+                        st.draw(&mut err);
+                    }
+                } else if self.styled {
                     st.clear_line(&mut err);
                     let colour = match mark {
                         "ok" => "\x1b[32m✓",

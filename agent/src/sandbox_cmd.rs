@@ -20,7 +20,7 @@ pub struct Embedded {
 impl Embedded {
     /// Loads a built-in scenario or a scenario file and serves it on a free loopback port.
     pub async fn start(name: &str) -> anyhow::Result<Embedded> {
-        let scenario = Scenario::load(name).map_err(|e| usage(e.to_string()))?;
+        let scenario = load_scenario(name)?;
         let sandbox = Sandbox::start(scenario, SandboxOptions::default())
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the sandbox: {e}"))?;
@@ -58,7 +58,7 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
     }
     let scenario = match args.generate_pods {
         Some(n) => Scenario::generated(n),
-        None => Scenario::load(&args.scenario).map_err(|e| usage(e.to_string()))?,
+        None => load_scenario(&args.scenario)?,
     };
     let identity = match &args.as_identity {
         Some(spec) => {
@@ -107,6 +107,27 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         let _ = std::fs::remove_file(&path);
     }
     Ok(exit::OK)
+}
+
+/// Loads a built-in scenario or a scenario file; an unknown name is a usage error that
+/// suggests the closest built-in.
+fn load_scenario(name: &str) -> anyhow::Result<Scenario> {
+    match Scenario::load(name) {
+        Ok(s) => Ok(s),
+        Err(kai_sandbox::SandboxError::UnknownScenario(_)) => {
+            let builtins = Scenario::builtins();
+            let names: Vec<&str> = builtins.iter().map(|(n, _)| *n).collect();
+            let hint = match kai_tools::suggest::closest(name, names.iter().copied()) {
+                Some(s) => format!("did you mean \"{s}\"? "),
+                None => String::new(),
+            };
+            Err(usage(format!(
+                "unknown scenario \"{name}\": not a built-in and no such file; {hint}built-ins: {} (kai sandbox --list describes them)",
+                names.join(", ")
+            )))
+        }
+        Err(e) => Err(usage(e.to_string())),
+    }
 }
 
 /// Faults from the command line, layered over the scenario's; None when no flag was given.

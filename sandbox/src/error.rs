@@ -173,18 +173,25 @@ impl ApiError {
         )
     }
 
-    /// `415 UnsupportedMediaType` for a create or update body that is not JSON.
+    /// `415 UnsupportedMediaType` for a create or update body in a format the server does
+    /// not read (or protobuf for a kind that has no protobuf message).
     pub fn unsupported_body(content_type: &str) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
-            if content_type.contains("protobuf") {
-                "the body of the request was in an unknown format - accepted media types include: application/json (the kai sandbox does not speak protobuf; `kubectl create KIND NAME` sends it, use `kubectl create -f FILE` or `kubectl apply -f FILE`)".to_string()
-            } else {
-                format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"
-                )
-            },
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"
+            ),
+            None,
+        )
+    }
+
+    /// `406 NotAcceptable`: the `Accept` header names no media type the server writes.
+    pub fn not_acceptable() -> Self {
+        Self::new(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf".to_string(),
             None,
         )
     }

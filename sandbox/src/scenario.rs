@@ -10,7 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use documents::{
-    Behavior, ConfigMapKey, PeriodicLogs, Readiness, Requirement, Selector, Settings, When,
+    ApiCall, Behavior, ClientStyle, ConfigMapKey, Connect, PeriodicLogs, Readiness, Requirement,
+    Selector, Settings, StartError, StartErrorReason, When,
 };
 pub use duration::parse_duration;
 
@@ -95,6 +96,47 @@ const BUILTINS: &[(&str, &str)] = &[
         "more-failures",
         include_str!("../scenarios/more-failures.yaml"),
     ),
+    (
+        "liveness-probe",
+        include_str!("../scenarios/liveness-probe.yaml"),
+    ),
+    (
+        "start-failure",
+        include_str!("../scenarios/start-failure.yaml"),
+    ),
+    (
+        "init-container",
+        include_str!("../scenarios/init-container.yaml"),
+    ),
+    ("dns-failure", include_str!("../scenarios/dns-failure.yaml")),
+    (
+        "connection-refused",
+        include_str!("../scenarios/connection-refused.yaml"),
+    ),
+    (
+        "network-policy",
+        include_str!("../scenarios/network-policy.yaml"),
+    ),
+    (
+        "rbac-forbidden",
+        include_str!("../scenarios/rbac-forbidden.yaml"),
+    ),
+    ("disk-full", include_str!("../scenarios/disk-full.yaml")),
+    (
+        "resource-quota",
+        include_str!("../scenarios/resource-quota.yaml"),
+    ),
+    ("limit-range", include_str!("../scenarios/limit-range.yaml")),
+    (
+        "anti-affinity",
+        include_str!("../scenarios/anti-affinity.yaml"),
+    ),
+    (
+        "topology-spread",
+        include_str!("../scenarios/topology-spread.yaml"),
+    ),
+    ("gpu", include_str!("../scenarios/gpu.yaml")),
+    ("hpa", include_str!("../scenarios/hpa.yaml")),
 ];
 
 impl Scenario {
@@ -170,6 +212,7 @@ impl Scenario {
                             "Behavior.spec.periodicLogs.everySeconds: must be at least 1".into(),
                         );
                     }
+                    check_connects(&b)?;
                     self.behaviors.push(b);
                     Ok(())
                 }
@@ -267,6 +310,36 @@ impl Scenario {
         }
         Err(SandboxError::UnknownScenario(name_or_path.to_string()))
     }
+}
+
+/// Each `connects` entry names exactly one thing, and a `to` has a port.
+fn check_connects(b: &Behavior) -> Result<(), String> {
+    for (n, c) in b.connects.iter().enumerate() {
+        let given = [c.to.is_some(), c.api.is_some(), c.write.is_some()]
+            .iter()
+            .filter(|g| **g)
+            .count();
+        if given != 1 {
+            return Err(format!(
+                "Behavior.spec.connects[{n}]: give exactly one of `to`, `api`, `write`"
+            ));
+        }
+        if let Some(to) = &c.to
+            && to
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+        {
+            return Err(format!(
+                "Behavior.spec.connects[{n}].to: expected host:port, got \"{to}\""
+            ));
+        }
+        if c.every_seconds == Some(0) {
+            return Err(format!(
+                "Behavior.spec.connects[{n}].everySeconds: must be at least 1"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The description line of a built-in: the `description:` of its Settings document.

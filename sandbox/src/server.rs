@@ -5,7 +5,8 @@
 //! `kubectl apply`), every resource of [`crate::resources::RESOURCES`] under the usual
 //! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
 //! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
-//! processes. Request and response bodies are JSON (protobuf bodies get `415`).
+//! processes. Request bodies are JSON, YAML or protobuf (`server/protobuf.rs`); answers are JSON
+//! or protobuf, as the `Accept` header prefers.
 //!
 //! A resource request flows: [`parse_route`] → fault injection → `admission::authorize` →
 //! `api::serve` (one file per verb family) → for writes, `api::commit`, which runs
@@ -14,8 +15,10 @@
 mod admission;
 mod api;
 mod discovery;
+mod metrics;
 mod openapi;
 mod patch;
+mod protobuf;
 mod select;
 mod table;
 
@@ -387,6 +390,7 @@ enum Route {
     Healthz,
     OpenApiRoot,
     OpenApiDoc(String),
+    Metrics(Vec<String>),
 }
 
 fn parse_route(path: &str) -> Option<Route> {
@@ -402,6 +406,9 @@ fn parse_route(path: &str) -> Option<Route> {
         ["api", v] => Some(Route::GroupVersion(String::new(), v.to_string())),
         ["apis", g] => Some(Route::Group(g.to_string())),
         ["apis", g, v] => Some(Route::GroupVersion(g.to_string(), v.to_string())),
+        ["apis", metrics::GROUP, metrics::VERSION, rest @ ..] => {
+            Some(Route::Metrics(rest.iter().map(|s| s.to_string()).collect()))
+        }
         ["api", v, rest @ ..] => resource_route("", v, rest),
         ["apis", g, v, rest @ ..] => resource_route(g, v, rest),
         _ => None,
@@ -576,6 +583,7 @@ async fn handle(
                 discovery::resource_list(&g, &v, &custom()).ok_or_else(|| ApiError::no_route(&path))
             })
             .map(|v| value_response(200, &v)),
+        Route::Metrics(rest) => metrics::serve(&shared, method == Method::GET, &rest, &q),
         Route::Resource(target) => {
             let verb = verb_of(&method, &target, &q);
             let resource = match &target.sub {

@@ -58,6 +58,37 @@ async fn start(yaml: &str, faults: Option<Faults>) -> (Sandbox, Client) {
 }
 
 #[tokio::test]
+async fn a_garbage_continue_token_is_a_400_and_the_server_lives_on() {
+    let (_sb, client) = start(&frozen_shop(3), None).await;
+    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    for token in ["é", "aé", "日本語", "zz", "abc", "%ff", "\u{1F600}"] {
+        let err = pods
+            .list(&ListParams::default().limit(1).continue_token(token))
+            .await
+            .expect_err(token);
+        match err {
+            kube::Error::Api(s) => {
+                assert_eq!(s.code, 400, "{token}");
+                assert!(
+                    s.message.starts_with("invalid continue token"),
+                    "{}",
+                    s.message
+                );
+            }
+            other => panic!("{token}: {other}"),
+        }
+    }
+    assert_eq!(
+        pods.list(&ListParams::default())
+            .await
+            .expect("alive")
+            .items
+            .len(),
+        3
+    );
+}
+
+#[tokio::test]
 async fn list_pages_with_limit_and_continue() {
     let (_sb, client) = start(&frozen_shop(25), None).await;
     let pods: Api<Pod> = Api::namespaced(client, "shop");

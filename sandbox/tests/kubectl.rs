@@ -115,12 +115,20 @@ spec:
 
 /// The pinned kubectl 1.32 client, beside the `kubectl` dispatcher.
 fn kubectl_132() -> PathBuf {
+    pinned("1.32")
+}
+
+/// A pinned kubectl client (`kubectl.1.27` ...), beside the `kubectl` dispatcher.
+fn pinned(version: &str) -> PathBuf {
     let dispatcher = dispatcher();
     let real = std::fs::canonicalize(&dispatcher).expect("resolve kubectl");
-    let pinned = real.parent().expect("dir").join("kubectl.1.32");
+    let pinned = real
+        .parent()
+        .expect("dir")
+        .join(format!("kubectl.{version}"));
     assert!(
         pinned.exists(),
-        "kubectl.1.32 not found beside {} (install the kubectl bundle)",
+        "kubectl.{version} not found beside {} (install the kubectl bundle)",
         real.display()
     );
     pinned
@@ -802,4 +810,146 @@ async fn deleted_pod_is_replaced_by_its_controller() {
 fn kubectl_bundle_is_installed() {
     let p = kubectl_132();
     assert!(Path::new(&p).is_file());
+}
+
+/// Runs `bin` and asserts success; its stdout.
+async fn ok_with(env: &Env, bin: &Path, args: &[&str]) -> String {
+    let out = env.run_with(bin.to_path_buf(), args).await;
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed: {}{}",
+        bin.display(),
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imperative_creates_send_protobuf_and_are_stored() {
+    let env = Env::start(SIMULATED).await;
+    for (tag, bin) in [
+        ("v133", pinned("1.33")),
+        ("disp", dispatcher()),
+        ("v127", pinned("1.27")),
+    ] {
+        let ns = format!("team-{tag}");
+        ok_with(&env, &bin, &["create", "namespace", &ns]).await;
+        ok_with(
+            &env,
+            &bin,
+            &[
+                "create",
+                "deployment",
+                "api",
+                "--image=api:1",
+                "--replicas=2",
+                "-n",
+                &ns,
+            ],
+        )
+        .await;
+        ok_with(
+            &env,
+            &bin,
+            &[
+                "create",
+                "configmap",
+                "cfg",
+                "--from-literal=mode=fast",
+                "-n",
+                &ns,
+            ],
+        )
+        .await;
+        ok_with(
+            &env,
+            &bin,
+            &[
+                "create",
+                "secret",
+                "generic",
+                "pw",
+                "--from-literal=password=hunter2",
+                "-n",
+                &ns,
+            ],
+        )
+        .await;
+        let dry = ok_with(
+            &env,
+            &bin,
+            &[
+                "create",
+                "deployment",
+                "dry",
+                "--image=x:1",
+                "-n",
+                &ns,
+                "--dry-run=server",
+                "-o",
+                "json",
+            ],
+        )
+        .await;
+        let dry: Value = serde_json::from_str(&dry).expect("json");
+        assert_eq!(dry["metadata"]["name"], "dry", "{tag}");
+        assert!(
+            dry["metadata"]["creationTimestamp"].is_string(),
+            "{tag}: {dry}"
+        );
+        let out = env
+            .run_with(bin.clone(), &["get", "deployment", "dry", "-n", &ns])
+            .await;
+        assert!(
+            stderr(&out).contains("NotFound"),
+            "{tag}: a dry run stored: {}",
+            stdout(&out)
+        );
+        let d: Value = serde_json::from_str(
+            &ok_with(
+                &env,
+                &bin,
+                &["get", "deployment", "api", "-n", &ns, "-o", "json"],
+            )
+            .await,
+        )
+        .expect("json");
+        assert_eq!(d["spec"]["replicas"], 2, "{tag}");
+        assert_eq!(
+            d["spec"]["template"]["spec"]["containers"][0]["image"],
+            "api:1"
+        );
+        assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "api");
+        let cm = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "configmap",
+                "cfg",
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.data.mode}",
+            ],
+        )
+        .await;
+        assert_eq!(cm, "fast");
+        let pw = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "secret",
+                "pw",
+                "-n",
+                &ns,
+                "-o",
+                "jsonpath={.data.password}",
+            ],
+        )
+        .await;
+        assert_eq!(pw, "aHVudGVyMg==", "{tag}");
+    }
 }

@@ -109,14 +109,6 @@ fn kubectl_133() -> PathBuf {
     pinned
 }
 
-/// The client for `auth whoami` / `auth can-i`: their typed requests are protobuf from 1.32
-/// on, which the sandbox does not decode yet (issue 10 item 1), so 1.31 until it does.
-fn kubectl_auth() -> PathBuf {
-    let pinned = kubectl_dir().join("kubectl.1.31");
-    assert!(pinned.exists(), "{} is missing", pinned.display());
-    pinned
-}
-
 struct Env {
     sandbox: Sandbox,
     dir: tempfile::TempDir,
@@ -178,7 +170,7 @@ impl Env {
     async fn auth(&self, user: &str, args: &[&str]) -> Output {
         let mut all = vec!["auth"];
         all.extend_from_slice(args);
-        self.run(kubectl_auth(), user, &all).await
+        self.run(kubectl_133(), user, &all).await
     }
 
     /// Moves the simulation on until `check` holds on the admin's kubectl output.

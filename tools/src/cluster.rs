@@ -27,6 +27,28 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// A kubeconfig error in words: the cause of a failed read without the path kube-rs quotes
+/// (the caller names it) or Rust's `(os error N)`.
+fn kubeconfig_words(e: &kube::config::KubeconfigError, named: Option<&Path>) -> String {
+    let s = match e {
+        kube::config::KubeconfigError::ReadConfig(io, path) => {
+            let cause = io.to_string();
+            let cause = cause
+                .split(" (os error")
+                .next()
+                .unwrap_or_default()
+                .to_lowercase();
+            if named == Some(path.as_path()) {
+                cause
+            } else {
+                format!("{cause}: {}", path.display())
+            }
+        }
+        other => other.to_string(),
+    };
+    s.replace('\n', " ")
+}
+
 impl Cluster {
     /// Connects using a kubeconfig (the given file, else `KUBECONFIG`, else `~/.kube/config`),
     /// a context (else the current one) and a namespace (else the context's, else `default`).
@@ -36,11 +58,17 @@ impl Cluster {
         namespace: Option<&str>,
     ) -> Result<Cluster, ToolError> {
         let kc = match kubeconfig {
-            Some(p) => kube::config::Kubeconfig::read_from(p)
-                .map_err(|e| ToolError::Config(format!("cannot read kubeconfig {}: {e}", p.display())))?,
+            Some(p) => kube::config::Kubeconfig::read_from(p).map_err(|e| {
+                ToolError::Config(format!(
+                    "cannot read kubeconfig {}: {}; pass another --kubeconfig, or try --sandbox demo",
+                    p.display(),
+                    kubeconfig_words(&e, Some(p))
+                ))
+            })?,
             None => kube::config::Kubeconfig::read().map_err(|e| {
                 ToolError::Config(format!(
-                    "no usable kubeconfig (KUBECONFIG or ~/.kube/config): {e}; pass --kubeconfig, or try --sandbox demo"
+                    "no usable kubeconfig (KUBECONFIG or ~/.kube/config): {}; pass --kubeconfig, or try --sandbox demo",
+                    kubeconfig_words(&e, None)
                 ))
             })?,
         };

@@ -1,10 +1,110 @@
-//! Compact text for a model: aligned tables, kubectl-style ages, and the byte budget with a
-//! note of what was cut.
+//! Compact text for a model: aligned tables, kubectl-style ages, human units, object names,
+//! and the byte budget with a note of what was cut.
 
 use jiff::Timestamp;
 
 /// Default byte budget of one tool output's text.
 pub const DEFAULT_BUDGET: usize = 8 * 1024;
+
+/// `deployment shop/backend`, or `node node-1` for a cluster-scoped kind (or no namespace).
+pub fn object_name(kind: &str, namespace: &str, name: &str) -> String {
+    let cluster_scoped = crate::kinds::resolve_kind(kind).is_ok_and(|k| !k.namespaced());
+    if namespace.is_empty() || cluster_scoped {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    }
+}
+
+/// A Kubernetes quantity in human units: bytes as `Mi`/`Gi`/`Ti` (`15241216Ki` → `14.5Gi`),
+/// CPU as cores (`3800m` → `3.8 cores`); anything else unchanged. `resource` names what it
+/// measures (`cpu`, `memory`, `ephemeral-storage`, `storage`, `hugepages-2Mi`, `pods`).
+pub fn quantity(resource: &str, value: &str) -> String {
+    let v = value.trim();
+    if resource == "cpu" {
+        let cores = match v.strip_suffix('m') {
+            Some(m) => m.parse::<f64>().ok().map(|m| m / 1000.0),
+            None => v.parse::<f64>().ok(),
+        };
+        return match cores {
+            Some(c) => {
+                let n = format!("{c:.2}");
+                let n = match n.trim_end_matches('0').trim_end_matches('.') {
+                    "" => "0",
+                    n => n,
+                };
+                format!("{n} {}", if n == "1" { "core" } else { "cores" })
+            }
+            None => v.to_string(),
+        };
+    }
+    if !(resource == "memory" || resource.contains("storage") || resource.starts_with("hugepages"))
+    {
+        return v.to_string();
+    }
+    const UNITS: [(&str, f64); 10] = [
+        ("Ki", 1024.0),
+        ("Mi", 1048576.0),
+        ("Gi", 1073741824.0),
+        ("Ti", 1099511627776.0),
+        ("Pi", 1125899906842624.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+    ];
+    let (digits, factor) = UNITS
+        .iter()
+        .find_map(|(u, f)| v.strip_suffix(u).map(|d| (d, *f)))
+        .unwrap_or((v, 1.0));
+    let Ok(n) = digits.parse::<f64>() else {
+        return v.to_string();
+    };
+    bytes(n * factor)
+}
+
+/// Bytes in binary units: `512`, `300Ki`, `14.5Gi`, one decimal at most.
+pub fn bytes(n: f64) -> String {
+    const STEPS: [&str; 5] = ["Ki", "Mi", "Gi", "Ti", "Pi"];
+    if n < 1024.0 {
+        return trim_float(n);
+    }
+    let mut value = n;
+    let mut unit = "";
+    for u in STEPS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = u;
+    }
+    format!("{}{unit}", trim_float(value))
+}
+
+/// A number with at most one decimal, without a trailing `.0`.
+fn trim_float(x: f64) -> String {
+    let r = (x * 10.0).round() / 10.0;
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+/// `cpu=4,memory=16393216Ki` (a resource map as `k=v,...`) in human units.
+pub fn quantities(map: &str) -> String {
+    if map.is_empty() {
+        return String::new();
+    }
+    map.split(',')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => format!("{k}={}", quantity(k, v)),
+            None => kv.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Age as kubectl prints it: `45s`, `5m`, `2h`, `3d`, `2y`.
 pub fn age_secs(secs: i64) -> String {
@@ -212,6 +312,38 @@ pub fn cap(text: String, budget: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_in_human_units() {
+        assert_eq!(quantity("memory", "15241216Ki"), "14.5Gi");
+        assert_eq!(quantity("memory", "512Mi"), "512Mi");
+        assert_eq!(quantity("memory", "1G"), "953.7Mi");
+        assert_eq!(quantity("ephemeral-storage", "102687672Ki"), "97.9Gi");
+        assert_eq!(quantity("cpu", "3800m"), "3.8 cores");
+        assert_eq!(quantity("cpu", "1"), "1 core");
+        assert_eq!(quantity("cpu", "0"), "0 cores");
+        assert_eq!(quantity("cpu", "250m"), "0.25 cores");
+        assert_eq!(quantity("pods", "110"), "110");
+        assert_eq!(quantity("memory", "lots"), "lots");
+        assert_eq!(
+            quantities("cpu=4,memory=16393216Ki,pods=110"),
+            "cpu=4 cores, memory=15.6Gi, pods=110"
+        );
+    }
+
+    #[test]
+    fn cluster_scoped_names_have_no_namespace() {
+        assert_eq!(object_name("node", "shop", "node-1"), "node node-1");
+        assert_eq!(
+            object_name("persistentvolume", "shop", "pv-1"),
+            "persistentvolume pv-1"
+        );
+        assert_eq!(
+            object_name("deployment", "shop", "backend"),
+            "deployment shop/backend"
+        );
+        assert_eq!(object_name("pod", "", "x"), "pod x");
+    }
 
     #[test]
     fn ages() {

@@ -68,6 +68,14 @@ pub fn status(pod: &Value) -> String {
     reason
 }
 
+/// Whether a typed pod's Ready condition is True (what Services and controllers count).
+pub fn is_ready(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 /// `(ready, total)` containers.
 pub fn ready(pod: &Value) -> (usize, usize) {
     let statuses = arr(pod, &["status", "containerStatuses"]);

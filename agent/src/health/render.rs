@@ -102,7 +102,7 @@ pub fn text(o: &Outcome, color: bool) -> String {
         let r = match &c.report {
             Ok(r) => r,
             Err(e) => {
-                let _ = writeln!(s, "{} {e}", paint(color, "1;31", "ERROR"));
+                let _ = writeln!(s, "{} {e}", paint(color, "1;31", "kai: error:"));
                 let _ = writeln!(s, "Could not check {}.\n", place(c, many));
                 continue;
             }

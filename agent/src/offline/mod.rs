@@ -102,7 +102,11 @@ pub async fn answer(
                 ("list_resources", capitalize(&title))
             };
             let out = call(runner, tool, args).await?;
-            let scope = scope_words(cluster, namespace.as_deref(), all);
+            let scope = if kai_tools::resolve_kind(&kind).is_ok_and(|k| !k.namespaced()) {
+                "the cluster".to_string()
+            } else {
+                scope_words(cluster, namespace.as_deref(), all)
+            };
             Ok(Answer {
                 text: format!("{title} in {scope}:\n\n```\n{}\n```\n", out.text.trim_end()),
                 ..Answer::default()
@@ -129,7 +133,11 @@ pub async fn answer(
             )
             .await?;
             Ok(Answer {
-                text: format!("{kind} {ns}/{name}:\n\n```\n{}\n```\n", out.text.trim_end()),
+                text: format!(
+                    "{}:\n\n```\n{}\n```\n",
+                    kai_tools::format::object_name(&kind, &ns, &name),
+                    out.text.trim_end()
+                ),
                 ..Answer::default()
             })
         }

@@ -71,6 +71,117 @@ pub struct Behavior {
     /// Readiness probe outcome.
     #[serde(default)]
     pub readiness: Option<Readiness>,
+    /// Liveness probe outcome: a failing one makes the kubelet kill and restart the container.
+    #[serde(default)]
+    pub liveness: Option<Readiness>,
+    /// Startup probe outcome: a failing one makes the kubelet kill and restart the container.
+    #[serde(default)]
+    pub startup: Option<Readiness>,
+    /// The container cannot start at all (the runtime refuses it).
+    #[serde(default)]
+    pub start_error: Option<StartError>,
+    /// CPU the container uses, in millicores (metrics, `kubectl top`, autoscalers).
+    #[serde(default)]
+    pub cpu_millis: Option<u64>,
+    /// What the container reaches while it runs: hosts, the Kubernetes API, files. Each
+    /// outcome follows the simulated cluster and is written to the log.
+    #[serde(default)]
+    pub connects: Vec<Connect>,
+    /// How the client words what happens (`plain`, `go`, `python`, `node`, `curl`).
+    #[serde(default)]
+    pub client: Option<ClientStyle>,
+}
+
+/// Why a container cannot start, as the runtime reports it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartError {
+    /// `commandNotFound` (127), `permissionDenied` (126) or `runtime` (128).
+    pub reason: StartErrorReason,
+    /// The command the runtime tried (default: the container's `command[0]`, else
+    /// `/docker-entrypoint.sh`).
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The runtime's error for `runtime` (default: a mount error).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The kinds of start failure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StartErrorReason {
+    /// The executable is not in the image (exit 127).
+    #[default]
+    CommandNotFound,
+    /// The executable is not executable (exit 126).
+    PermissionDenied,
+    /// Any other runtime error (exit 128).
+    Runtime,
+}
+
+/// One thing a container reaches: exactly one of `to`, `api`, `write`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Connect {
+    /// `host:port`: a Service (`name`, `name.namespace`, `name.namespace.svc.cluster.local`)
+    /// or an outside host.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A Kubernetes API call made with the pod's ServiceAccount.
+    #[serde(default)]
+    pub api: Option<ApiCall>,
+    /// A file path the container writes.
+    #[serde(default)]
+    pub write: Option<String>,
+    /// MiB written to `write` (counts against the volume mounted there).
+    #[serde(rename = "mib", default)]
+    pub mib: Option<u64>,
+    /// The container exits with code 1 when this fails (default: it logs and retries).
+    #[serde(default)]
+    pub fatal: bool,
+    /// Seconds between retries while it fails (default 10).
+    #[serde(default)]
+    pub every_seconds: Option<u64>,
+}
+
+/// A Kubernetes API request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiCall {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`.
+    pub verb: String,
+    /// Plural resource, with a subresource if any (`pods`, `pods/log`).
+    pub resource: String,
+    /// API group (default: the core group).
+    #[serde(default)]
+    pub group: String,
+    /// Namespace (default: the pod's; `""` with `clusterScope` for cluster-wide calls).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The call is cluster-wide (e.g. list nodes, or pods in every namespace).
+    #[serde(default)]
+    pub cluster_scope: bool,
+    /// The object's name, for `get`, `update`, `patch`, `delete`.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The wording a client uses for failures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ClientStyle {
+    /// Plain lines (`could not resolve host`, `Connection refused` ...).
+    #[default]
+    Plain,
+    /// A Go program (`dial tcp: lookup db on 10.96.0.10:53: no such host`).
+    Go,
+    /// A Python program using requests / the kubernetes client.
+    Python,
+    /// A Node.js program (`getaddrinfo ENOTFOUND db`).
+    Node,
+    /// A shell script using curl (`curl: (6) Could not resolve host: db`).
+    Curl,
 }
 
 /// A label selector (`matchLabels` and/or `matchExpressions`).

@@ -24,7 +24,8 @@ use axum::body::Bytes;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{QueryPairs, Shared, Target, json_response, param};
+use super::protobuf::{self, Encoding};
+use super::{QueryPairs, Shared, Target, json_response, param, respond};
 use crate::error::ApiError;
 use crate::resources::ResourceType;
 
@@ -132,18 +133,23 @@ fn strip_nulls(v: &mut Value) {
     }
 }
 
-/// The request body as a JSON object.
+/// The request body (JSON, YAML or protobuf) as a JSON object.
 fn parse_body(req: &Request) -> Result<Value, ApiError> {
-    // Protobuf is refused with 415, on which client-go falls back to JSON.
     let ct = req.content_type.split(';').next().unwrap_or("").trim();
-    if !ct.is_empty() && ct != "application/json" && ct != "*/*" {
-        return Err(ApiError::unsupported_body(&req.content_type));
-    }
-    let mut v: Value = serde_json::from_slice(&req.body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body of the request could not be decoded as JSON: {e}"
-        ))
-    })?;
+    let mut v: Value = match ct {
+        "" | "application/json" | "*/*" => serde_json::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as JSON: {e}"
+            ))
+        })?,
+        "application/yaml" => serde_saphyr::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as YAML: {e}"
+            ))
+        })?,
+        protobuf::MEDIA_TYPE => protobuf::decode(&req.body)?,
+        _ => return Err(ApiError::unsupported_body(&req.content_type)),
+    };
     if !v.is_object() {
         return Err(ApiError::bad_request("the body must be a JSON object"));
     }
@@ -152,7 +158,36 @@ fn parse_body(req: &Request) -> Result<Value, ApiError> {
 }
 
 /// A stored object as the answer of a request for `rt`.
-fn object_response(code: u16, rt: &ResourceType, o: Arc<Value>) -> Response {
-    let o = events::served(rt, o);
-    json_response(code, serde_json::to_vec(&*o).unwrap_or_default())
+fn object_response(req: &Request, code: u16, o: Arc<Value>) -> Result<Response, ApiError> {
+    let o = events::served(req.rt(), o);
+    encoded_response(req, code, &o)
+}
+
+/// An object in the encoding the client's `Accept` prefers: protobuf when it comes first
+/// and the kind has a message, JSON otherwise. The object's own `apiVersion` and `kind`
+/// name its message; the request's resource stands in where they are missing.
+fn encoded_response(req: &Request, code: u16, o: &Value) -> Result<Response, ApiError> {
+    let text = |k: &str| o.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let api_version = text("apiVersion")
+        .map(str::to_string)
+        .unwrap_or_else(|| req.rt().api_version());
+    let kind = text("kind").unwrap_or(req.rt().kind);
+    match protobuf::negotiate(&req.accept) {
+        None => Err(ApiError::not_acceptable()),
+        Some(Encoding::Protobuf) => Ok(match protobuf::encode(&api_version, kind, o) {
+            Some(bytes) => respond(code, protobuf::MEDIA_TYPE, bytes),
+            None => json_response(code, serde_json::to_vec(o).unwrap_or_default()),
+        }),
+        Some(Encoding::Json) => Ok(json_response(
+            code,
+            serde_json::to_vec(o).unwrap_or_default(),
+        )),
+    }
+}
+
+impl Request {
+    /// Whether the answer is to be protobuf (checked before building a JSON list by hand).
+    fn wants_protobuf(&self) -> bool {
+        !self.wants_table() && protobuf::negotiate(&self.accept) == Some(Encoding::Protobuf)
+    }
 }

@@ -35,6 +35,7 @@ fn groups(custom: &[&'static ResourceType]) -> Vec<(&'static str, &'static str)>
             out.push((r.group, r.version));
         }
     }
+    out.push((super::metrics::GROUP, super::metrics::VERSION));
     out
 }
 
@@ -100,6 +101,9 @@ pub fn resource_list(
     version: &str,
     custom: &[&'static ResourceType],
 ) -> Option<Value> {
+    if group == super::metrics::GROUP {
+        return super::metrics::resource_list(version);
+    }
     let served: Vec<&ResourceType> = all(custom)
         .filter(|r| r.group == group && r.version == version)
         .collect();
@@ -187,10 +191,14 @@ fn aggregated_resource(r: &ResourceType) -> Value {
 pub fn aggregated(core: bool, api_version: &str, custom: &[&'static ResourceType]) -> Value {
     let mut items = Vec::new();
     let mut add = |g: &str, v: &str| {
-        let resources: Vec<Value> = all(custom)
-            .filter(|r| r.group == g && r.version == v)
-            .map(aggregated_resource)
-            .collect();
+        let resources: Vec<Value> = if g == super::metrics::GROUP {
+            super::metrics::aggregated_resources()
+        } else {
+            all(custom)
+                .filter(|r| r.group == g && r.version == v)
+                .map(aggregated_resource)
+                .collect()
+        };
         let mut meta = json!({"creationTimestamp": null});
         if !g.is_empty() {
             meta["name"] = json!(g);

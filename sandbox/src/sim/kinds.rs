@@ -69,4 +69,16 @@ impl Kinds {
     pub fn jobs() -> &'static ResourceType {
         rt("batch", "jobs")
     }
+    pub fn networkpolicies() -> &'static ResourceType {
+        rt("networking.k8s.io", "networkpolicies")
+    }
+    pub fn resourcequotas() -> &'static ResourceType {
+        rt("", "resourcequotas")
+    }
+    pub fn limitranges() -> &'static ResourceType {
+        rt("", "limitranges")
+    }
+    pub fn hpas() -> &'static ResourceType {
+        rt("autoscaling", "horizontalpodautoscalers")
+    }
 }

@@ -11,8 +11,11 @@ mod events;
 pub(crate) mod kinds;
 mod kubelet;
 mod labels;
+pub(crate) mod metrics;
 pub(crate) mod naming;
+mod network;
 pub(crate) mod object;
+mod placement;
 mod quantity;
 mod scheduler;
 mod services;
@@ -265,9 +268,14 @@ impl Simulator {
             obj["metadata"]["namespace"] = json!(ns);
             self.ensure_namespace(store, &ns, at);
         }
-        let given_status = obj
-            .get("status")
-            .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()));
+        // A Node given only its capacity (extended resources such as GPUs) is simulated.
+        let given_status = obj.get("status").is_some_and(|s| {
+            s.as_object().is_some_and(|m| {
+                let capacity_only =
+                    rt.kind == "Node" && m.keys().all(|k| k == "capacity" || k == "allocatable");
+                !m.is_empty() && !capacity_only
+            })
+        });
         if obj["metadata"]["creationTimestamp"].as_str().is_none() {
             obj["metadata"]["creationTimestamp"] = time(at);
         }
@@ -357,6 +365,8 @@ impl Simulator {
         controllers::nodes(self, store, now);
         controllers::deployments(self, store, now);
         controllers::replicasets(self, store, now);
+        controllers::quotas(self, store);
+        controllers::autoscalers(self, store, now);
         controllers::statefulsets(self, store, now);
         controllers::daemonsets(self, store, now);
         controllers::jobs(self, store, now);

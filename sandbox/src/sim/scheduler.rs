@@ -37,10 +37,17 @@ pub struct NodeFit {
     pub pods: i64,
     /// CPU, memory and pods already requested by pods bound to the node.
     pub used: (i64, i64, i64),
+    /// Allocatable extended resources (`nvidia.com/gpu` ...).
+    pub ext: BTreeMap<String, i64>,
+    /// Extended resources already requested on the node.
+    pub ext_used: BTreeMap<String, i64>,
+    /// The pods bound to the node: namespace and labels (for pod affinity and spreading).
+    pub residents: Vec<(String, Value)>,
 }
 
-/// Why a node does not fit; the scheduler's wording.
-fn reasons_for(pod: &Value, n: &NodeFit) -> Vec<String> {
+/// Why a node does not fit; the scheduler's wording. Like kube-scheduler, the first filter
+/// that fails names the reasons: taints, node affinity, resources, spreading, pod affinity.
+fn reasons_for(pod: &Value, n: &NodeFit, all: &[NodeFit]) -> Vec<String> {
     if n.unschedulable && !tolerates_unschedulable(pod) {
         return vec!["node(s) were unschedulable".into()];
     }
@@ -70,6 +77,50 @@ fn reasons_for(pod: &Value, n: &NodeFit) -> Vec<String> {
     }
     if mem > 0 && n.used.1 + mem > n.mem {
         out.push("Insufficient memory".into());
+    }
+    for (res, want) in extended_requests(pod) {
+        let have = n.ext.get(&res).copied().unwrap_or(0);
+        if n.ext_used.get(&res).copied().unwrap_or(0) + want > have {
+            out.push(format!("Insufficient {res}"));
+        }
+    }
+    if !out.is_empty() {
+        return out;
+    }
+    if let Some(r) = super::placement::spread_failure(pod, n, all) {
+        return vec![r];
+    }
+    if let Some(r) = super::placement::pod_affinity_failure(pod, n, all) {
+        return vec![r];
+    }
+    out
+}
+
+/// Whether a resource name is an extended resource (not CPU, memory, pods, storage).
+pub fn is_extended(res: &str) -> bool {
+    !matches!(res, "cpu" | "memory" | "pods" | "ephemeral-storage")
+        && !res.starts_with("hugepages-")
+}
+
+/// A pod's extended resource requests (limits stand for requests, which must equal them).
+pub fn extended_requests(pod: &Value) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for c in arr(pod, "/spec/containers") {
+        let r = &c["resources"];
+        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
+        for field in ["limits", "requests"] {
+            for (res, v) in r[field].as_object().into_iter().flatten() {
+                if is_extended(res) {
+                    seen.insert(
+                        res.clone(),
+                        super::quantity::quantity(v).unwrap_or(0.0) as i64,
+                    );
+                }
+            }
+        }
+        for (res, n) in seen {
+            *out.entry(res).or_default() += n;
+        }
     }
     out
 }
@@ -181,9 +232,12 @@ pub fn failure_message(total: usize, per_node: &[Vec<String>]) -> String {
         for r in reasons {
             *counts.entry(r.clone()).or_default() += 1;
         }
-        let resource = reasons
-            .iter()
-            .any(|r| r.starts_with("Insufficient") || r == "Too many pods");
+        let resource = reasons.iter().any(|r| {
+            r.starts_with("Insufficient")
+                || r == "Too many pods"
+                || r.ends_with("didn't match pod anti-affinity rules")
+                || r.ends_with("didn't match pod topology spread constraints")
+        });
         let key = if resource {
             "No preemption victims found for incoming pod"
         } else {
@@ -206,6 +260,8 @@ pub fn failure_message(total: usize, per_node: &[Vec<String>]) -> String {
 /// Builds the scheduler's view of the nodes and their current load.
 pub fn node_fits(store: &Store) -> Vec<NodeFit> {
     let mut used: HashMap<String, (i64, i64, i64)> = HashMap::new();
+    let mut ext_used: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+    let mut residents: HashMap<String, Vec<(String, Value)>> = HashMap::new();
     for p in store.list(Kinds::pods(), None) {
         let node = s(&p, "/spec/nodeName");
         if node.is_empty() || matches!(s(&p, "/status/phase"), "Succeeded" | "Failed") {
@@ -216,6 +272,14 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
         e.0 += c;
         e.1 += m;
         e.2 += 1;
+        let x = ext_used.entry(node.to_string()).or_default();
+        for (res, n) in extended_requests(&p) {
+            *x.entry(res).or_default() += n;
+        }
+        residents
+            .entry(node.to_string())
+            .or_default()
+            .push((namespace(&p).to_string(), p["metadata"]["labels"].clone()));
     }
     store
         .list(Kinds::nodes(), None)
@@ -241,6 +305,18 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
                     super::quantity::quantity(p).unwrap_or(110.0) as i64
                 }),
                 used: used.get(name(n)).copied().unwrap_or_default(),
+                ext: alloc
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| is_extended(k))
+                    .map(|(k, v)| {
+                        let n = super::quantity::quantity(v).unwrap_or(0.0) as i64;
+                        (k.clone(), n)
+                    })
+                    .collect(),
+                ext_used: ext_used.remove(name(n)).unwrap_or_default(),
+                residents: residents.remove(name(n)).unwrap_or_default(),
             }
         })
         .collect()
@@ -269,7 +345,8 @@ pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             unschedulable(sim, store, &pod, msg, now);
             continue;
         }
-        let per_node: Vec<Vec<String>> = nodes.iter().map(|n| reasons_for(&pod, n)).collect();
+        let per_node: Vec<Vec<String>> =
+            nodes.iter().map(|n| reasons_for(&pod, n, &nodes)).collect();
         // Least loaded feasible node, by pod count then name: spreads replicas.
         let best = nodes
             .iter()
@@ -283,6 +360,13 @@ pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
                 nodes[idx].used.0 += c;
                 nodes[idx].used.1 += m;
                 nodes[idx].used.2 += 1;
+                for (res, n) in extended_requests(&pod) {
+                    *nodes[idx].ext_used.entry(res).or_default() += n;
+                }
+                nodes[idx].residents.push((
+                    namespace(&pod).to_string(),
+                    pod["metadata"]["labels"].clone(),
+                ));
                 let node = nodes[idx].name.clone();
                 let mut bound = (*pod).clone();
                 bound["spec"]["nodeName"] = json!(node);
@@ -397,75 +481,4 @@ fn unschedulable(sim: &mut Simulator, store: &mut Store, pod: &Value, msg: Strin
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn node(name: &str) -> NodeFit {
-        NodeFit {
-            name: name.into(),
-            labels: json!({"kubernetes.io/hostname": name, "disk": "ssd"}),
-            taints: vec![],
-            unschedulable: false,
-            cpu: 4000,
-            mem: 8 << 30,
-            pods: 110,
-            used: (0, 0, 0),
-        }
-    }
-
-    #[test]
-    fn messages_are_worded_like_kube_scheduler() {
-        let big = json!({"spec": {"containers": [{"name": "a", "resources": {"requests": {"memory": "64Gi"}}}]}});
-        let nodes = [node("a"), node("b"), node("c")];
-        let per: Vec<_> = nodes.iter().map(|n| reasons_for(&big, n)).collect();
-        assert_eq!(
-            failure_message(3, &per),
-            "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
-        );
-        let sel = json!({"spec": {"nodeSelector": {"gpu": "true"}, "containers": []}});
-        let per: Vec<_> = nodes.iter().map(|n| reasons_for(&sel, n)).collect();
-        assert_eq!(
-            failure_message(3, &per),
-            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
-        );
-        let mut tainted = node("cp");
-        tainted.taints =
-            vec![json!({"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"})];
-        let per = vec![
-            reasons_for(&big, &tainted),
-            reasons_for(&big, &node("a")),
-            reasons_for(&big, &node("b")),
-        ];
-        assert_eq!(
-            failure_message(3, &per),
-            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod."
-        );
-    }
-
-    #[test]
-    fn tolerations_and_affinity() {
-        let taint = json!({"key": "dedicated", "value": "gpu", "effect": "NoSchedule"});
-        let pod = json!({"spec": {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]}});
-        assert!(tolerated(&pod, &taint));
-        let any = json!({"spec": {"tolerations": [{"operator": "Exists"}]}});
-        assert!(tolerated(&any, &taint));
-        let other = json!({"spec": {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "cpu"}]}});
-        assert!(!tolerated(&other, &taint));
-        let aff = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}]}}}}});
-        assert!(affinity_matches(&aff, &node("a")));
-        let not = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "disk", "operator": "NotIn", "values": ["ssd"]}]}]}}}}});
-        assert!(!affinity_matches(&not, &node("a")));
-        let field = json!({"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["b"]}]}]}}}}});
-        assert!(!affinity_matches(&field, &node("a")));
-        assert!(affinity_matches(&field, &node("b")));
-    }
-
-    #[test]
-    fn requests_sum_containers_and_default_to_limits() {
-        let pod = json!({"spec": {"containers": [
-            {"resources": {"requests": {"cpu": "250m", "memory": "128Mi"}}},
-            {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}
-        ], "initContainers": [{"resources": {"requests": {"cpu": "2"}}}]}});
-        assert_eq!(requests(&pod), (2000, (128 << 20) + (1 << 30)));
-    }
-}
+mod tests;

@@ -1,26 +1,40 @@
 //! API calls of a diagnosis: one paged list per kind for the scope, all concurrently; Secrets and
 //! ConfigMaps only when a pod or ingress needs them checked (keys kept, values dropped at once);
-//! bounded log tails of failing containers, a few at a time.
+//! RBAC objects only when a log or event says "forbidden"; bounded log tails of failing
+//! containers and of one running pod per workload, a few at a time.
 
 use std::fmt::Debug;
 
-use futures::StreamExt;
-use k8s_openapi::ByteString;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume};
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::Resource;
 use kube::api::{Api, ListParams, LogParams};
-use kube::core::NamespaceResourceScope;
+use kube::core::{ClusterResourceScope, NamespaceResourceScope};
 use serde::de::DeserializeOwned;
 
 use super::Scope;
-use super::analyze::{LogRequest, log_requests};
+use super::analyze::{LogRequest, log_plan};
 use super::snapshot::{LogTail, Snapshot};
+use super::strip::{
+    strip_config_map, strip_deployment, strip_pod, strip_replica_set, strip_secret,
+};
 use crate::cluster::Cluster;
 use crate::error::ToolError;
 
 const PAGE: u32 = 500;
+/// Lines of a failing container's log.
 const LOG_LINES: i64 = 50;
+/// Lines of a running container's log read for failure signatures.
+const SAMPLE_LINES: i64 = 100;
 const LOG_BYTES: i64 = 16 * 1024;
-const LOG_CONCURRENCY: usize = 4;
+const LOG_CONCURRENCY: usize = 6;
 
 /// A snapshot plus what could not be listed.
 pub(crate) struct Collected {
@@ -144,153 +158,109 @@ impl Sink<'_> {
     }
 }
 
-/// Keeps of a pod only what the rules read. A settled pod (running, every container ready,
-/// never restarted, owned by a controller) keeps its identity, labels, owner, node and Ready
-/// condition only: its containers are those of its owner's template. This bounds memory on
-/// clusters of many thousand pods.
-fn strip_pod(p: &mut k8s_openapi::api::core::v1::Pod) {
-    p.metadata.annotations = None;
-    if let Some(st) = p.status.as_mut()
-        && let Some(c) = st.conditions.as_mut()
-    {
-        c.retain(|c| c.type_ == "Ready" || c.type_ == "PodScheduled");
-        c.shrink_to_fit();
+/// Stores one listed kind into the snapshot (run after all lists of a round are done).
+type Put = Box<dyn FnOnce(&mut Sink<'_>) + Send>;
+
+/// Lists a namespaced kind and returns how to store it.
+fn ns_task<'a, K>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    plural: &'static str,
+    labels: Option<&'a str>,
+    strip: fn(&mut K),
+    put: fn(&mut Snapshot, Vec<K>),
+) -> BoxFuture<'a, Put>
+where
+    K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug + Send + 'static,
+    <K as Resource>::DynamicType: Default,
+{
+    async move {
+        let listed = list_pages(c, namespaced::<K>(c, ns), plural, ns, labels, strip).await;
+        Box::new(move |sink: &mut Sink<'_>| {
+            let v = sink.take(plural, listed);
+            put(sink.snap, v);
+        }) as Put
     }
-    let settled = p.metadata.deletion_timestamp.is_none()
-        && p.metadata
-            .owner_references
-            .as_ref()
-            .is_some_and(|o| o.iter().any(|r| r.controller == Some(true)))
-        && p.status.as_ref().is_some_and(|st| {
-            st.phase.as_deref() == Some("Running")
-                && st.container_statuses.as_ref().is_some_and(|cs| {
-                    !cs.is_empty()
-                        && cs.iter().all(|c| {
-                            c.ready
-                                && c.restart_count == 0
-                                && c.state.as_ref().is_some_and(|s| s.running.is_some())
-                        })
-                })
-        });
-    if !settled {
-        return;
-    }
-    // The containers' specs (and named ports) are in the owner's template; readiness is in
-    // the Ready condition.
-    if let Some(spec) = p.spec.as_mut() {
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            node_name: spec.node_name.take(),
-            ..Default::default()
-        };
-    }
-    if let Some(st) = p.status.as_mut() {
-        st.container_statuses = None;
-        st.init_container_statuses = None;
-        st.pod_ips = None;
-        st.host_ips = None;
-    }
+    .boxed()
 }
 
-/// Keeps of a pod template what the rules read: containers' names, images, env (names and
-/// references), ports and resource requests, and the template's labels.
-fn strip_template(t: &mut k8s_openapi::api::core::v1::PodTemplateSpec) {
-    if let Some(m) = t.metadata.as_mut() {
-        m.annotations = None;
+/// Lists a cluster-scoped kind and returns how to store it.
+fn cluster_task<'a, K>(
+    c: &'a Cluster,
+    plural: &'static str,
+    put: fn(&mut Snapshot, Vec<K>),
+) -> BoxFuture<'a, Put>
+where
+    K: Resource<Scope = ClusterResourceScope> + Clone + DeserializeOwned + Debug + Send + 'static,
+    <K as Resource>::DynamicType: Default,
+{
+    async move {
+        let api = Api::<K>::all(c.client.clone());
+        let listed = list_pages(c, api, plural, None, None, keep).await;
+        Box::new(move |sink: &mut Sink<'_>| {
+            let v = sink.take(plural, listed);
+            put(sink.snap, v);
+        }) as Put
     }
-    if let Some(spec) = t.spec.as_mut() {
-        let containers = std::mem::take(&mut spec.containers)
-            .into_iter()
-            .map(|c| k8s_openapi::api::core::v1::Container {
-                name: c.name,
-                image: c.image,
-                env: c.env,
-                env_from: c.env_from,
-                ports: c.ports,
-                resources: c
-                    .resources
-                    .map(|r| k8s_openapi::api::core::v1::ResourceRequirements {
-                        requests: r.requests,
-                        ..Default::default()
-                    }),
-                ..Default::default()
-            })
-            .collect();
-        *spec = k8s_openapi::api::core::v1::PodSpec {
-            containers,
-            ..Default::default()
-        };
-    }
+    .boxed()
 }
 
-/// Annotations of workloads: only the deployment revision is read.
-fn keep_revision(m: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
-    if let Some(a) = m.annotations.as_mut() {
-        a.retain(|k, _| k == "deployment.kubernetes.io/revision");
-        if a.is_empty() {
-            m.annotations = None;
-        }
-    }
-}
-
-fn strip_replica_set(r: &mut k8s_openapi::api::apps::v1::ReplicaSet) {
-    keep_revision(&mut r.metadata);
-    if let Some(t) = r.spec.as_mut().and_then(|s| s.template.as_mut()) {
-        strip_template(t);
-    }
-}
-
-fn strip_deployment(d: &mut k8s_openapi::api::apps::v1::Deployment) {
-    keep_revision(&mut d.metadata);
-    if let Some(s) = d.spec.as_mut() {
-        strip_template(&mut s.template);
-    }
-}
-
-fn strip_secret(s: &mut k8s_openapi::api::core::v1::Secret) {
-    // Keys only: values never stay in memory longer than one page.
-    if let Some(d) = s.data.as_mut() {
-        for v in d.values_mut() {
-            *v = ByteString(Vec::new());
-        }
-    }
-    if let Some(d) = s.string_data.as_mut() {
-        for v in d.values_mut() {
-            v.clear();
-        }
-    }
-    s.metadata.annotations = None;
-}
-
-fn strip_config_map(c: &mut k8s_openapi::api::core::v1::ConfigMap) {
-    if let Some(d) = c.data.as_mut() {
-        for v in d.values_mut() {
-            v.clear();
-        }
-    }
-    if let Some(d) = c.binary_data.as_mut() {
-        for v in d.values_mut() {
-            *v = ByteString(Vec::new());
-        }
-    }
-    c.metadata.annotations = None;
+/// The lists every diagnosis makes, all at once.
+fn first_round<'a>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    sel: Option<&'a str>,
+) -> Vec<BoxFuture<'a, Put>> {
+    vec![
+        ns_task(c, ns, "pods", sel, strip_pod, |s, v| s.pods = v),
+        ns_task(c, ns, "deployments", sel, strip_deployment, |s, v| {
+            s.deployments = v
+        }),
+        ns_task(c, ns, "replicasets", sel, strip_replica_set, |s, v| {
+            s.replica_sets = v
+        }),
+        ns_task(c, ns, "statefulsets", sel, keep, |s, v| s.stateful_sets = v),
+        ns_task(c, ns, "daemonsets", sel, keep, |s, v| s.daemon_sets = v),
+        ns_task(c, ns, "jobs", sel, keep, |s, v| s.jobs = v),
+        ns_task(c, ns, "cronjobs", sel, keep, |s, v| s.cron_jobs = v),
+        ns_task(c, ns, "services", sel, keep, |s, v| s.services = v),
+        ns_task(c, ns, "endpoints", None, keep, |s, v| s.endpoints = v),
+        ns_task(c, ns, "ingresses", sel, keep, |s, v| s.ingresses = v),
+        ns_task(c, ns, "persistentvolumeclaims", None, keep, |s, v| {
+            s.pvcs = v
+        }),
+        ns_task(c, ns, "events", None, keep, |s, v| s.events = v),
+        ns_task(c, ns, "horizontalpodautoscalers", sel, keep, |s, v| {
+            s.hpas = v
+        }),
+        ns_task(c, ns, "poddisruptionbudgets", sel, keep, |s, v| s.pdbs = v),
+        ns_task(c, ns, "networkpolicies", None, keep, |s, v| {
+            s.network_policies = v
+        }),
+        ns_task(c, ns, "serviceaccounts", None, keep, |s, v| {
+            s.service_accounts = v
+        }),
+        ns_task(c, ns, "resourcequotas", None, keep, |s, v| {
+            s.resource_quotas = v
+        }),
+        ns_task(c, ns, "limitranges", None, keep, |s, v| s.limit_ranges = v),
+        cluster_task::<Node>(c, "nodes", |s, v| s.nodes = v),
+        cluster_task::<PersistentVolume>(c, "persistentvolumes", |s, v| s.pvs = v),
+        cluster_task::<StorageClass>(c, "storageclasses", |s, v| s.storage_classes = v),
+        cluster_task::<IngressClass>(c, "ingressclasses", |s, v| s.ingress_classes = v),
+        cluster_task::<ValidatingWebhookConfiguration>(
+            c,
+            "validatingwebhookconfigurations",
+            |s, v| s.validating_webhooks = v,
+        ),
+        cluster_task::<MutatingWebhookConfiguration>(c, "mutatingwebhookconfigurations", |s, v| {
+            s.mutating_webhooks = v
+        }),
+    ]
 }
 
 /// Lists everything the analysis needs for a scope, then the log tails it asks for.
 pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collected, ToolError> {
-    use k8s_openapi::api::admissionregistration::v1::{
-        MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
-    };
-    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-    use k8s_openapi::api::batch::v1::{CronJob, Job};
-    use k8s_openapi::api::core::v1::{
-        ConfigMap, Endpoints, Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
-        Service, ServiceAccount,
-    };
-    use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
-    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-    use k8s_openapi::api::storage::v1::StorageClass;
-
     let ns_owned: Option<String> = if scope.all_namespaces {
         None
     } else {
@@ -313,160 +283,8 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
             None => Ok(()),
         }
     };
-    let (
-        ns_ok,
-        (pods, deployments, replica_sets, stateful_sets, daemon_sets, jobs, cron_jobs),
-        (services, endpoints, ingresses, pvcs, events, hpas, pdbs, netpols, sas),
-        (nodes, pvs, scs, ics, vwh, mwh),
-    ) = futures::join!(
-        ns_check,
-        async {
-            futures::join!(
-                list_pages(c, namespaced::<Pod>(c, ns), "pods", ns, sel, strip_pod),
-                list_pages(
-                    c,
-                    namespaced::<Deployment>(c, ns),
-                    "deployments",
-                    ns,
-                    sel,
-                    strip_deployment
-                ),
-                list_pages(
-                    c,
-                    namespaced::<ReplicaSet>(c, ns),
-                    "replicasets",
-                    ns,
-                    sel,
-                    strip_replica_set
-                ),
-                list_pages(
-                    c,
-                    namespaced::<StatefulSet>(c, ns),
-                    "statefulsets",
-                    ns,
-                    sel,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    namespaced::<DaemonSet>(c, ns),
-                    "daemonsets",
-                    ns,
-                    sel,
-                    keep
-                ),
-                list_pages(c, namespaced::<Job>(c, ns), "jobs", ns, sel, keep),
-                list_pages(c, namespaced::<CronJob>(c, ns), "cronjobs", ns, sel, keep),
-            )
-        },
-        async {
-            futures::join!(
-                list_pages(c, namespaced::<Service>(c, ns), "services", ns, sel, keep),
-                list_pages(
-                    c,
-                    namespaced::<Endpoints>(c, ns),
-                    "endpoints",
-                    ns,
-                    None,
-                    keep
-                ),
-                list_pages(c, namespaced::<Ingress>(c, ns), "ingresses", ns, sel, keep),
-                list_pages(
-                    c,
-                    namespaced::<PersistentVolumeClaim>(c, ns),
-                    "persistentvolumeclaims",
-                    ns,
-                    None,
-                    keep
-                ),
-                list_pages(c, namespaced::<Event>(c, ns), "events", ns, None, keep),
-                list_pages(
-                    c,
-                    namespaced::<HorizontalPodAutoscaler>(c, ns),
-                    "horizontalpodautoscalers",
-                    ns,
-                    sel,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    namespaced::<PodDisruptionBudget>(c, ns),
-                    "poddisruptionbudgets",
-                    ns,
-                    sel,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    namespaced::<NetworkPolicy>(c, ns),
-                    "networkpolicies",
-                    ns,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    namespaced::<ServiceAccount>(c, ns),
-                    "serviceaccounts",
-                    ns,
-                    None,
-                    keep
-                ),
-            )
-        },
-        async {
-            futures::join!(
-                list_pages(
-                    c,
-                    Api::<Node>::all(c.client.clone()),
-                    "nodes",
-                    None,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    Api::<PersistentVolume>::all(c.client.clone()),
-                    "persistentvolumes",
-                    None,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    Api::<StorageClass>::all(c.client.clone()),
-                    "storageclasses",
-                    None,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    Api::<IngressClass>::all(c.client.clone()),
-                    "ingressclasses",
-                    None,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    Api::<ValidatingWebhookConfiguration>::all(c.client.clone()),
-                    "validatingwebhookconfigurations",
-                    None,
-                    None,
-                    keep
-                ),
-                list_pages(
-                    c,
-                    Api::<MutatingWebhookConfiguration>::all(c.client.clone()),
-                    "mutatingwebhookconfigurations",
-                    None,
-                    None,
-                    keep
-                ),
-            )
-        },
-    );
+    let (ns_ok, puts) =
+        futures::join!(ns_check, futures::future::join_all(first_round(c, ns, sel)));
     ns_ok?;
 
     let mut snap = Snapshot::at(jiff::Timestamp::now());
@@ -477,28 +295,9 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         not_checked: Vec::new(),
         down: None,
     };
-    sink.snap.pods = sink.take("pods", pods);
-    sink.snap.deployments = sink.take("deployments", deployments);
-    sink.snap.replica_sets = sink.take("replicasets", replica_sets);
-    sink.snap.stateful_sets = sink.take("statefulsets", stateful_sets);
-    sink.snap.daemon_sets = sink.take("daemonsets", daemon_sets);
-    sink.snap.jobs = sink.take("jobs", jobs);
-    sink.snap.cron_jobs = sink.take("cronjobs", cron_jobs);
-    sink.snap.services = sink.take("services", services);
-    sink.snap.endpoints = sink.take("endpoints", endpoints);
-    sink.snap.ingresses = sink.take("ingresses", ingresses);
-    sink.snap.pvcs = sink.take("persistentvolumeclaims", pvcs);
-    sink.snap.events = sink.take("events", events);
-    sink.snap.hpas = sink.take("horizontalpodautoscalers", hpas);
-    sink.snap.pdbs = sink.take("poddisruptionbudgets", pdbs);
-    sink.snap.network_policies = sink.take("networkpolicies", netpols);
-    sink.snap.service_accounts = sink.take("serviceaccounts", sas);
-    sink.snap.nodes = sink.take("nodes", nodes);
-    sink.snap.pvs = sink.take("persistentvolumes", pvs);
-    sink.snap.storage_classes = sink.take("storageclasses", scs);
-    sink.snap.ingress_classes = sink.take("ingressclasses", ics);
-    sink.snap.validating_webhooks = sink.take("validatingwebhookconfigurations", vwh);
-    sink.snap.mutating_webhooks = sink.take("mutatingwebhookconfigurations", mwh);
+    for put in puts {
+        put(&mut sink);
+    }
     if let Some(e) = sink.down.take() {
         return Err(e);
     }
@@ -515,58 +314,102 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
     }
 
     // Second round, concurrently: config objects when something needs checking against them,
-    // and the log tails of failing containers.
+    // and the log tails of failing containers and of one running pod per workload.
     let needs_config = snap.pods.iter().any(unhealthy)
         || snap
             .ingresses
             .iter()
             .any(|i| i.spec.as_ref().is_some_and(|s| s.tls.is_some()));
-    let requests = log_requests(&snap);
-    let configs = async {
-        if !needs_config {
-            return None;
-        }
-        Some(futures::join!(
-            // Helm release secrets are large and irrelevant: leave them on the server.
-            list_pages(
-                c,
-                namespaced::<Secret>(c, ns),
-                "secrets",
-                ns,
-                Some("owner!=helm"),
-                strip_secret
-            ),
-            list_pages(
-                c,
-                namespaced::<ConfigMap>(c, ns),
-                "configmaps",
-                ns,
-                None,
-                strip_config_map
-            ),
-        ))
-    };
-    let (configs, logs) = futures::join!(configs, fetch_logs(c, requests));
-    if let Some((secrets, cms)) = configs {
-        let mut sink = Sink {
-            snap: &mut snap,
-            not_checked: Vec::new(),
-            down: None,
-        };
-        sink.snap.secrets = sink.take("secrets", secrets);
-        sink.snap.config_maps = sink.take("configmaps", cms);
-        not_checked.extend(sink.not_checked);
+    let plan = log_plan(&snap, scope.name.as_deref());
+    let mut configs: Vec<BoxFuture<'_, Put>> = Vec::new();
+    if needs_config {
+        // Helm release secrets are large and irrelevant: leave them on the server.
+        configs.push(ns_task(
+            c,
+            ns,
+            "secrets",
+            Some("owner!=helm"),
+            strip_secret,
+            |s, v| s.secrets = v,
+        ));
+        configs.push(ns_task(
+            c,
+            ns,
+            "configmaps",
+            None,
+            strip_config_map,
+            |s, v| s.config_maps = v,
+        ));
     } else {
         // Not needed, so not listed: rules needing them stay silent.
         snap.unavailable.insert("secrets".into());
         snap.unavailable.insert("configmaps".into());
     }
+    let (puts, logs) = futures::join!(
+        futures::future::join_all(configs),
+        fetch_logs(c, plan.requests)
+    );
     snap.logs = logs;
+    if plan.skipped_workloads > 0 {
+        not_checked.push(format!(
+            "logs of running pods in {} workloads (read one pod in each of {}, the limit)",
+            plan.skipped_workloads, plan.sampled_workloads
+        ));
+    }
+
+    // Third round, only when something was refused: who may do what.
+    let mut rbac: Vec<BoxFuture<'_, Put>> = Vec::new();
+    if says_forbidden(&snap) {
+        rbac.push(ns_task(c, ns, "roles", None, keep, |s, v| s.roles = v));
+        rbac.push(ns_task(c, ns, "rolebindings", None, keep, |s, v| {
+            s.role_bindings = v
+        }));
+        rbac.push(cluster_task::<ClusterRole>(c, "clusterroles", |s, v| {
+            s.cluster_roles = v
+        }));
+        rbac.push(cluster_task::<ClusterRoleBinding>(
+            c,
+            "clusterrolebindings",
+            |s, v| s.cluster_role_bindings = v,
+        ));
+    } else {
+        for k in [
+            "roles",
+            "rolebindings",
+            "clusterroles",
+            "clusterrolebindings",
+        ] {
+            snap.unavailable.insert(k.into());
+        }
+    }
+    let rbac_puts = futures::future::join_all(rbac).await;
+    let mut sink = Sink {
+        snap: &mut snap,
+        not_checked: Vec::new(),
+        down: None,
+    };
+    for put in puts.into_iter().chain(rbac_puts) {
+        put(&mut sink);
+    }
+    not_checked.extend(sink.not_checked);
     Ok(Collected {
         snapshot: snap,
         not_checked,
         scope: scope_text,
     })
+}
+
+/// Whether a log tail or an event says an API call was forbidden.
+fn says_forbidden(snap: &Snapshot) -> bool {
+    let hit = |t: &str| {
+        let l = t.to_ascii_lowercase();
+        l.contains("forbidden") && (l.contains("cannot") || l.contains("serviceaccount"))
+    };
+    snap.logs.iter().any(|l| hit(&l.text))
+        || snap
+            .events
+            .iter()
+            .any(|e| e.message.as_deref().is_some_and(hit))
 }
 
 fn unhealthy(p: &k8s_openapi::api::core::v1::Pod) -> bool {
@@ -576,10 +419,7 @@ fn unhealthy(p: &k8s_openapi::api::core::v1::Pod) -> bool {
     if st.phase.as_deref() == Some("Succeeded") {
         return false;
     }
-    let ready = st
-        .conditions
-        .as_ref()
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    let ready = crate::pods::is_ready(p);
     let restarted = st
         .container_statuses
         .iter()
@@ -596,7 +436,7 @@ async fn fetch_logs(c: &Cluster, requests: Vec<LogRequest>) -> Vec<LogTail> {
             let lp = LogParams {
                 container: Some(r.container.clone()),
                 previous: r.previous,
-                tail_lines: Some(LOG_LINES),
+                tail_lines: Some(if r.sample { SAMPLE_LINES } else { LOG_LINES }),
                 limit_bytes: Some(LOG_BYTES),
                 ..LogParams::default()
             };

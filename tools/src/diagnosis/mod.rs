@@ -10,13 +10,14 @@ mod collect;
 mod logs;
 mod render;
 mod snapshot;
+mod strip;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::Cluster;
 use crate::error::ToolError;
 
-pub use analyze::{LogRequest, analyze, log_requests};
+pub use analyze::{LogPlan, LogRequest, analyze, log_plan};
 pub use logs::{error_signatures, missing_env_names};
 pub use render::render_compact;
 pub use snapshot::{LogTail, Snapshot};

@@ -1,4 +1,4 @@
-//! The state the analysis works on: typed lists per kind, log tails of failing containers, `now`.
+//! The state the analysis works on: typed lists per kind, log tails, `now`.
 
 use std::collections::BTreeSet;
 
@@ -10,11 +10,12 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Endpoints, Event, Node, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
-    Service, ServiceAccount,
+    ConfigMap, Endpoints, Event, LimitRange, Node, PersistentVolume, PersistentVolumeClaim, Pod,
+    ResourceQuota, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 
 /// The tail of one container's log.
@@ -93,7 +94,19 @@ pub struct Snapshot {
     pub validating_webhooks: Vec<ValidatingWebhookConfiguration>,
     /// Mutating admission webhooks.
     pub mutating_webhooks: Vec<MutatingWebhookConfiguration>,
-    /// Log tails of failing containers.
+    /// Resource quotas.
+    pub resource_quotas: Vec<ResourceQuota>,
+    /// Limit ranges.
+    pub limit_ranges: Vec<LimitRange>,
+    /// Roles (listed only when something was forbidden).
+    pub roles: Vec<Role>,
+    /// Role bindings (listed only when something was forbidden).
+    pub role_bindings: Vec<RoleBinding>,
+    /// Cluster roles (listed only when something was forbidden).
+    pub cluster_roles: Vec<ClusterRole>,
+    /// Cluster role bindings (listed only when something was forbidden).
+    pub cluster_role_bindings: Vec<ClusterRoleBinding>,
+    /// Log tails of failing containers and of one running pod per workload.
     pub logs: Vec<LogTail>,
 }
 
@@ -129,6 +142,12 @@ impl Snapshot {
             network_policies: Vec::new(),
             validating_webhooks: Vec::new(),
             mutating_webhooks: Vec::new(),
+            resource_quotas: Vec::new(),
+            limit_ranges: Vec::new(),
+            roles: Vec::new(),
+            role_bindings: Vec::new(),
+            cluster_roles: Vec::new(),
+            cluster_role_bindings: Vec::new(),
             logs: Vec::new(),
         }
     }

@@ -8,23 +8,21 @@ use serde_json::{Map, Value, json};
 use crate::cluster::Cluster;
 use crate::error::ToolError;
 use crate::format::{DEFAULT_BUDGET, age, cap, table, truncate};
-use crate::k8s::{self, arr, at, i, map_str, name, s, selector_string};
+use crate::k8s::{self, at, i, map_str, name, s, selector_string};
 use crate::kinds::{Kind, resolve_kind};
 use crate::mask::{MASK, is_secret_like_name, mask_text};
 use crate::pods;
 use crate::registry::{Effect, ToolOutput};
 use crate::tools::list_resources::{endpoint_addresses, images, secret_keys, spec_replicas};
-use crate::tools::{Tool, events, list_pods, now};
+use crate::tools::{Tool, events, now};
 
-/// Most pods listed under a workload, service or node.
-const MAX_PODS: usize = 20;
-/// Most events shown.
-const MAX_EVENTS: usize = 15;
-/// Annotations that are dropped: they can carry whole manifests with secrets.
-const DROPPED_ANNOTATIONS: &[&str] = &[
-    "kubectl.kubernetes.io/last-applied-configuration",
-    "meta.helm.sh/release-values",
-];
+mod sections;
+
+pub use sections::env_value;
+use sections::{
+    MAX_EVENTS, conditions, generic_section, metadata, node_section, pod_section, pods_table,
+    revision, service_section, workload_section,
+};
 
 /// Arguments of `describe`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -129,243 +127,291 @@ async fn describe(
     metadata(&mut d, obj, now);
 
     // Names whose events belong to this description (the object, its replica sets and pods).
-    let mut event_objects: Vec<(String, String)> = vec![(kind.api_kind().to_string(), n.clone())];
-    let mut related: Vec<String> = Vec::new();
-
+    let mut rel = Related {
+        event_objects: vec![(kind.api_kind().to_string(), n.clone())],
+        objects: Vec::new(),
+    };
     match kind {
         Kind::Pod => {
             pod_section(&mut d, obj, now);
             if let Some(node) = Some(s(obj, &["spec", "nodeName"])).filter(|x| !x.is_empty()) {
-                related.push(format!("node/{node}"));
+                rel.objects.push(format!("node/{node}"));
             }
         }
         Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet | Kind::Job => {
             workload_section(&mut d, kind, obj);
-            let ns = ns.unwrap_or_default();
-            if kind == Kind::Deployment {
-                let rss = allowed(
-                    &mut d,
-                    "ReplicaSets",
-                    replica_sets_of(cluster, ns, obj).await,
-                )?
-                .unwrap_or_default();
-                let rows: Vec<Vec<String>> = rss
-                    .iter()
-                    .map(|rs| {
-                        vec![
-                            name(rs).to_string(),
-                            revision(rs).to_string(),
-                            format!(
-                                "{}/{}",
-                                i(rs, &["status", "readyReplicas"]),
-                                spec_replicas(rs)
-                            ),
-                            images(at(rs, &["spec", "template", "spec"])),
-                            age(k8s::created(rs), now),
-                        ]
-                    })
-                    .collect();
-                d.table(
-                    "ReplicaSets",
-                    &["NAME", "REVISION", "READY", "IMAGES", "AGE"],
-                    &rows,
-                );
-                d.json.insert(
-                    "replica_sets".into(),
-                    json!(
-                        rss.iter()
-                            .map(|rs| json!({
-                                "name": name(rs), "revision": revision(rs),
-                                "replicas": spec_replicas(rs),
-                                "ready": i(rs, &["status", "readyReplicas"]),
-                                "images": images(at(rs, &["spec", "template", "spec"])),
-                            }))
-                            .collect::<Vec<_>>()
-                    ),
-                );
-                for rs in &rss {
-                    event_objects.push(("ReplicaSet".into(), name(rs).to_string()));
-                    related.push(format!("replicaset/{}", name(rs)));
-                }
-            }
-            let selector = selector_string(at(obj, &["spec", "selector"]));
-            if !selector.is_empty() {
-                let pods = allowed(
-                    &mut d,
-                    "Pods",
-                    k8s::list(cluster, Kind::Pod, Some(ns), Some(&selector), None).await,
-                )?;
-                if let Some(pods) = &pods {
-                    pods_table(&mut d, pods, now);
-                }
-                let pods = pods.unwrap_or_default();
-                for p in &pods {
-                    event_objects.push(("Pod".into(), name(p).to_string()));
-                    related.push(format!("pod/{}", name(p)));
-                }
-            }
+            workload_related(cluster, &mut d, kind, ns.unwrap_or_default(), obj, &mut rel).await?;
         }
         Kind::Service => {
             service_section(&mut d, obj);
-            let ns = ns.unwrap_or_default();
-            match k8s::get_opt(cluster, Kind::Endpoints, Some(ns), &n).await {
-                Ok(Some(ep)) => {
-                    let (ready, not_ready) = endpoint_addresses(&ep);
-                    let shown = if ready.is_empty() {
-                        "<none>".to_string()
-                    } else {
-                        ready.join(", ")
-                    };
-                    d.field("Endpoints", format!("{shown} ({not_ready} not ready)"));
-                    d.json.insert(
-                        "endpoints".into(),
-                        json!({"ready": ready, "not_ready": not_ready}),
-                    );
-                    related.push(format!("endpoints/{n}"));
-                }
-                Ok(None) => d.field("Endpoints", "<none> (no Endpoints object)"),
-                Err(kube::Error::Api(st)) if st.code == 403 => {
-                    d.field("Endpoints", "not checked (forbidden)")
-                }
-                Err(e) => {
-                    return Err(ToolError::from_kube(
-                        e,
-                        cluster,
-                        "get",
-                        "endpoints",
-                        Some(ns),
-                    ));
-                }
-            }
-            if let Some(sel) = at(obj, &["spec", "selector"])
-                .filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-            {
-                let selector = map_str(Some(sel));
-                let pods = allowed(
-                    &mut d,
-                    "Pods",
-                    k8s::list(cluster, Kind::Pod, Some(ns), Some(&selector), None).await,
-                )?;
-                if let Some(pods) = &pods {
-                    pods_table(&mut d, pods, now);
-                }
-                let pods = pods.unwrap_or_default();
-                for p in &pods {
-                    related.push(format!("pod/{}", name(p)));
-                }
-            }
+            service_related(cluster, &mut d, ns.unwrap_or_default(), obj, &mut rel).await?;
         }
-        Kind::Secret => {
-            d.field("Type", s(obj, &["type"]));
-            let keys = secret_keys(obj);
-            let rows: Vec<Vec<String>> = keys
-                .iter()
-                .map(|(k, n)| vec![k.clone(), format!("{n} bytes")])
-                .collect();
-            d.table("Data (values never shown)", &["KEY", "SIZE"], &rows);
-            d.json.insert("type".into(), json!(s(obj, &["type"])));
-            d.json.insert(
-                "keys".into(),
-                json!(
-                    keys.iter()
-                        .map(|(k, n)| json!({"key": k, "bytes": n}))
-                        .collect::<Vec<_>>()
-                ),
-            );
-        }
-        Kind::ConfigMap => {
-            let mut rows = Vec::new();
-            let mut keys = Vec::new();
-            if let Some(data) = obj.get("data").and_then(Value::as_object) {
-                for (k, v) in data {
-                    let v = v.as_str().unwrap_or_default();
-                    let shown = if is_secret_like_name(k) {
-                        MASK.to_string()
-                    } else {
-                        truncate(&mask_text(v).replace('\n', "⏎"), 160)
-                    };
-                    rows.push(vec![k.clone(), format!("{}B", v.len()), shown.clone()]);
-                    keys.push(json!({"key": k, "bytes": v.len(), "value": shown}));
-                }
-            }
-            d.table("Data", &["KEY", "SIZE", "VALUE"], &rows);
-            d.json.insert("data".into(), json!(keys));
-        }
+        Kind::Secret => secret_section(&mut d, obj),
+        Kind::ConfigMap => config_map_section(&mut d, obj),
         Kind::Node => {
             node_section(&mut d, obj);
-            let pods = allowed(
-                &mut d,
-                "Pods",
-                k8s::list(
-                    cluster,
-                    Kind::Pod,
-                    None,
-                    None,
-                    Some(&format!("spec.nodeName={n}")),
-                )
-                .await,
-            )?;
-            if let Some(pods) = pods {
-                let unhealthy = pods.iter().filter(|p| !pods::healthy(p)).count();
-                d.field("Pods", format!("{} ({unhealthy} unhealthy)", pods.len()));
-                d.json.insert(
-                    "pods".into(),
-                    json!({"total": pods.len(), "unhealthy": unhealthy}),
-                );
-            }
+            node_pods(cluster, &mut d, &n).await?;
         }
         _ => generic_section(&mut d, kind, obj),
     }
 
     conditions(&mut d, obj, now);
-    if !related.is_empty() {
-        d.json.insert("related".into(), json!(related));
+    if !rel.objects.is_empty() {
+        d.json.insert("related".into(), json!(rel.objects));
     }
-
-    // Events: one list of the namespace, matched to the object and its replica sets and pods.
     if kind != Kind::Event {
-        let evs = match k8s::list(cluster, Kind::Event, ns, None, None).await {
-            Ok(evs) => Some(evs),
-            Err(ToolError::Forbidden(_)) => None,
-            Err(e) => return Err(e),
-        };
-        match evs {
-            Some(evs) => {
-                let mut mine: Vec<&Value> = evs
-                    .iter()
-                    .filter(|e| {
-                        let k = s(e, &["involvedObject", "kind"]);
-                        let nm = s(e, &["involvedObject", "name"]);
-                        event_objects.iter().any(|(ok, on)| ok == k && on == nm)
-                    })
-                    .collect();
-                events::sort(&mut mine);
-                let total = mine.len();
-                let shown = &mine[total.saturating_sub(MAX_EVENTS)..];
-                let rows: Vec<Vec<String>> = events::rows(shown, false, now);
-                let title = if total > shown.len() {
-                    format!("Events (last {} of {total}, oldest first)", shown.len())
-                } else {
-                    "Events (oldest first)".to_string()
-                };
-                d.table(
-                    &title,
-                    &["LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"],
-                    &rows,
-                );
-                d.json.insert(
-                    "events".into(),
-                    json!(shown.iter().map(|e| events::summary(e)).collect::<Vec<_>>()),
-                );
-            }
-            None => d.line("Events: not checked (forbidden to list events)"),
-        }
+        events_section(cluster, &mut d, ns, &rel.event_objects).await?;
     }
     let text = cap(d.lines.join("\n") + "\n", DEFAULT_BUDGET);
     Ok(ToolOutput {
         text,
         json: Value::Object(d.json),
     })
+}
+
+/// Objects found while describing: whose events to show, and what to list as related.
+struct Related {
+    /// (API kind, name) pairs whose events belong to the description.
+    event_objects: Vec<(String, String)>,
+    /// `replicaset/x`, `pod/y`...
+    objects: Vec<String>,
+}
+
+/// A workload's replica sets (deployments) and pods.
+async fn workload_related(
+    cluster: &Cluster,
+    d: &mut Doc,
+    kind: Kind,
+    ns: &str,
+    obj: &Value,
+    rel: &mut Related,
+) -> Result<(), ToolError> {
+    let now = now();
+    if kind == Kind::Deployment {
+        let rss =
+            allowed(d, "ReplicaSets", replica_sets_of(cluster, ns, obj).await)?.unwrap_or_default();
+        let rows: Vec<Vec<String>> = rss
+            .iter()
+            .map(|rs| {
+                vec![
+                    name(rs).to_string(),
+                    revision(rs).to_string(),
+                    format!(
+                        "{}/{}",
+                        i(rs, &["status", "readyReplicas"]),
+                        spec_replicas(rs)
+                    ),
+                    images(at(rs, &["spec", "template", "spec"])),
+                    age(k8s::created(rs), now),
+                ]
+            })
+            .collect();
+        d.table(
+            "ReplicaSets",
+            &["NAME", "REVISION", "READY", "IMAGES", "AGE"],
+            &rows,
+        );
+        d.json.insert(
+            "replica_sets".into(),
+            json!(
+                rss.iter()
+                    .map(|rs| json!({
+                        "name": name(rs), "revision": revision(rs),
+                        "replicas": spec_replicas(rs),
+                        "ready": i(rs, &["status", "readyReplicas"]),
+                        "images": images(at(rs, &["spec", "template", "spec"])),
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        for rs in &rss {
+            rel.event_objects
+                .push(("ReplicaSet".into(), name(rs).to_string()));
+            rel.objects.push(format!("replicaset/{}", name(rs)));
+        }
+    }
+    let selector = selector_string(at(obj, &["spec", "selector"]));
+    if !selector.is_empty() {
+        let pods = allowed(
+            d,
+            "Pods",
+            k8s::list(cluster, Kind::Pod, Some(ns), Some(&selector), None).await,
+        )?;
+        if let Some(pods) = &pods {
+            pods_table(d, pods, now);
+        }
+        for p in pods.iter().flatten() {
+            rel.event_objects.push(("Pod".into(), name(p).to_string()));
+            rel.objects.push(format!("pod/{}", name(p)));
+        }
+    }
+    Ok(())
+}
+
+/// A service's endpoints and the pods its selector matches.
+async fn service_related(
+    cluster: &Cluster,
+    d: &mut Doc,
+    ns: &str,
+    obj: &Value,
+    rel: &mut Related,
+) -> Result<(), ToolError> {
+    let n = name(obj);
+    match k8s::get_opt(cluster, Kind::Endpoints, Some(ns), n).await {
+        Ok(Some(ep)) => {
+            let (ready, not_ready) = endpoint_addresses(&ep);
+            let shown = if ready.is_empty() {
+                "<none>".to_string()
+            } else {
+                ready.join(", ")
+            };
+            d.field("Endpoints", format!("{shown} ({not_ready} not ready)"));
+            d.json.insert(
+                "endpoints".into(),
+                json!({"ready": ready, "not_ready": not_ready}),
+            );
+            rel.objects.push(format!("endpoints/{n}"));
+        }
+        Ok(None) => d.field("Endpoints", "<none> (no Endpoints object)"),
+        Err(kube::Error::Api(st)) if st.code == 403 => {
+            d.field("Endpoints", "not checked (forbidden)")
+        }
+        Err(e) => {
+            return Err(ToolError::from_kube(
+                e,
+                cluster,
+                "get",
+                "endpoints",
+                Some(ns),
+            ));
+        }
+    }
+    if let Some(sel) =
+        at(obj, &["spec", "selector"]).filter(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+    {
+        let selector = map_str(Some(sel));
+        let pods = allowed(
+            d,
+            "Pods",
+            k8s::list(cluster, Kind::Pod, Some(ns), Some(&selector), None).await,
+        )?;
+        if let Some(pods) = &pods {
+            pods_table(d, pods, now());
+        }
+        for p in pods.iter().flatten() {
+            rel.objects.push(format!("pod/{}", name(p)));
+        }
+    }
+    Ok(())
+}
+
+/// A secret's keys and sizes, never its values.
+fn secret_section(d: &mut Doc, obj: &Value) {
+    d.field("Type", s(obj, &["type"]));
+    let keys = secret_keys(obj);
+    let rows: Vec<Vec<String>> = keys
+        .iter()
+        .map(|(k, n)| vec![k.clone(), format!("{n} bytes")])
+        .collect();
+    d.table("Data (values never shown)", &["KEY", "SIZE"], &rows);
+    d.json.insert("type".into(), json!(s(obj, &["type"])));
+    d.json.insert(
+        "keys".into(),
+        json!(
+            keys.iter()
+                .map(|(k, n)| json!({"key": k, "bytes": n}))
+                .collect::<Vec<_>>()
+        ),
+    );
+}
+
+/// A config map's keys with masked, shortened values.
+fn config_map_section(d: &mut Doc, obj: &Value) {
+    let mut rows = Vec::new();
+    let mut keys = Vec::new();
+    if let Some(data) = obj.get("data").and_then(Value::as_object) {
+        for (k, v) in data {
+            let v = v.as_str().unwrap_or_default();
+            let shown = if is_secret_like_name(k) {
+                MASK.to_string()
+            } else {
+                truncate(&mask_text(v).replace('\n', "⏎"), 160)
+            };
+            rows.push(vec![k.clone(), format!("{}B", v.len()), shown.clone()]);
+            keys.push(json!({"key": k, "bytes": v.len(), "value": shown}));
+        }
+    }
+    d.table("Data", &["KEY", "SIZE", "VALUE"], &rows);
+    d.json.insert("data".into(), json!(keys));
+}
+
+/// How many pods a node runs and how many of them are unhealthy.
+async fn node_pods(cluster: &Cluster, d: &mut Doc, node: &str) -> Result<(), ToolError> {
+    let pods = allowed(
+        d,
+        "Pods",
+        k8s::list(
+            cluster,
+            Kind::Pod,
+            None,
+            None,
+            Some(&format!("spec.nodeName={node}")),
+        )
+        .await,
+    )?;
+    if let Some(pods) = pods {
+        let unhealthy = pods.iter().filter(|p| !pods::healthy(p)).count();
+        d.field("Pods", format!("{} ({unhealthy} unhealthy)", pods.len()));
+        d.json.insert(
+            "pods".into(),
+            json!({"total": pods.len(), "unhealthy": unhealthy}),
+        );
+    }
+    Ok(())
+}
+
+/// Events: one list of the namespace, matched to the object and its replica sets and pods.
+async fn events_section(
+    cluster: &Cluster,
+    d: &mut Doc,
+    ns: Option<&str>,
+    event_objects: &[(String, String)],
+) -> Result<(), ToolError> {
+    let evs = match k8s::list(cluster, Kind::Event, ns, None, None).await {
+        Ok(evs) => evs,
+        Err(ToolError::Forbidden(_)) => {
+            d.line("Events: not checked (forbidden to list events)");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let mut mine: Vec<&Value> = evs
+        .iter()
+        .filter(|e| {
+            let k = s(e, &["involvedObject", "kind"]);
+            let nm = s(e, &["involvedObject", "name"]);
+            event_objects.iter().any(|(ok, on)| ok == k && on == nm)
+        })
+        .collect();
+    events::sort(&mut mine);
+    let total = mine.len();
+    let shown = &mine[total.saturating_sub(MAX_EVENTS)..];
+    let rows: Vec<Vec<String>> = events::rows(shown, false, now());
+    let title = if total > shown.len() {
+        format!("Events (last {} of {total}, oldest first)", shown.len())
+    } else {
+        "Events (oldest first)".to_string()
+    };
+    d.table(
+        &title,
+        &["LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"],
+        &rows,
+    );
+    d.json.insert(
+        "events".into(),
+        json!(shown.iter().map(|e| events::summary(e)).collect::<Vec<_>>()),
+    );
+    Ok(())
 }
 
 /// A list the user may not read becomes a "not checked" line instead of failing the whole
@@ -383,604 +429,6 @@ fn allowed(
         }
         Err(e) => Err(e),
     }
-}
-
-fn metadata(d: &mut Doc, obj: &Value, now: jiff::Timestamp) {
-    d.field("Created", format!("{} ago", age(k8s::created(obj), now)));
-    let labels = map_str(at(obj, &["metadata", "labels"]));
-    d.field("Labels", labels.clone());
-    d.json.insert(
-        "labels".into(),
-        at(obj, &["metadata", "labels"])
-            .cloned()
-            .unwrap_or(json!({})),
-    );
-    let mut ann = Map::new();
-    if let Some(a) = at(obj, &["metadata", "annotations"]).and_then(Value::as_object) {
-        for (k, v) in a {
-            if DROPPED_ANNOTATIONS.contains(&k.as_str()) {
-                continue;
-            }
-            let v = v.as_str().unwrap_or_default();
-            let shown = if is_secret_like_name(k) {
-                MASK.to_string()
-            } else {
-                truncate(&mask_text(v).replace('\n', " "), 160)
-            };
-            ann.insert(k.clone(), json!(shown));
-        }
-    }
-    if !ann.is_empty() {
-        let text: Vec<String> = ann
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-            .collect();
-        d.field("Annotations", text.join(", "));
-    }
-    d.json.insert("annotations".into(), Value::Object(ann));
-    if let Some((k, n)) = k8s::controller(obj) {
-        d.field("Controlled by", format!("{}/{n}", k.to_ascii_lowercase()));
-        d.json.insert("owner".into(), json!({"kind": k, "name": n}));
-    }
-}
-
-/// An env var as shown: references for secretKeyRef/configMapKeyRef/fieldRef, masked literal
-/// values under secret-like names, masked tokens elsewhere.
-pub fn env_value(e: &Value) -> String {
-    let n = s(e, &["name"]);
-    if let Some(vf) = e.get("valueFrom") {
-        if let Some(r) = vf.get("secretKeyRef") {
-            return format!("<secret {}/{}>", s(r, &["name"]), s(r, &["key"]));
-        }
-        if let Some(r) = vf.get("configMapKeyRef") {
-            return format!("<configmap {}/{}>", s(r, &["name"]), s(r, &["key"]));
-        }
-        if let Some(r) = vf.get("fieldRef") {
-            return format!("<field {}>", s(r, &["fieldPath"]));
-        }
-        if let Some(r) = vf.get("resourceFieldRef") {
-            return format!("<resource {}>", s(r, &["resource"]));
-        }
-        return "<from source>".into();
-    }
-    let v = s(e, &["value"]);
-    if is_secret_like_name(n) && !v.is_empty() {
-        MASK.to_string()
-    } else {
-        truncate(&mask_text(v), 120)
-    }
-}
-
-fn container_spec(d: &mut Doc, c: &Value, status: Option<&Value>, now: jiff::Timestamp) -> Value {
-    let cname = s(c, &["name"]);
-    d.line(format!("  {cname}:"));
-    d.line(format!("    Image: {}", s(c, &["image"])));
-    let mut j = Map::new();
-    j.insert("name".into(), json!(cname));
-    j.insert("image".into(), json!(s(c, &["image"])));
-    if !arr(c, &["command"]).is_empty() || !arr(c, &["args"]).is_empty() {
-        let cmd: Vec<String> = arr(c, &["command"])
-            .iter()
-            .chain(arr(c, &["args"]).iter())
-            .filter_map(Value::as_str)
-            .map(mask_text)
-            .collect();
-        d.line(format!("    Command: {}", truncate(&cmd.join(" "), 200)));
-    }
-    let ports: Vec<String> = arr(c, &["ports"])
-        .iter()
-        .map(|p| {
-            let proto = match s(p, &["protocol"]) {
-                "" => "TCP",
-                x => x,
-            };
-            format!("{}/{proto}", i(p, &["containerPort"]))
-        })
-        .collect();
-    if !ports.is_empty() {
-        d.line(format!("    Ports: {}", ports.join(", ")));
-    }
-    if let Some(st) = status {
-        let state = container_state(st.get("state"), now);
-        let last = container_state(st.get("lastState"), now);
-        d.line(format!(
-            "    State: {state}  Ready: {}  Restarts: {}",
-            st.get("ready").and_then(Value::as_bool).unwrap_or(false),
-            i(st, &["restartCount"])
-        ));
-        if last != "<none>" {
-            d.line(format!("    Last state: {last}"));
-        }
-        j.insert("state".into(), json!(state));
-        j.insert("last_state".into(), json!(last));
-        j.insert(
-            "ready".into(),
-            json!(st.get("ready").and_then(Value::as_bool).unwrap_or(false)),
-        );
-        j.insert("restarts".into(), json!(i(st, &["restartCount"])));
-    }
-    let env: Vec<(String, String)> = arr(c, &["env"])
-        .iter()
-        .map(|e| (s(e, &["name"]).to_string(), env_value(e)))
-        .collect();
-    if !env.is_empty() {
-        let parts: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        d.line(format!("    Env: {}", parts.join(", ")));
-    }
-    let env_from: Vec<String> = arr(c, &["envFrom"])
-        .iter()
-        .map(|e| {
-            if let Some(r) = e.get("secretRef") {
-                format!("<all keys of secret {}>", s(r, &["name"]))
-            } else if let Some(r) = e.get("configMapRef") {
-                format!("<all keys of configmap {}>", s(r, &["name"]))
-            } else {
-                "<source>".into()
-            }
-        })
-        .collect();
-    if !env_from.is_empty() {
-        d.line(format!("    Env from: {}", env_from.join(", ")));
-    }
-    j.insert(
-        "env".into(),
-        json!(
-            env.iter()
-                .map(|(k, v)| json!({"name": k, "value": v}))
-                .collect::<Vec<_>>()
-        ),
-    );
-    j.insert("env_from".into(), json!(env_from));
-    let req = map_str(at(c, &["resources", "requests"]));
-    let lim = map_str(at(c, &["resources", "limits"]));
-    if !req.is_empty() || !lim.is_empty() {
-        d.line(format!(
-            "    Requests: {}  Limits: {}",
-            if req.is_empty() { "<none>" } else { &req },
-            if lim.is_empty() { "<none>" } else { &lim }
-        ));
-    }
-    j.insert(
-        "requests".into(),
-        at(c, &["resources", "requests"])
-            .cloned()
-            .unwrap_or(json!({})),
-    );
-    j.insert(
-        "limits".into(),
-        at(c, &["resources", "limits"])
-            .cloned()
-            .unwrap_or(json!({})),
-    );
-    for (label, key) in [
-        ("Liveness", "livenessProbe"),
-        ("Readiness", "readinessProbe"),
-        ("Startup", "startupProbe"),
-    ] {
-        if let Some(p) = c.get(key) {
-            let what = if let Some(h) = p.get("httpGet") {
-                format!("http-get :{}{}", scalar(h.get("port")), s(h, &["path"]))
-            } else if let Some(t) = p.get("tcpSocket") {
-                format!("tcp-socket :{}", scalar(t.get("port")))
-            } else if let Some(e) = p.get("exec") {
-                let cmd: Vec<&str> = arr(e, &["command"])
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                format!("exec [{}]", mask_text(&cmd.join(" ")))
-            } else {
-                "other".into()
-            };
-            d.line(format!(
-                "    {label}: {what} delay={}s period={}s failure-threshold={}",
-                i(p, &["initialDelaySeconds"]),
-                at(p, &["periodSeconds"])
-                    .and_then(Value::as_i64)
-                    .unwrap_or(10),
-                at(p, &["failureThreshold"])
-                    .and_then(Value::as_i64)
-                    .unwrap_or(3)
-            ));
-        }
-    }
-    Value::Object(j)
-}
-
-fn scalar(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn container_state(state: Option<&Value>, now: jiff::Timestamp) -> String {
-    let Some(st) = state else {
-        return "<none>".into();
-    };
-    if let Some(r) = st.get("running") {
-        return format!(
-            "Running (started {} ago)",
-            age(at(r, &["startedAt"]).and_then(Value::as_str), now)
-        );
-    }
-    if let Some(w) = st.get("waiting") {
-        let msg = s(w, &["message"]);
-        return if msg.is_empty() {
-            format!("Waiting ({})", s(w, &["reason"]))
-        } else {
-            format!(
-                "Waiting ({}: {})",
-                s(w, &["reason"]),
-                truncate(&mask_text(msg), 200)
-            )
-        };
-    }
-    if let Some(t) = st.get("terminated") {
-        return format!(
-            "Terminated ({}, exit code {}, finished {} ago)",
-            match s(t, &["reason"]) {
-                "" => "Error",
-                r => r,
-            },
-            i(t, &["exitCode"]),
-            age(at(t, &["finishedAt"]).and_then(Value::as_str), now)
-        );
-    }
-    "<none>".into()
-}
-
-fn pod_section(d: &mut Doc, pod: &Value, now: jiff::Timestamp) {
-    let (r, t) = pods::ready(pod);
-    d.field(
-        "Status",
-        format!(
-            "{} (phase {})",
-            pods::status(pod),
-            s(pod, &["status", "phase"])
-        ),
-    );
-    d.field("Ready", format!("{r}/{t}"));
-    d.field("Node", s(pod, &["spec", "nodeName"]));
-    d.field("IP", s(pod, &["status", "podIP"]));
-    d.field("QoS", s(pod, &["status", "qosClass"]));
-    d.field("Message", mask_text(s(pod, &["status", "message"])));
-    d.json.insert(
-        "status".into(),
-        json!({"status": pods::status(pod), "phase": s(pod, &["status", "phase"]),
-            "ready": format!("{r}/{t}"), "restarts": pods::restarts(pod),
-            "node": s(pod, &["spec", "nodeName"]), "ip": s(pod, &["status", "podIP"])}),
-    );
-    let statuses = arr(pod, &["status", "containerStatuses"]);
-    let init_statuses = arr(pod, &["status", "initContainerStatuses"]);
-    let mut cs = Vec::new();
-    if !arr(pod, &["spec", "initContainers"]).is_empty() {
-        d.line("Init containers:");
-        for c in arr(pod, &["spec", "initContainers"]) {
-            let st = init_statuses
-                .iter()
-                .find(|x| s(x, &["name"]) == s(c, &["name"]));
-            cs.push(container_spec(d, c, st, now));
-        }
-    }
-    d.line("Containers:");
-    for c in arr(pod, &["spec", "containers"]) {
-        let st = statuses.iter().find(|x| s(x, &["name"]) == s(c, &["name"]));
-        cs.push(container_spec(d, c, st, now));
-    }
-    d.json.insert("containers".into(), json!(cs));
-    volumes(d, at(pod, &["spec"]));
-    let sel = map_str(at(pod, &["spec", "nodeSelector"]));
-    d.field("Node selector", sel);
-}
-
-fn volumes(d: &mut Doc, spec: Option<&Value>) {
-    let Some(spec) = spec else { return };
-    let vols: Vec<String> = arr(spec, &["volumes"])
-        .iter()
-        .map(|v| {
-            let n = s(v, &["name"]);
-            if let Some(x) = v.get("secret") {
-                format!("{n}: secret {}", s(x, &["secretName"]))
-            } else if let Some(x) = v.get("configMap") {
-                format!("{n}: configmap {}", s(x, &["name"]))
-            } else if let Some(x) = v.get("persistentVolumeClaim") {
-                format!("{n}: pvc {}", s(x, &["claimName"]))
-            } else if v.get("emptyDir").is_some() {
-                format!("{n}: emptyDir")
-            } else if v.get("projected").is_some() {
-                format!("{n}: projected")
-            } else {
-                format!("{n}: other")
-            }
-        })
-        .collect();
-    if !vols.is_empty() {
-        d.field("Volumes", vols.join(", "));
-        d.json.insert("volumes".into(), json!(vols));
-    }
-}
-
-fn revision(o: &Value) -> &str {
-    s(
-        o,
-        &[
-            "metadata",
-            "annotations",
-            "deployment.kubernetes.io/revision",
-        ],
-    )
-}
-
-fn workload_section(d: &mut Doc, kind: Kind, obj: &Value) {
-    let st = |f: &str| i(obj, &["status", f]);
-    let status = match kind {
-        Kind::Deployment => format!(
-            "{} desired | {} updated | {} total | {} ready | {} available | {} unavailable",
-            spec_replicas(obj),
-            st("updatedReplicas"),
-            st("replicas"),
-            st("readyReplicas"),
-            st("availableReplicas"),
-            st("unavailableReplicas")
-        ),
-        Kind::StatefulSet | Kind::ReplicaSet => format!(
-            "{} desired | {} current | {} ready",
-            spec_replicas(obj),
-            st("replicas"),
-            st("readyReplicas")
-        ),
-        Kind::DaemonSet => format!(
-            "{} desired | {} current | {} ready | {} available",
-            st("desiredNumberScheduled"),
-            st("currentNumberScheduled"),
-            st("numberReady"),
-            st("numberAvailable")
-        ),
-        _ => format!(
-            "{} active | {} succeeded | {} failed (backoff limit {})",
-            st("active"),
-            st("succeeded"),
-            st("failed"),
-            at(obj, &["spec", "backoffLimit"])
-                .and_then(Value::as_i64)
-                .unwrap_or(6)
-        ),
-    };
-    d.field("Replicas", status.clone());
-    d.json.insert("status".into(), json!({"summary": status, "replicas": spec_replicas(obj),
-        "ready": st("readyReplicas"), "available": st("availableReplicas"), "updated": st("updatedReplicas")}));
-    if kind == Kind::Deployment {
-        d.field("Revision", revision(obj));
-        d.field("Strategy", s(obj, &["spec", "strategy", "type"]));
-        if at(obj, &["spec", "paused"]).and_then(Value::as_bool) == Some(true) {
-            d.line("Paused: true (rollouts are paused)");
-        }
-        d.json.insert("revision".into(), json!(revision(obj)));
-    }
-    let sel = selector_string(at(obj, &["spec", "selector"]));
-    d.field("Selector", sel.clone());
-    d.json.insert("selector".into(), json!(sel));
-    d.line("Pod template:");
-    let tspec = at(obj, &["spec", "template", "spec"]);
-    let mut cs = Vec::new();
-    for c in tspec.map(|t| arr(t, &["containers"])).unwrap_or(&[]) {
-        cs.push(container_spec(d, c, None, jiff::Timestamp::UNIX_EPOCH));
-    }
-    d.json.insert("containers".into(), json!(cs));
-    volumes(d, tspec);
-}
-
-fn pods_table(d: &mut Doc, pods: &[Value], now: jiff::Timestamp) {
-    let mut sorted: Vec<&Value> = pods.iter().collect();
-    sorted.sort_by_key(|p| name(p).to_string());
-    let unhealthy = pods.iter().filter(|p| !pods::healthy(p)).count();
-    let mut rows = Vec::new();
-    let mut j = Vec::new();
-    for p in sorted.iter().take(MAX_PODS) {
-        let (summary, mut cells) = list_pods::pod_row(p, now);
-        cells.remove(0);
-        rows.push(cells);
-        j.push(summary);
-    }
-    let title = if pods.len() > MAX_PODS {
-        format!(
-            "Pods ({} total, {unhealthy} unhealthy; first {MAX_PODS} shown)",
-            pods.len()
-        )
-    } else {
-        format!("Pods ({} total, {unhealthy} unhealthy)", pods.len())
-    };
-    d.table(
-        &title,
-        &["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"],
-        &rows,
-    );
-    d.json.insert("pods".into(), json!(j));
-}
-
-fn service_section(d: &mut Doc, svc: &Value) {
-    d.field("Type", s(svc, &["spec", "type"]));
-    d.field("Cluster IP", s(svc, &["spec", "clusterIP"]));
-    let ports: Vec<String> = arr(svc, &["spec", "ports"])
-        .iter()
-        .map(|p| {
-            let target = scalar(p.get("targetPort"));
-            let n = s(p, &["name"]);
-            format!(
-                "{}{}→{}/{}",
-                if n.is_empty() {
-                    String::new()
-                } else {
-                    format!("{n} ")
-                },
-                i(p, &["port"]),
-                if target.is_empty() {
-                    i(p, &["port"]).to_string()
-                } else {
-                    target
-                },
-                match s(p, &["protocol"]) {
-                    "" => "TCP",
-                    x => x,
-                }
-            )
-        })
-        .collect();
-    d.field("Ports", ports.join(", "));
-    let sel = map_str(at(svc, &["spec", "selector"]));
-    d.field(
-        "Selector",
-        if sel.is_empty() {
-            "<none>".into()
-        } else {
-            sel.clone()
-        },
-    );
-    d.json.insert(
-        "service".into(),
-        json!({"type": s(svc, &["spec", "type"]),
-        "cluster_ip": s(svc, &["spec", "clusterIP"]), "ports": ports, "selector": sel}),
-    );
-}
-
-fn node_section(d: &mut Doc, node: &Value) {
-    let cap_ = map_str(at(node, &["status", "capacity"]));
-    let alloc = map_str(at(node, &["status", "allocatable"]));
-    d.field("Capacity", cap_);
-    d.field("Allocatable", alloc);
-    let taints: Vec<String> = arr(node, &["spec", "taints"])
-        .iter()
-        .map(|t| {
-            let v = s(t, &["value"]);
-            if v.is_empty() {
-                format!("{}:{}", s(t, &["key"]), s(t, &["effect"]))
-            } else {
-                format!("{}={v}:{}", s(t, &["key"]), s(t, &["effect"]))
-            }
-        })
-        .collect();
-    d.field(
-        "Taints",
-        if taints.is_empty() {
-            "<none>".into()
-        } else {
-            taints.join(", ")
-        },
-    );
-    if at(node, &["spec", "unschedulable"]).and_then(Value::as_bool) == Some(true) {
-        d.line("Unschedulable: true (cordoned)");
-    }
-    d.field(
-        "Kubelet",
-        s(node, &["status", "nodeInfo", "kubeletVersion"]),
-    );
-    d.json.insert(
-        "node".into(),
-        json!({"taints": taints,
-        "capacity": at(node, &["status", "capacity"]).cloned().unwrap_or(json!({})),
-        "allocatable": at(node, &["status", "allocatable"]).cloned().unwrap_or(json!({}))}),
-    );
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>, depth: usize) {
-    if out.len() > 40 || depth > 6 {
-        return;
-    }
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                if is_secret_like_name(k) && !x.is_object() && !x.is_array() {
-                    out.push((p, MASK.into()));
-                } else {
-                    flatten(&p, x, out, depth + 1);
-                }
-            }
-        }
-        Value::Array(a) => {
-            for (idx, x) in a.iter().enumerate().take(10) {
-                flatten(&format!("{prefix}[{idx}]"), x, out, depth + 1);
-            }
-        }
-        Value::Null => {}
-        Value::String(s) => out.push((prefix.to_string(), truncate(&mask_text(s), 160))),
-        other => out.push((prefix.to_string(), other.to_string())),
-    }
-}
-
-fn generic_section(d: &mut Doc, kind: Kind, obj: &Value) {
-    for (label, field) in [("Spec", "spec"), ("Status", "status")] {
-        let mut flat = Vec::new();
-        if let Some(v) = obj.get(field) {
-            let mut v = v.clone();
-            if let Some(m) = v.as_object_mut() {
-                m.remove("conditions");
-            }
-            flatten("", &v, &mut flat, 0);
-        }
-        if kind == Kind::Event && field == "spec" {
-            for k in [
-                "type",
-                "reason",
-                "message",
-                "count",
-                "lastTimestamp",
-                "eventTime",
-            ] {
-                if let Some(x) = obj.get(k) {
-                    flatten(k, x, &mut flat, 0);
-                }
-            }
-        }
-        if !flat.is_empty() {
-            d.line(format!("{label}:"));
-            for (k, v) in &flat {
-                d.line(format!("  {k}: {v}"));
-            }
-            let m: Map<String, Value> = flat.into_iter().map(|(k, v)| (k, json!(v))).collect();
-            d.json.insert(field.into(), Value::Object(m));
-        }
-    }
-}
-
-fn conditions(d: &mut Doc, obj: &Value, now: jiff::Timestamp) {
-    let conds = arr(obj, &["status", "conditions"]);
-    if conds.is_empty() {
-        return;
-    }
-    let rows: Vec<Vec<String>> = conds
-        .iter()
-        .map(|c| {
-            let t = at(c, &["lastTransitionTime"])
-                .and_then(Value::as_str)
-                .or_else(|| at(c, &["lastUpdateTime"]).and_then(Value::as_str));
-            vec![
-                s(c, &["type"]).to_string(),
-                s(c, &["status"]).to_string(),
-                s(c, &["reason"]).to_string(),
-                t.map_or(String::new(), |t| age(Some(t), now)),
-                truncate(&mask_text(s(c, &["message"])), 200),
-            ]
-        })
-        .collect();
-    d.table(
-        "Conditions",
-        &["TYPE", "STATUS", "REASON", "AGE", "MESSAGE"],
-        &rows,
-    );
-    d.json.insert(
-        "conditions".into(),
-        json!(
-            rows.iter()
-                .map(|r| json!({"type": r[0], "status": r[1], "reason": r[2], "message": r[4]}))
-                .collect::<Vec<_>>()
-        ),
-    );
 }
 
 /// The replica sets a deployment owns, newest revision first.
@@ -1008,68 +456,4 @@ pub async fn replica_sets_of(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_values_are_references_or_masked() {
-        assert_eq!(
-            env_value(
-                &json!({"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "backend-secrets", "key": "db-url"}}})
-            ),
-            "<secret backend-secrets/db-url>"
-        );
-        assert_eq!(
-            env_value(
-                &json!({"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "level"}}})
-            ),
-            "<configmap cfg/level>"
-        );
-        assert_eq!(
-            env_value(&json!({"name": "API_TOKEN", "value": "tok-CANARY-91b2e4"})),
-            MASK
-        );
-        assert_eq!(
-            env_value(&json!({"name": "LOG_LEVEL", "value": "debug"})),
-            "debug"
-        );
-        assert_eq!(
-            env_value(&json!({"name": "DB", "value": "postgres://u:hunter2@db/x"})),
-            "postgres://u:****@db/x"
-        );
-    }
-
-    #[test]
-    fn metadata_drops_last_applied_and_masks_annotations() {
-        let obj = json!({"metadata": {"name": "x", "annotations": {
-            "kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"hunter2\"}}",
-            "ci/token": "abc",
-            "note": "uses postgres://u:pw@db/x"}}});
-        let mut d = Doc {
-            lines: Vec::new(),
-            json: Map::new(),
-        };
-        metadata(&mut d, &obj, jiff::Timestamp::UNIX_EPOCH);
-        let all = format!("{}{}", d.lines.join("\n"), Value::Object(d.json));
-        assert!(
-            !all.contains("last-applied") && !all.contains("hunter2"),
-            "{all}"
-        );
-        assert!(!all.contains("abc") && !all.contains(":pw@"), "{all}");
-        assert!(all.contains("ci/token=****"), "{all}");
-    }
-
-    #[test]
-    fn generic_flatten_masks() {
-        let mut out = Vec::new();
-        flatten(
-            "",
-            &json!({"a": {"b": 1, "password": "x"}, "c": ["token=abc", "ok"]}),
-            &mut out,
-            0,
-        );
-        let text = format!("{out:?}");
-        assert!(text.contains("a.b") && text.contains("c[1]"));
-        assert!(!text.contains("\"x\"") && !text.contains("abc"), "{text}");
-    }
-}
+mod tests;

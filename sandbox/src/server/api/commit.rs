@@ -45,8 +45,11 @@ pub(super) struct Committed {
 
 impl Committed {
     /// The answer to the client: the object, with the warnings as `Warning` headers.
-    pub(super) fn response(self, code: u16, rt: &ResourceType) -> Response {
-        with_warnings(object_response(code, rt, self.object), &self.warnings)
+    pub(super) fn response(self, req: &Request, code: u16) -> Result<Response, ApiError> {
+        Ok(with_warnings(
+            object_response(req, code, self.object)?,
+            &self.warnings,
+        ))
     }
 }
 

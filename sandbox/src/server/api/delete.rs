@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Request;
 use super::commit::{Change, commit, with_warnings};
 use super::events::served;
+use super::{Request, encoded_response};
 use crate::error::ApiError;
 use crate::resources::storage_of;
+use crate::server::protobuf;
 use crate::server::select::Selector;
-use crate::server::value_response;
 use crate::store::meta_str;
 
 /// The delete options of a DELETE: body (`DeleteOptions`) and query parameters.
@@ -24,7 +24,12 @@ struct DeleteOpts {
 }
 
 fn delete_opts(req: &Request) -> DeleteOpts {
-    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    // Typed Go clients send their DeleteOptions as protobuf.
+    let body: Value = if protobuf::is_protobuf(&req.content_type) {
+        protobuf::decode(&req.body).unwrap_or(Value::Null)
+    } else {
+        serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+    };
     let policy = body
         .get("propagationPolicy")
         .and_then(Value::as_str)
@@ -83,7 +88,7 @@ pub(super) fn delete(req: &Request) -> Result<Response, ApiError> {
         w.reconcile();
     }
     drop(w);
-    Ok(gone.response(200, rt))
+    gone.response(req, 200)
 }
 
 /// DELETE of a collection: every selected object.
@@ -120,5 +125,5 @@ pub(super) fn delete_collection(req: &Request) -> Result<Response, ApiError> {
     let items: Vec<Value> = gone.into_iter().map(|o| (*served(rt, o)).clone()).collect();
     let list = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
                 "metadata": {"resourceVersion": rv.to_string()}, "items": items});
-    Ok(with_warnings(value_response(200, &list), &warnings))
+    Ok(with_warnings(encoded_response(req, 200, &list)?, &warnings))
 }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::events::{is_events_v1, served};
-use super::{Request, key_of};
+use super::{Request, encoded_response, key_of};
 use crate::error::ApiError;
 use crate::server::select::Selector;
 use crate::server::table::{self, IncludeObject};
@@ -38,10 +38,7 @@ pub(super) fn get(req: &Request) -> Result<Response, ApiError> {
         );
         return Ok(value_response(200, &t));
     }
-    Ok(json_response(
-        200,
-        serde_json::to_vec(&*obj).unwrap_or_default(),
-    ))
+    encoded_response(req, 200, &obj)
 }
 
 /// The opaque `continue` token after the object with this namespace and name.
@@ -54,18 +51,31 @@ pub(super) fn continue_token(ns: &str, name: &str) -> String {
 
 /// The namespace and name a `continue` token points after.
 pub(super) fn parse_continue(token: &str) -> Result<(String, String), ApiError> {
-    let bad = || {
-        ApiError::bad_request("continue key is not valid: the token was not issued by this server")
+    // Any text can arrive here: decode byte pairs, never slice the string itself.
+    let bad = |why: &str| {
+        ApiError::bad_request(format!(
+            "invalid continue token: continue key is not valid: {why}"
+        ))
     };
-    if !token.len().is_multiple_of(2) {
-        return Err(bad());
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let raw = token.as_bytes();
+    if !raw.len().is_multiple_of(2) {
+        return Err(bad("the token was not issued by this server"));
     }
-    let bytes: Result<Vec<u8>, _> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&token[i..i + 2], 16))
-        .collect();
-    let text = String::from_utf8(bytes.map_err(|_| bad())?).map_err(|_| bad())?;
-    let (ns, name) = text.split_once('/').ok_or_else(bad)?;
+    let bytes = raw
+        .chunks(2)
+        .map(|p| Some(hex(p[0])? << 4 | hex(p[1])?))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or_else(|| bad("the token was not issued by this server"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| bad("the token was not issued by this server"))?;
+    let (ns, name) = text
+        .split_once('/')
+        .ok_or_else(|| bad("the token was not issued by this server"))?;
     Ok((ns.to_string(), name.to_string()))
 }
 
@@ -145,6 +155,16 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
         )
         .map_err(|e| ApiError::internal(format!("encoding a table of {}: {e}", rt.plural)))?;
         return Ok(json_response(200, buf));
+    }
+    if req.wants_protobuf() {
+        let mut meta = json!({"resourceVersion": rv.to_string()});
+        if let Some(c) = &next {
+            meta["continue"] = json!(c);
+        }
+        let items: Vec<&Value> = items.iter().map(|o| &**o).collect();
+        let list = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
+            "metadata": meta, "items": items});
+        return encoded_response(req, 200, &list);
     }
     // Written piece by piece: the objects are serialized straight from the store's copies.
     let mut buf: Vec<u8> = Vec::with_capacity(256 + items.len() * 1536);

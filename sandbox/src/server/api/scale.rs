@@ -4,11 +4,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::commit::{Change, commit, with_warnings};
-use super::{Request, parse_body};
+use super::{Request, encoded_response, parse_body};
 use crate::error::ApiError;
 use crate::server::patch::{self, PatchType};
 use crate::server::select::label_selector_text;
-use crate::server::value_response;
 use crate::store::meta_str;
 
 /// The `autoscaling/v1` Scale of a deployment, replica set or stateful set.
@@ -41,7 +40,7 @@ pub(super) fn scale_get(req: &Request) -> Result<Response, ApiError> {
         .get(rt, req.namespace(), req.name())
         .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
     drop(w);
-    Ok(value_response(200, &scale_of(&o)))
+    encoded_response(req, 200, &scale_of(&o))
 }
 
 /// PUT or PATCH of a workload's Scale: changes `spec.replicas` only.
@@ -94,7 +93,7 @@ pub(super) fn scale_write(req: &Request) -> Result<Response, ApiError> {
     };
     drop(w);
     Ok(with_warnings(
-        value_response(200, &scale_of(&latest)),
+        encoded_response(req, 200, &scale_of(&latest))?,
         &committed.warnings,
     ))
 }

@@ -13,6 +13,39 @@ fn continue_tokens_round_trip() {
 }
 
 #[test]
+fn any_continue_token_is_a_bad_request_not_a_panic() {
+    let garbage = [
+        "é",
+        "aé",
+        "éa",
+        "ü1",
+        "日本",
+        "0é0",
+        "+/==",
+        "\u{0}",
+        "a",
+        "7z",
+        "ff",
+        "c3",
+        "\u{1F600}\u{1F600}",
+        "%41",
+        " 61",
+        "6 1",
+    ];
+    for t in garbage {
+        let e = parse_continue(t).expect_err(t);
+        assert_eq!(e.code, 400, "{t}");
+        assert!(
+            e.status()["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid continue token: continue key is not valid:"),
+            "{t}"
+        );
+    }
+}
+
+#[test]
 fn events_convert_both_ways() {
     let core = json!({"kind": "Event", "apiVersion": "v1", "metadata": {"name": "e"},
         "involvedObject": {"kind": "Pod", "name": "p"}, "message": "m", "reason": "R", "type": "Warning",

@@ -77,7 +77,7 @@ pub(super) fn create(req: &Request) -> Result<Response, ApiError> {
         w.reconcile();
     }
     drop(w);
-    Ok(created.response(201, rt))
+    created.response(req, 201)
 }
 
 /// The object to store for a write of `new` over `old`: the main resource cannot change
@@ -132,7 +132,7 @@ pub(super) fn update(req: &Request) -> Result<Response, ApiError> {
         w.reconcile();
     }
     drop(w);
-    Ok(stored.response(200, rt))
+    stored.response(req, 200)
 }
 
 /// PATCH: patches an object or its status.
@@ -169,5 +169,5 @@ pub(super) fn patch_object(req: &Request) -> Result<Response, ApiError> {
         w.reconcile();
     }
     drop(w);
-    Ok(stored.response(200, rt))
+    stored.response(req, 200)
 }

@@ -1,6 +1,8 @@
 //! The controllers of kube-controller-manager the sandbox plays, one per file, and what they
 //! share: pods by owner, pod readiness and availability, pods made from templates.
 
+mod admission;
+mod autoscalers;
 mod daemonsets;
 mod deployments;
 mod garbage;
@@ -22,6 +24,8 @@ use super::object::{arr, controller_uid, namespace, obj_mut, owner_ref, s, termi
 use super::timestamps::{secs_between, time, ts};
 use crate::store::Store;
 
+pub use admission::quotas;
+pub use autoscalers::autoscalers;
 pub use daemonsets::daemonsets;
 pub use deployments::deployments;
 pub use garbage::collect_garbage;

@@ -38,18 +38,27 @@ fn node_status(node: &Value, n: u32, at: Timestamp) -> Value {
         json!({"type": ty, "status": status, "reason": reason, "message": msg,
             "lastHeartbeatTime": t, "lastTransitionTime": t})
     };
-    let capacity = node["status"]["capacity"].clone();
-    let capacity = if capacity.is_object() {
-        capacity
-    } else {
-        json!({"cpu": "4", "memory": "16393216Ki", "pods": "110", "ephemeral-storage": "102687672Ki", "hugepages-2Mi": "0"})
+    // Defaults, with what the node document gives (extended resources) on top.
+    let with_given = |mut base: Value, field: &str| {
+        for (k, v) in node["status"][field].as_object().into_iter().flatten() {
+            base[k] = v.clone();
+        }
+        base
     };
-    let allocatable = node["status"]["allocatable"].clone();
-    let allocatable = if allocatable.is_object() {
-        allocatable
-    } else {
-        json!({"cpu": "3800m", "memory": "15241216Ki", "pods": "110", "ephemeral-storage": "94644578Ki", "hugepages-2Mi": "0"})
-    };
+    let capacity = with_given(
+        json!({"cpu": "4", "memory": "16393216Ki", "pods": "110", "ephemeral-storage": "102687672Ki", "hugepages-2Mi": "0"}),
+        "capacity",
+    );
+    let mut allocatable = with_given(
+        json!({"cpu": "3800m", "memory": "15241216Ki", "pods": "110", "ephemeral-storage": "94644578Ki", "hugepages-2Mi": "0"}),
+        "allocatable",
+    );
+    // Allocatable defaults to capacity for what only capacity names.
+    for (k, v) in capacity.as_object().into_iter().flatten() {
+        if allocatable.get(k).is_none() {
+            allocatable[k] = v.clone();
+        }
+    }
     json!({
         "capacity": capacity,
         "allocatable": allocatable,

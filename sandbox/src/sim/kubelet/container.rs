@@ -8,10 +8,12 @@ use super::images::{image_id, pull_failure};
 use super::pod::PodCtx;
 use super::references::config_error;
 use super::timeline::{St, Term, Timeline, go_duration, retries, timeline};
-use super::{Ctr, MAX_SEGMENTS, Pending};
-use crate::sim::behavior::{self, Life};
+use super::{Ctr, MAX_SEGMENTS, NetSegment, Pending};
+use crate::scenario::Behavior;
+use crate::sim::behavior::{self, Kill, Life};
 use crate::sim::events::Ev;
 use crate::sim::naming::hex_suffix;
+use crate::sim::network::{self, Outcome};
 use crate::sim::object::{i, name, namespace, s, uid};
 use crate::sim::timestamps::{plus, secs_between, time};
 
@@ -138,7 +140,7 @@ pub fn container(
     if let Some(n) = tl.next {
         evs.push((None, Some(n)));
     }
-    start_events(&one, ctr, &tl, start, evs);
+    start_events(&one, ctr, &life, &tl, start, evs);
     state_status(&one, ctr, &life, &tl, start, evs)
 }
 
@@ -218,7 +220,8 @@ fn lifecycle(one: &One, ctr: &mut Ctr, earliest: Timestamp) -> (Life, Timestamp)
             ctr.segments.remove(0);
         }
     }
-    let life = behavior::life(b, cx.pod, one.spec, one.init);
+    let fatal = b.is_some_and(|b| track_connects(one, ctr, idx, b));
+    let life = behavior::life(b, cx.pod, one.spec, one.init, fatal);
     let mut start = ctr.start.unwrap_or(earliest);
     let b_logs = b
         .map(|b| b.previous_logs.clone().unwrap_or_else(|| b.logs.clone()))
@@ -230,9 +233,21 @@ fn lifecycle(one: &One, ctr: &mut Ctr, earliest: Timestamp) -> (Life, Timestamp)
         }
         Some(old) if old.signature() != life.signature() => {
             let tl = timeline(start, now, old.exit, |code| restarts(one, code));
-            if let St::BackOff(_) = tl.state {
+            let last = match tl.state {
+                St::BackOff(_) => tl.last,
+                // A process that runs on loses what it cannot run without: it exits now.
+                St::Running(s) if fatal && old.exit.is_none() => Some(Term {
+                    code: 1,
+                    reason: "Error",
+                    start: s,
+                    end: now,
+                    instance: tl.restarts,
+                }),
+                _ => None,
+            };
+            if last.is_some() {
                 ctr.restarts_before += tl.restarts + 1;
-                ctr.last_before = tl.last;
+                ctr.last_before = last;
                 ctr.start = Some(now);
                 start = now;
                 ctr.life = Some(life.clone());
@@ -244,9 +259,54 @@ fn lifecycle(one: &One, ctr: &mut Ctr, earliest: Timestamp) -> (Life, Timestamp)
     (ctr.life.clone().unwrap_or(life), start)
 }
 
+/// Tries the Behavior's `connects` against the cluster now and remembers when their
+/// outcomes change; returns whether one the container cannot run without fails.
+fn track_connects(one: &One, ctr: &mut Ctr, idx: Option<usize>, b: &Behavior) -> bool {
+    let (Some(idx), false) = (idx, b.connects.is_empty()) else {
+        return false;
+    };
+    let outcomes: Vec<Outcome> = b
+        .connects
+        .iter()
+        .map(|c| network::outcome(one.cx.store, one.cx.pod, one.spec, c))
+        .collect();
+    let fatal = b
+        .connects
+        .iter()
+        .zip(&outcomes)
+        .any(|(c, o)| c.fatal && o.failed());
+    let same = ctr
+        .net
+        .last()
+        .is_some_and(|s| s.behavior == idx && s.outcomes == outcomes);
+    if !same {
+        let from = if ctr.net.is_empty() {
+            ctr.start.unwrap_or(one.cx.now)
+        } else {
+            one.cx.now
+        };
+        ctr.net.push(NetSegment {
+            from,
+            behavior: idx,
+            outcomes,
+        });
+        if ctr.net.len() > MAX_SEGMENTS {
+            ctr.net.remove(0);
+        }
+    }
+    fatal
+}
+
 /// The events of the container's starts and restarts: Created, Started, Pulled (already
 /// present) and BackOff, aggregated.
-fn start_events(one: &One, ctr: &Ctr, tl: &Timeline, start: Timestamp, evs: &mut Pending) {
+fn start_events(
+    one: &One,
+    ctr: &Ctr,
+    life: &Life,
+    tl: &Timeline,
+    start: Timestamp,
+    evs: &mut Pending,
+) {
     let cname = &one.name;
     let pod = one.cx.pod;
     let restart_count = ctr.restarts_before + tl.restarts;
@@ -263,17 +323,17 @@ fn start_events(one: &One, ctr: &Ctr, tl: &Timeline, start: Timestamp, evs: &mut
         )),
         None,
     ));
+    let (reason, message, warning) = match &life.start_error {
+        Some(err) => ("Failed", format!("Error: {err}"), true),
+        None => ("Started", format!("Started container {cname}"), false),
+    };
     evs.push((
-        Some(one.ev(
-            "Started",
-            format!("Started container {cname}"),
-            false,
-            starts,
-            first_start,
-            tl.last_start,
-        )),
+        Some(one.ev(reason, message, warning, starts, first_start, tl.last_start)),
         None,
     ));
+    if let Some(k) = &life.kill {
+        probe_kills(one, k, tl, first_start, evs);
+    }
     if restart_count > 0 {
         evs.push((
             Some(one.ev(
@@ -327,6 +387,10 @@ fn state_status(
     };
     let last_state = last_term
         .map(|t| term_json(&t, pod, cname))
+        .map(|mut t| {
+            with_start_error(&mut t["terminated"], life);
+            t
+        })
         .unwrap_or(json!({}));
     let mut st = json!({"name": cname, "image": one.image, "imageID": image_id(&one.image),
         "restartCount": restart_count, "lastState": last_state});
@@ -335,14 +399,16 @@ fn state_status(
         St::Running(s) => {
             let delay = i(c, "/readinessProbe/initialDelaySeconds").unwrap_or(0) as f64;
             let ready_at = plus(s, delay);
-            let probe_ok = life.unready.is_none();
+            let starting = life.kill.as_ref().is_some_and(|k| k.probe == "Startup");
+            let probe_ok = life.unready.is_none() && !starting;
             ready = !one.init && probe_ok && now >= ready_at;
             if probe_ok && now < ready_at && !one.init {
                 evs.push((None, Some(ready_at)));
             }
-            if let Some(msg) = &life.unready {
+            if let Some(msg) = life.unready.as_ref().filter(|_| !starting) {
                 let first_start = ctr.first_start.unwrap_or(start);
-                readiness_failures(one, msg, plus(first_start, delay), evs);
+                let msg = msg.replace("{ip}", &one.cx.ip);
+                readiness_failures(one, &msg, plus(first_start, delay), evs);
             }
             st["state"] = json!({"running": {"startedAt": time(s)}});
             st["containerID"] = json!(container_id(pod, cname, restart_count));
@@ -351,16 +417,24 @@ fn state_status(
             since = if ready { ready_at } else { s };
         }
         St::BackOff(delay) => {
-            st["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!(
+            st["state"] = match &life.start_error {
+                // The kubelet reports the runtime's refusal until the back-off begins.
+                Some(err) if delay < 10.0 => {
+                    json!({"waiting": {"reason": "RunContainerError", "message": err}})
+                }
+                _ => json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!(
                 "back-off {} restarting failed container={cname} pod={}_{}({})",
-                go_duration(delay), name(pod), namespace(pod), uid(pod))}});
+                go_duration(delay), name(pod), namespace(pod), uid(pod))}}),
+            };
             ready = false;
             started = false;
             done = None;
             since = tl.last.map_or(start, |t| t.end);
         }
         St::Done(term) => {
-            st["state"] = json!({"terminated": term_fields(&term, pod, cname)});
+            let mut term_st = term_fields(&term, pod, cname);
+            with_start_error(&mut term_st, life);
+            st["state"] = json!({"terminated": term_st});
             st["containerID"] = json!(container_id(
                 pod,
                 cname,
@@ -404,6 +478,74 @@ fn readiness_failures(one: &One, msg: &str, first: Timestamp, evs: &mut Pending)
         )),
         None,
     ));
+}
+
+/// A container the runtime could not start never ran: the API shows the epoch as its start
+/// and the runtime's error as the message.
+fn with_start_error(term: &mut Value, life: &Life) {
+    if let (Some(err), true) = (&life.start_error, term["reason"] == "StartError") {
+        term["message"] = json!(err);
+        term["startedAt"] = json!("1970-01-01T00:00:00Z");
+    }
+}
+
+/// The Unhealthy and Killing events of a liveness or startup probe that keeps failing.
+fn probe_kills(one: &One, k: &Kill, tl: &Timeline, first_start: Timestamp, evs: &mut Pending) {
+    let now = one.cx.now;
+    let kills = u64::from(tl.restarts) + u64::from(!matches!(tl.state, St::Running(_)));
+    let running = match tl.state {
+        St::Running(s) if now >= plus(s, k.delay) => {
+            ((secs_between(plus(s, k.delay), now) / k.period).floor() as u64 + 1)
+                .min(u64::from(k.threshold) - 1)
+        }
+        _ => 0,
+    };
+    let failures = kills * u64::from(k.threshold) + running;
+    if failures == 0 {
+        if let St::Running(s) = tl.state {
+            evs.push((None, Some(plus(s, k.delay))));
+        }
+        return;
+    }
+    let last = match tl.state {
+        St::Running(s) if running > 0 => plus(s, k.delay + (running - 1) as f64 * k.period),
+        _ => tl.last.map_or(now, |t| t.end),
+    };
+    if let St::Running(s) = tl.state {
+        evs.push((None, Some(plus(s, k.delay + running as f64 * k.period))));
+    }
+    let message = k.message.replace("{ip}", &one.cx.ip);
+    let first = plus(first_start, k.delay);
+    evs.push((
+        Some(one.ev(
+            "Unhealthy",
+            format!("{} probe failed: {message}", k.probe),
+            true,
+            failures,
+            first,
+            last.max(first),
+        )),
+        None,
+    ));
+    if kills > 0 {
+        let first_kill = plus(first_start, k.after());
+        let last_kill = tl.last.map_or(first_kill, |t| t.end);
+        evs.push((
+            Some(one.ev(
+                "Killing",
+                format!(
+                    "Container {} failed {} probe, will be restarted",
+                    one.name,
+                    k.probe.to_lowercase()
+                ),
+                false,
+                kills,
+                first_kill,
+                last_kill.max(first_kill),
+            )),
+            None,
+        ));
+    }
 }
 
 fn term_fields(t: &Term, pod: &Value, cname: &str) -> Value {

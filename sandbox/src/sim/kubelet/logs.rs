@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::Ctr;
+use super::{Ctr, NetSegment, client};
 use crate::error::ApiError;
 use crate::scenario::Behavior;
 use crate::sim::behavior;
@@ -108,17 +108,72 @@ pub fn logs(
     };
     let (start, end) = instance;
     let end = end.unwrap_or(now).min(now);
+    if b.is_some_and(|b| b.start_error.is_some()) {
+        // The runtime never started the process: nothing was written.
+        return Ok(Vec::new());
+    }
+    let ctr = runtime_ctr(sim, pod, cname, &mains, &inits, init);
     let segments = if previous {
         None
     } else {
-        runtime_ctr(sim, pod, cname, &mains, &inits, init)
-            .map(|c| c.segments.clone())
-            .filter(|s| !s.is_empty())
+        ctr.map(|c| c.segments.clone()).filter(|s| !s.is_empty())
     };
-    if let Some(segs) = segments {
-        return Ok(segmented_logs(sim, &segs, start, end));
+    let mut out = match segments {
+        Some(segs) => segmented_logs(sim, &segs, start, end),
+        None => written(b, &lines, start, end),
+    };
+    if let Some(c) = ctr.filter(|c| !c.net.is_empty()) {
+        let ip = pod["status"]["podIP"].as_str().unwrap_or("");
+        out.extend(client_lines(sim, &c.net, start, end, ip));
+        out.sort_by_key(|l| l.time);
     }
-    Ok(written(b, &lines, start, end))
+    Ok(out)
+}
+
+/// Most lines one failing `connects` entry writes into one instance's log.
+const MAX_RETRY_LINES: u64 = 300;
+
+/// The client's lines about what it reached while the instance ran from `start` to `end`:
+/// one line when something works, one per retry while it fails.
+fn client_lines(
+    sim: &Simulator,
+    net: &[NetSegment],
+    start: Timestamp,
+    end: Timestamp,
+    ip: &str,
+) -> Vec<LogLine> {
+    let mut out = Vec::new();
+    for (n, seg) in net.iter().enumerate() {
+        let until = net.get(n + 1).map_or(end, |s| s.from.min(end));
+        let from = seg.from.max(start);
+        if from > until || (from == until && n + 1 < net.len()) {
+            continue;
+        }
+        let Some(b) = sim.behaviors.get(seg.behavior).map(|(b, _)| b) else {
+            continue;
+        };
+        let style = b.client.unwrap_or_default();
+        for (conn, outcome) in b.connects.iter().zip(&seg.outcomes) {
+            let text = client::line(style, conn, outcome, ip);
+            if !outcome.failed() {
+                out.push(LogLine {
+                    time: plus(from, 0.2).min(end.max(from)),
+                    text,
+                });
+                continue;
+            }
+            let every = conn.every_seconds.unwrap_or(10).max(1) as f64;
+            let tries = (secs_between(from, until) / every).floor().max(0.0) as u64 + 1;
+            for k in tries.saturating_sub(MAX_RETRY_LINES)..tries {
+                let time = plus(from, 0.2 + k as f64 * every).min(end.max(from));
+                out.push(LogLine {
+                    time,
+                    text: text.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// An instance of a container: when it started and (if it did) ended.

@@ -5,6 +5,7 @@
 //! `Behavior` makes it do, and the clock: restart counts and back-off waits follow from the
 //! elapsed time, so the same scenario at the same age always looks the same.
 
+mod client;
 mod container;
 mod images;
 mod logs;
@@ -21,6 +22,7 @@ use super::Simulator;
 use super::behavior::Life;
 use super::events::{self, Ev, Source};
 use super::kinds::Kinds;
+use super::network::Outcome;
 use super::object::{arr, name, namespace, s, terminating, uid};
 use crate::store::Store;
 use timeline::Term;
@@ -56,6 +58,20 @@ pub struct Ctr {
     prev_life_logs: Option<Vec<String>>,
     /// Which Behavior applied from when: logs written while running follow it.
     segments: Vec<(Timestamp, Option<usize>)>,
+    /// What its `connects` came to, from when (and under which Behavior): the client's
+    /// log lines follow it.
+    net: Vec<NetSegment>,
+}
+
+/// From a moment on, the outcome of each `connects` entry of a Behavior.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetSegment {
+    /// Since when.
+    pub from: Timestamp,
+    /// The Behavior (its index).
+    pub behavior: usize,
+    /// One outcome per `connects` entry.
+    pub outcomes: Vec<Outcome>,
 }
 
 /// Most behaviour changes remembered per container.
@@ -124,6 +140,7 @@ pub fn run(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             policy: if policy.is_empty() { "Always" } else { policy },
             kubelet: Source::Kubelet(node_name.clone()),
             now,
+            ip: pod::assign_ip(&pod, node),
         };
         let status = pod::pod_status(&cx, node, &mut rt, &mut evs);
         sim.runtime.insert(pod_uid, rt);

@@ -30,6 +30,8 @@ pub struct PodCtx<'a> {
     pub kubelet: Source,
     /// The moment played.
     pub now: Timestamp,
+    /// The pod's IP (probe and client messages name it).
+    pub ip: String,
 }
 
 /// An unready condition's moment and the containers it names.
@@ -67,7 +69,7 @@ pub fn pod_status(cx: &PodCtx, node: &NodeInfo, rt: &mut PodRuntime, evs: &mut P
         rt.volumes_ok = Some(now.max(scheduled));
     }
     let volumes_ok = rt.volumes_ok.unwrap_or(scheduled);
-    status["podIP"] = json!(assign_ip(pod, node));
+    status["podIP"] = json!(cx.ip);
     status["podIPs"] = json!([{"ip": status["podIP"]}]);
     let mut t = plus(volumes_ok, 1.0);
     let (initialized, init_failed) =
@@ -299,7 +301,7 @@ fn conditions(
 }
 
 /// A stable pod IP: one /24 per node, the host part from the pod's uid.
-fn assign_ip(pod: &Value, node: &NodeInfo) -> String {
+pub fn assign_ip(pod: &Value, node: &NodeInfo) -> String {
     if let Some(ip) = pod["status"]["podIP"].as_str() {
         return ip.to_string();
     }

@@ -2,7 +2,9 @@
 //! store with a manual clock, and accessors for what the tests look at.
 
 mod builtins;
+mod classes;
 mod helpers;
+mod network;
 mod stories;
 
 use std::sync::Arc;

@@ -157,137 +157,145 @@ pub(crate) struct PvcProblem {
 
 pub(crate) fn pvc_problems(ctx: &Ctx<'_>) -> HashMap<(String, String), PvcProblem> {
     let mut out = HashMap::new();
-    let classes = &ctx.snap.storage_classes;
-    let classes_known = ctx.snap.listed("storageclasses");
     for pvc in &ctx.snap.pvcs {
-        let ns = ns_of(&pvc.metadata);
-        let name = name_of(&pvc.metadata);
-        let phase = pvc
-            .status
-            .as_ref()
-            .and_then(|s| s.phase.as_deref())
-            .unwrap_or("Pending");
-        let sc = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone());
-        let key = (ns.to_string(), name.to_string());
-        if phase == "Lost" {
-            out.insert(
-                key,
-                PvcProblem {
-                    severity: Severity::Critical,
-                    reason: "ClaimLost".into(),
-                    because: format!("PersistentVolumeClaim {name} lost its volume"),
-                    evidence: vec![format!("persistentvolumeclaim {name}: status.phase Lost")],
-                    suggestion:
-                        "restore the PersistentVolume the claim was bound to, or recreate the claim"
-                            .into(),
-                },
-            );
-            continue;
-        }
-        if phase != "Pending" {
-            continue;
-        }
-        let volume_named = pvc
-            .spec
-            .as_ref()
-            .and_then(|s| s.volume_name.as_deref())
-            .is_some_and(|v| !v.is_empty());
-        let event = ctx.event("PersistentVolumeClaim", ns, name, &["ProvisioningFailed"]);
-        let mut evidence = vec![format!(
-            "persistentvolumeclaim {name}: status.phase Pending, storageClassName {}",
-            sc.as_deref().unwrap_or("(none)")
-        )];
-        if let Some(e) = event {
-            evidence.push(describe_event(ctx, e));
-        }
-        let class = sc
-            .as_deref()
-            .and_then(|s| classes.iter().find(|c| name_of(&c.metadata) == s));
-        if let Some(s) = sc.as_deref().filter(|s| !s.is_empty())
-            && classes_known
-            && class.is_none()
-            && !volume_named
-        {
-            out.insert(
-                key,
-                PvcProblem {
-                    severity: Severity::Critical,
-                    reason: "ProvisioningFailed".into(),
-                    because: format!("its storage class \"{s}\" does not exist"),
-                    evidence,
-                    suggestion: format!(
-                        "create StorageClass {s} or set storageClassName to an existing one ({})",
-                        existing_classes(ctx)
-                    ),
-                },
-            );
-            continue;
-        }
-        if sc.is_none()
-            && classes_known
-            && !volume_named
-            && !classes.iter().any(|c| {
-                c.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
-                    .is_some_and(|v| v == "true")
-            })
-        {
-            out.insert(
-                key,
-                PvcProblem {
-                    severity: Severity::Critical,
-                    reason: "ProvisioningFailed".into(),
-                    because:
-                        "it names no storage class and the cluster has no default StorageClass"
-                            .into(),
-                    evidence,
-                    suggestion: format!(
-                        "set storageClassName on the claim ({}) or mark a StorageClass as default",
-                        existing_classes(ctx)
-                    ),
-                },
-            );
-            continue;
-        }
-        if let Some(e) = event {
-            out.insert(key, PvcProblem {
-                severity: Severity::Critical,
-                reason: "ProvisioningFailed".into(),
-                because: format!("provisioning failed: {}", crate::mask::mask_text(e.message.as_deref().unwrap_or_default())),
-                evidence,
-                suggestion: "fix what the provisioner reports (storage class parameters, quota, access mode)".into(),
-            });
-            continue;
-        }
-        // WaitForFirstConsumer is not a fault; an unexplained long wait is.
-        let wffc = class
-            .and_then(|c| c.volume_binding_mode.as_deref())
-            .is_some_and(|m| m == "WaitForFirstConsumer");
-        let old = pvc
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .is_some_and(|t| seconds_since(ctx.now, t.0) > 600);
-        if !wffc && old {
-            out.insert(
-                key,
-                PvcProblem {
-                    severity: Severity::Warning,
-                    reason: "Pending".into(),
-                    because: format!(
-                        "PersistentVolumeClaim {name} has been Pending for over 10 minutes"
-                    ),
-                    evidence,
-                    suggestion:
-                        "check the storage provisioner and that a matching PersistentVolume exists"
-                            .into(),
-                },
-            );
-        }
+        pvc_problem(ctx, pvc, &mut out);
     }
     out
+}
+
+/// Why one claim is not bound, if it is not and that is a fault.
+fn pvc_problem(
+    ctx: &Ctx<'_>,
+    pvc: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
+    out: &mut HashMap<(String, String), PvcProblem>,
+) {
+    let classes = &ctx.snap.storage_classes;
+    let classes_known = ctx.snap.listed("storageclasses");
+    let ns = ns_of(&pvc.metadata);
+    let name = name_of(&pvc.metadata);
+    let phase = pvc
+        .status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Pending");
+    let sc = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone());
+    let key = (ns.to_string(), name.to_string());
+    if phase == "Lost" {
+        out.insert(
+            key,
+            PvcProblem {
+                severity: Severity::Critical,
+                reason: "ClaimLost".into(),
+                because: format!("PersistentVolumeClaim {name} lost its volume"),
+                evidence: vec![format!("persistentvolumeclaim {name}: status.phase Lost")],
+                suggestion:
+                    "restore the PersistentVolume the claim was bound to, or recreate the claim"
+                        .into(),
+            },
+        );
+        return;
+    }
+    if phase != "Pending" {
+        return;
+    }
+    let volume_named = pvc
+        .spec
+        .as_ref()
+        .and_then(|s| s.volume_name.as_deref())
+        .is_some_and(|v| !v.is_empty());
+    let event = ctx.event("PersistentVolumeClaim", ns, name, &["ProvisioningFailed"]);
+    let mut evidence = vec![format!(
+        "persistentvolumeclaim {name}: status.phase Pending, storageClassName {}",
+        sc.as_deref().unwrap_or("(none)")
+    )];
+    if let Some(e) = event {
+        evidence.push(describe_event(ctx, e));
+    }
+    let class = sc
+        .as_deref()
+        .and_then(|s| classes.iter().find(|c| name_of(&c.metadata) == s));
+    if let Some(s) = sc.as_deref().filter(|s| !s.is_empty())
+        && classes_known
+        && class.is_none()
+        && !volume_named
+    {
+        out.insert(
+            key,
+            PvcProblem {
+                severity: Severity::Critical,
+                reason: "ProvisioningFailed".into(),
+                because: format!("its storage class \"{s}\" does not exist"),
+                evidence,
+                suggestion: format!(
+                    "create StorageClass {s} or set storageClassName to an existing one ({})",
+                    existing_classes(ctx)
+                ),
+            },
+        );
+        return;
+    }
+    if sc.is_none()
+        && classes_known
+        && !volume_named
+        && !classes.iter().any(|c| {
+            c.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+                .is_some_and(|v| v == "true")
+        })
+    {
+        out.insert(
+            key,
+            PvcProblem {
+                severity: Severity::Critical,
+                reason: "ProvisioningFailed".into(),
+                because: "it names no storage class and the cluster has no default StorageClass"
+                    .into(),
+                evidence,
+                suggestion: format!(
+                    "set storageClassName on the claim ({}) or mark a StorageClass as default",
+                    existing_classes(ctx)
+                ),
+            },
+        );
+        return;
+    }
+    if let Some(e) = event {
+        out.insert(key, PvcProblem {
+            severity: Severity::Critical,
+            reason: "ProvisioningFailed".into(),
+            because: format!("provisioning failed: {}", crate::mask::mask_text(e.message.as_deref().unwrap_or_default())),
+            evidence,
+            suggestion: "fix what the provisioner reports (storage class parameters, quota, access mode)".into(),
+        });
+        return;
+    }
+    // WaitForFirstConsumer is not a fault; an unexplained long wait is.
+    let wffc = class
+        .and_then(|c| c.volume_binding_mode.as_deref())
+        .is_some_and(|m| m == "WaitForFirstConsumer");
+    let old = pvc
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .is_some_and(|t| seconds_since(ctx.now, t.0) > 600);
+    if !wffc && old {
+        out.insert(
+            key,
+            PvcProblem {
+                severity: Severity::Warning,
+                reason: "Pending".into(),
+                because: format!(
+                    "PersistentVolumeClaim {name} has been Pending for over 10 minutes"
+                ),
+                evidence,
+                suggestion:
+                    "check the storage provisioner and that a matching PersistentVolume exists"
+                        .into(),
+            },
+        );
+    }
 }
 
 fn existing_classes(ctx: &Ctx<'_>) -> String {
@@ -410,20 +418,17 @@ pub(crate) fn hpas(ctx: &Ctx<'_>, out: &mut Out) {
             target.kind.to_ascii_lowercase(),
             target.name
         )];
+        // Some(None): the target kind was listed and the target is not there.
         let template = match target.kind.as_str() {
             "Deployment" if ctx.snap.listed("deployments") => Some(
-                ctx.snap
-                    .deployments
-                    .iter()
-                    .find(|d| ns_of(&d.metadata) == ns && name_of(&d.metadata) == target.name)
-                    .and_then(|d| d.spec.as_ref().map(|s| &s.template)),
+                ctx.workloads
+                    .find("deployment", ns, &target.name)
+                    .and_then(|w| w.template),
             ),
             "StatefulSet" if ctx.snap.listed("statefulsets") => Some(
-                ctx.snap
-                    .stateful_sets
-                    .iter()
-                    .find(|d| ns_of(&d.metadata) == ns && name_of(&d.metadata) == target.name)
-                    .and_then(|d| d.spec.as_ref().map(|s| &s.template)),
+                ctx.workloads
+                    .find("statefulset", ns, &target.name)
+                    .and_then(|w| w.template),
             ),
             _ => None,
         };
@@ -494,55 +499,68 @@ pub(crate) fn hpas(ctx: &Ctx<'_>, out: &mut Out) {
                 }
             }
         }
-        let conds = h.status.as_ref().and_then(|s| s.conditions.as_ref());
-        for c in conds.into_iter().flatten() {
-            let reason = c.reason.clone().unwrap_or_default();
-            let msg = c.message.clone().unwrap_or_default();
-            let bad = match (c.type_.as_str(), c.status.as_str()) {
-                ("AbleToScale", "False") => true,
-                // ScalingDisabled means replicas were set to 0 on purpose.
-                ("ScalingActive", "False") => reason != "ScalingDisabled",
-                // At maxReplicas is worth a warning; at minReplicas (TooFewReplicas) is normal.
-                ("ScalingLimited", "True") => reason == "TooManyReplicas",
-                _ => false,
-            };
-            if !bad {
-                continue;
-            }
-            let text = if reason == "TooManyReplicas" {
-                format!(
-                    "HorizontalPodAutoscaler {name} is at maxReplicas ({}) and wants more: {}",
-                    spec.max_replicas,
-                    msg.trim_end_matches('.')
-                )
-            } else {
-                format!(
-                    "HorizontalPodAutoscaler {name} cannot scale ({reason}): {}",
-                    msg.trim_end_matches('.')
-                )
-            };
-            let fix = match reason.as_str() {
-                "TooManyReplicas" => "raise maxReplicas or make the workload cheaper per request".to_string(),
-                "FailedGetResourceMetric" | "FailedGetPodsMetric" | "FailedGetExternalMetric" => {
-                    "check that metrics-server (or the metrics adapter) runs and the target's pods set resource requests".into()
-                }
-                _ => "read the condition message and fix the target or the metric".into(),
-            };
-            out.push(finding(
-                Severity::Warning,
-                "horizontalpodautoscaler",
-                ns,
-                name,
-                &reason,
-                text,
-                vec![format!(
-                    "hpa {name}: condition {}={} ({reason}): {msg}",
-                    c.type_, c.status
-                )],
-                fix,
-                related.clone(),
-            ));
+        hpa_conditions(h, name, ns, spec.max_replicas, &related, out);
+    }
+}
+
+/// Conditions of an autoscaler that say it cannot scale (not ScalingLimited at minReplicas:
+/// that is normal).
+fn hpa_conditions(
+    h: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    name: &str,
+    ns: &str,
+    max_replicas: i32,
+    related: &[String],
+    out: &mut Out,
+) {
+    let conds = h.status.as_ref().and_then(|s| s.conditions.as_ref());
+    for c in conds.into_iter().flatten() {
+        let reason = c.reason.clone().unwrap_or_default();
+        let msg = c.message.clone().unwrap_or_default();
+        let bad = match (c.type_.as_str(), c.status.as_str()) {
+            ("AbleToScale", "False") => true,
+            // ScalingDisabled means replicas were set to 0 on purpose.
+            ("ScalingActive", "False") => reason != "ScalingDisabled",
+            // At maxReplicas is worth a warning; at minReplicas (TooFewReplicas) is normal.
+            ("ScalingLimited", "True") => reason == "TooManyReplicas",
+            _ => false,
+        };
+        if !bad {
+            continue;
         }
+        let text = if reason == "TooManyReplicas" {
+            format!(
+                "HorizontalPodAutoscaler {name} is at maxReplicas ({}) and wants more: {}",
+                max_replicas,
+                msg.trim_end_matches('.')
+            )
+        } else {
+            format!(
+                "HorizontalPodAutoscaler {name} cannot scale ({reason}): {}",
+                msg.trim_end_matches('.')
+            )
+        };
+        let fix = match reason.as_str() {
+            "TooManyReplicas" => "raise maxReplicas or make the workload cheaper per request".to_string(),
+            "FailedGetResourceMetric" | "FailedGetPodsMetric" | "FailedGetExternalMetric" => {
+                "check that metrics-server (or the metrics adapter) runs and the target's pods set resource requests".into()
+            }
+            _ => "read the condition message and fix the target or the metric".into(),
+        };
+        out.push(finding(
+            Severity::Warning,
+            "horizontalpodautoscaler",
+            ns,
+            name,
+            &reason,
+            text,
+            vec![format!(
+                "hpa {name}: condition {}={} ({reason}): {msg}",
+                c.type_, c.status
+            )],
+            fix,
+            related.to_vec(),
+        ));
     }
 }
 

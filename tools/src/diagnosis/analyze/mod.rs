@@ -1,44 +1,39 @@
 //! Pure rules from a [`Snapshot`] to findings: shared indexes and helpers, and the order the
 //! rules run in (nodes and volumes first, so workload findings can name them as the cause).
 
+mod containers;
 mod infra;
+mod issue;
+mod logplan;
 mod network;
+mod objects;
 mod pods;
+mod refs;
+mod status;
 #[cfg(test)]
 mod tests;
+mod view;
 mod workloads;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::core::v1::{Container, Event, Pod, PodSpec};
 
 use super::snapshot::Snapshot;
 use super::{Finding, ObjectRef, Severity, sort_findings};
 
-pub(crate) use pods::log_requests_for;
+pub use logplan::{LogPlan, LogRequest};
+pub(crate) use objects::*;
+pub(crate) use view::Workloads;
 
-/// A container log tail the analysis wants (fetched by the collector before analysis).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LogRequest {
-    /// Namespace.
-    pub namespace: String,
-    /// Pod.
-    pub pod: String,
-    /// Container.
-    pub container: String,
-    /// The previous (terminated) container's log.
-    pub previous: bool,
-}
-
-/// The log tails worth fetching: one per failing container per workload (its first failing
-/// pod), the previous container's when it restarted; bounded in number.
-pub fn log_requests(snap: &Snapshot) -> Vec<LogRequest> {
+/// The logs worth reading: failing containers (one per workload, the previous container's
+/// after a restart) and one running pod per workload, bounded; `focus` is read first.
+pub fn log_plan(snap: &Snapshot, focus: Option<&str>) -> LogPlan {
     let ctx = Ctx::new(snap);
-    log_requests_for(&ctx)
+    logplan::plan(&ctx, focus)
 }
 
 /// Every rule over the snapshot: findings grouped by workload, chained to the deepest cause,
@@ -66,30 +61,8 @@ pub fn analyze(snap: &Snapshot) -> Vec<Finding> {
 /// cron job, cron jobs, and pods owned by none of them.
 pub fn workloads_checked(snap: &Snapshot) -> Vec<ObjectRef> {
     let ctx = Ctx::new(snap);
-    let mut set: std::collections::BTreeSet<ObjectRef> = std::collections::BTreeSet::new();
-    let r = |kind: &str, m: &ObjectMeta| ObjectRef {
-        kind: kind.to_string(),
-        namespace: ns_of(m).to_string(),
-        name: name_of(m).to_string(),
-    };
-    set.extend(
-        snap.deployments
-            .iter()
-            .map(|d| r("deployment", &d.metadata)),
-    );
-    set.extend(
-        snap.stateful_sets
-            .iter()
-            .map(|d| r("statefulset", &d.metadata)),
-    );
-    set.extend(snap.daemon_sets.iter().map(|d| r("daemonset", &d.metadata)));
-    set.extend(snap.cron_jobs.iter().map(|d| r("cronjob", &d.metadata)));
-    set.extend(
-        snap.jobs
-            .iter()
-            .filter(|j| controller_of(&j.metadata).is_none_or(|(k, _)| k != "CronJob"))
-            .map(|d| r("job", &d.metadata)),
-    );
+    let mut set: std::collections::BTreeSet<ObjectRef> =
+        ctx.workloads.iter().map(|(r, _)| r.clone()).collect();
     set.extend(snap.pods.iter().map(|p| ctx.workload_of(p)));
     set.into_iter().collect()
 }
@@ -120,6 +93,8 @@ pub(crate) struct Ctx<'a> {
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
     pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
     pub not_ready_nodes: HashSet<String>,
+    /// The workloads, typed and indexed once.
+    pub workloads: Workloads<'a>,
 }
 
 impl<'a> Ctx<'a> {
@@ -165,6 +140,7 @@ impl<'a> Ctx<'a> {
             jobs,
             pods_by_ns,
             not_ready_nodes,
+            workloads: Workloads::new(snap),
         }
     }
 
@@ -235,59 +211,39 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A pod's containers, or its owner's template's when the collector kept only the pod's
+    /// identity (settled pods).
+    pub fn pod_containers(&self, p: &'a Pod) -> &'a [Container] {
+        self.pod_spec(p)
+            .map_or(&[][..], |s| s.containers.as_slice())
+    }
+
+    /// A pod's spec, or its owner's template's when the collector kept only the pod's identity
+    /// (settled pods have an empty spec).
+    pub fn pod_spec(&self, p: &'a Pod) -> Option<&'a PodSpec> {
+        let own = p.spec.as_ref().filter(|s| !s.containers.is_empty());
+        if own.is_some() {
+            return own;
+        }
+        let ns = ns_of(&p.metadata);
+        let template = match controller_of(&p.metadata) {
+            Some(("ReplicaSet", n)) => self
+                .replica_set(ns, n)
+                .and_then(|r| r.spec.as_ref()?.template.as_ref()),
+            Some(("StatefulSet", n)) => self.workloads.find("statefulset", ns, n)?.template,
+            Some(("DaemonSet", n)) => self.workloads.find("daemonset", ns, n)?.template,
+            Some(("Job", n)) => self
+                .job(ns, n)
+                .and_then(|j| j.spec.as_ref().map(|s| &s.template)),
+            _ => None,
+        };
+        template.and_then(|t| t.spec.as_ref())
+    }
+
     /// Whether cluster-wide objects (nodes, volumes, webhooks) are reported on their own.
     pub fn cluster_wide(&self) -> bool {
         self.snap.namespace.is_none() && !self.snap.label_selected
     }
-}
-
-pub(crate) fn ns_of(m: &ObjectMeta) -> &str {
-    m.namespace.as_deref().unwrap_or_default()
-}
-
-pub(crate) fn name_of(m: &ObjectMeta) -> &str {
-    m.name.as_deref().unwrap_or_default()
-}
-
-/// The controlling owner reference as (Kind, name).
-pub(crate) fn controller_of(m: &ObjectMeta) -> Option<(&str, &str)> {
-    let refs = m.owner_references.as_ref()?;
-    let r = refs
-        .iter()
-        .find(|r| r.controller == Some(true))
-        .or_else(|| refs.first())?;
-    Some((r.kind.as_str(), r.name.as_str()))
-}
-
-/// When an event last happened: eventTime, lastTimestamp, the series' last observation or
-/// firstTimestamp, whichever is set (newer APIs leave lastTimestamp empty).
-pub(crate) fn event_time(e: &Event) -> Option<Timestamp> {
-    let series = e
-        .series
-        .as_ref()
-        .and_then(|s| s.last_observed_time.as_ref())
-        .map(|t| t.0);
-    let candidates = [
-        series,
-        e.last_timestamp.as_ref().map(|t| t.0),
-        e.event_time.as_ref().map(|t| t.0),
-        e.first_timestamp.as_ref().map(|t| t.0),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .max()
-        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
-}
-
-/// How many times an event happened (series count, else count).
-pub(crate) fn event_count(e: &Event) -> i32 {
-    e.series
-        .as_ref()
-        .and_then(|s| s.count)
-        .or(e.count)
-        .unwrap_or(1)
-        .max(1)
 }
 
 /// `event BackOff (x12, last 2m ago): Back-off restarting failed container`.
@@ -310,65 +266,6 @@ pub(crate) fn describe_event(ctx: &Ctx<'_>, e: &Event) -> String {
         e.reason.as_deref().unwrap_or("Unknown"),
         crate::mask::mask_text(e.message.as_deref().unwrap_or_default().trim())
     )
-}
-
-/// A short age (`45s`, `12m`, `3h`, `2d`), as the tools print it.
-pub(crate) fn age(now: Timestamp, then: Timestamp) -> String {
-    crate::format::age_secs(now.as_second().saturating_sub(then.as_second()))
-}
-
-pub(crate) fn seconds_since(now: Timestamp, then: Timestamp) -> i64 {
-    now.as_second().saturating_sub(then.as_second())
-}
-
-/// Whether labels satisfy a plain selector map (an empty map selects nothing here).
-pub(crate) fn map_selects(
-    selector: &BTreeMap<String, String>,
-    labels: Option<&BTreeMap<String, String>>,
-) -> bool {
-    if selector.is_empty() {
-        return false;
-    }
-    let Some(labels) = labels else { return false };
-    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-}
-
-/// Whether labels satisfy a LabelSelector (matchLabels and matchExpressions); an empty
-/// selector selects everything, as the API defines it.
-pub(crate) fn label_selector_selects(
-    sel: &LabelSelector,
-    labels: Option<&BTreeMap<String, String>>,
-) -> bool {
-    let empty = BTreeMap::new();
-    let labels = labels.unwrap_or(&empty);
-    if let Some(ml) = &sel.match_labels
-        && !ml.iter().all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return false;
-    }
-    for e in sel.match_expressions.iter().flatten() {
-        let values = e.values.clone().unwrap_or_default();
-        let v = labels.get(&e.key);
-        let ok = match e.operator.as_str() {
-            "In" => v.is_some_and(|v| values.contains(v)),
-            "NotIn" => v.is_none_or(|v| !values.contains(v)),
-            "Exists" => v.is_some(),
-            "DoesNotExist" => v.is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// `a=1,b=2`.
-pub(crate) fn labels_text(map: &BTreeMap<String, String>) -> String {
-    map.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// A severity-ordered finding constructor.

@@ -8,13 +8,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Ctx, Out, finding, label_selector_selects, labels_text, map_selects, name_of, ns_of};
 use crate::diagnosis::Severity;
-
-fn pod_ready(p: &Pod) -> bool {
-    p.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
+use crate::pods::is_ready;
 
 fn live(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none()
@@ -68,115 +62,10 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         .filter(|p| live(p) && map_selects(selector, p.metadata.labels.as_ref()))
         .collect();
     if pods.is_empty() {
-        if ctx.snap.label_selected {
-            // The pods may exist outside the selected labels.
-            return;
-        }
-        // A workload whose template matches: scaled to zero, or not creating pods.
-        let templates = workload_templates(ctx, ns);
-        if let Some((kind, wname, replicas)) = templates
-            .iter()
-            .find(|(_, _, _, labels)| map_selects(selector, Some(labels)))
-            .map(|(k, n, r, _)| (k.clone(), n.clone(), *r))
-        {
-            let key = (kind.clone(), wname.clone());
-            if let Some(idx) = out
-                .findings
-                .iter()
-                .position(|f| f.namespace == ns && (f.kind.clone(), f.name.clone()) == key)
-            {
-                fold(out, idx, name);
-                return;
-            }
-            if replicas == Some(0) {
-                out.push(finding(
-                    Severity::Warning,
-                    &kind,
-                    ns,
-                    &wname,
-                    "ScaledToZero",
-                    format!(
-                        "{kind} {wname} is scaled to 0 replicas, so service {name} has no endpoints"
-                    ),
-                    vec![
-                        format!("{kind} {wname}: spec.replicas 0"),
-                        format!("service {name}: selector {sel_text} matches no running pod"),
-                    ],
-                    format!(
-                        "scale it up (kai \"scale {wname} to 1\") if the service should answer"
-                    ),
-                    vec![format!("service/{name}")],
-                ));
-                return;
-            }
-        }
-        // Nothing matches: say which labels the pods do have.
-        let mut near: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in ctx.pods_in(ns) {
-            let Some(labels) = p.metadata.labels.as_ref() else {
-                continue;
-            };
-            let shared: BTreeMap<String, String> = labels
-                .iter()
-                .filter(|(k, _)| selector.contains_key(*k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if shared.is_empty() {
-                continue;
-            }
-            let w = ctx.workload_of(p);
-            let entry = near.entry(labels_text(&shared)).or_default();
-            let t = format!("{} {}", w.kind, w.name);
-            if !entry.contains(&t) {
-                entry.push(t);
-            }
-        }
-        let (have, suggestion) = match near.iter().next() {
-            Some((labels, owners)) => (
-                format!(
-                    "; pods in the namespace have {}",
-                    near.iter()
-                        .take(3)
-                        .map(|(l, o)| format!("{l} ({})", o.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                format!(
-                    "change the selector of service {name} to {labels} (the labels of {}), or fix the pod labels",
-                    owners.join(", ")
-                ),
-            ),
-            None => (
-                String::new(),
-                format!(
-                    "deploy the pods service {name} should route to, or fix its selector {sel_text}"
-                ),
-            ),
-        };
-        let mut related: Vec<String> = near
-            .values()
-            .flatten()
-            .map(|o| o.replace(' ', "/"))
-            .collect();
-        related.dedup();
-        out.push(finding(
-            Severity::Critical,
-            "service",
-            ns,
-            name,
-            "SelectorMismatch",
-            format!(
-                "Service {name} has no endpoints: its selector {sel_text} matches no pod{have}"
-            ),
-            vec![format!(
-                "service {name}: spec.selector {sel_text}; 0 matching pods"
-            )],
-            suggestion,
-            related,
-        ));
+        selects_nothing(ctx, ns, name, selector, out);
         return;
     }
-    let ready = pods.iter().filter(|p| pod_ready(p)).count();
+    let ready = pods.iter().filter(|p| is_ready(p)).count();
     if ready == 0 {
         // The pods' own finding explains it: fold the service in rather than repeat the cause.
         for p in &pods {
@@ -208,13 +97,145 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         ));
         return;
     }
-    // A named targetPort that no matching container declares leaves the endpoints portless.
+    named_target_ports(ctx, ns, name, spec, &pods, out);
+}
+
+/// A service whose selector matches no live pod: a workload scaled to zero or not creating
+/// pods, or labels that match nothing (say which labels the pods do have).
+fn selects_nothing(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    name: &str,
+    selector: &BTreeMap<String, String>,
+    out: &mut Out,
+) {
+    let sel_text = labels_text(selector);
+    if ctx.snap.label_selected {
+        // The pods may exist outside the selected labels.
+        return;
+    }
+    // A workload whose template matches: scaled to zero, or not creating pods.
+    if let Some((kind, wname, replicas)) = ctx
+        .workloads
+        .in_namespace(ns)
+        .filter(|w| matches!(w.kind(), "deployment" | "statefulset" | "daemonset"))
+        .find(|w| map_selects(selector, w.template_labels()))
+        .map(|w| {
+            (
+                w.kind().to_string(),
+                w.name().to_string(),
+                w.spec_replicas(),
+            )
+        })
+    {
+        let key = (kind.clone(), wname.clone());
+        if let Some(idx) = out
+            .findings
+            .iter()
+            .position(|f| f.namespace == ns && (f.kind.clone(), f.name.clone()) == key)
+        {
+            fold(out, idx, name);
+            return;
+        }
+        if replicas == Some(0) {
+            out.push(finding(
+                Severity::Warning,
+                &kind,
+                ns,
+                &wname,
+                "ScaledToZero",
+                format!(
+                    "{kind} {wname} is scaled to 0 replicas, so service {name} has no endpoints"
+                ),
+                vec![
+                    format!("{kind} {wname}: spec.replicas 0"),
+                    format!("service {name}: selector {sel_text} matches no running pod"),
+                ],
+                format!("scale it up (kai \"scale {wname} to 1\") if the service should answer"),
+                vec![format!("service/{name}")],
+            ));
+            return;
+        }
+    }
+    // Nothing matches: say which labels the pods do have.
+    let mut near: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in ctx.pods_in(ns) {
+        let Some(labels) = p.metadata.labels.as_ref() else {
+            continue;
+        };
+        let shared: BTreeMap<String, String> = labels
+            .iter()
+            .filter(|(k, _)| selector.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if shared.is_empty() {
+            continue;
+        }
+        let w = ctx.workload_of(p);
+        let entry = near.entry(labels_text(&shared)).or_default();
+        let t = format!("{} {}", w.kind, w.name);
+        if !entry.contains(&t) {
+            entry.push(t);
+        }
+    }
+    let (have, suggestion) = match near.iter().next() {
+        Some((labels, owners)) => (
+            format!(
+                "; pods in the namespace have {}",
+                near.iter()
+                    .take(3)
+                    .map(|(l, o)| format!("{l} ({})", o.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            format!(
+                "change the selector of service {name} to {labels} (the labels of {}), or fix the pod labels",
+                owners.join(", ")
+            ),
+        ),
+        None => (
+            String::new(),
+            format!(
+                "deploy the pods service {name} should route to, or fix its selector {sel_text}"
+            ),
+        ),
+    };
+    let mut related: Vec<String> = near
+        .values()
+        .flatten()
+        .map(|o| o.replace(' ', "/"))
+        .collect();
+    related.dedup();
+    out.push(finding(
+        Severity::Critical,
+        "service",
+        ns,
+        name,
+        "SelectorMismatch",
+        format!("Service {name} has no endpoints: its selector {sel_text} matches no pod{have}"),
+        vec![format!(
+            "service {name}: spec.selector {sel_text}; 0 matching pods"
+        )],
+        suggestion,
+        related,
+    ));
+}
+
+/// A named targetPort that no matching container declares leaves the endpoints portless.
+fn named_target_ports(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    name: &str,
+    spec: &k8s_openapi::api::core::v1::ServiceSpec,
+    pods: &[&Pod],
+    out: &mut Out,
+) {
     for port in spec.ports.iter().flatten() {
         let Some(IntOrString::String(target)) = &port.target_port else {
             continue;
         };
         let declared = pods.iter().any(|p| {
-            pod_containers(ctx, p).iter().any(|c| {
+            ctx.pod_containers(p).iter().any(|c| {
                 c.ports
                     .iter()
                     .flatten()
@@ -240,40 +261,6 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
     }
 }
 
-/// A pod's containers, or its owner's template's when the collector kept only the pod's
-/// identity (settled pods).
-fn pod_containers<'a>(ctx: &Ctx<'a>, p: &'a Pod) -> &'a [k8s_openapi::api::core::v1::Container] {
-    let own = p.spec.as_ref().map_or(&[][..], |s| s.containers.as_slice());
-    if !own.is_empty() {
-        return own;
-    }
-    let ns = ns_of(&p.metadata);
-    let template = match super::controller_of(&p.metadata) {
-        Some(("ReplicaSet", n)) => ctx
-            .replica_set(ns, n)
-            .and_then(|r| r.spec.as_ref()?.template.as_ref()),
-        Some(("StatefulSet", n)) => ctx
-            .snap
-            .stateful_sets
-            .iter()
-            .find(|x| ns_of(&x.metadata) == ns && name_of(&x.metadata) == n)
-            .and_then(|x| x.spec.as_ref().map(|s| &s.template)),
-        Some(("DaemonSet", n)) => ctx
-            .snap
-            .daemon_sets
-            .iter()
-            .find(|x| ns_of(&x.metadata) == ns && name_of(&x.metadata) == n)
-            .and_then(|x| x.spec.as_ref().map(|s| &s.template)),
-        Some(("Job", n)) => ctx
-            .job(ns, n)
-            .and_then(|j| j.spec.as_ref().map(|s| &s.template)),
-        _ => None,
-    };
-    template
-        .and_then(|t| t.spec.as_ref())
-        .map_or(&[][..], |s| s.containers.as_slice())
-}
-
 /// Appends "so service X has no ready endpoints" to the finding that explains it.
 fn fold(out: &mut Out, idx: usize, service: &str) {
     let f = &mut out.findings[idx];
@@ -284,72 +271,6 @@ fn fold(out: &mut Out, idx: usize, service: &str) {
     f.message
         .push_str(&format!("; so service {service} has no ready endpoints"));
     f.related.push(r);
-}
-
-/// (kind, name, replicas, template labels) of a workload.
-type Template = (String, String, Option<i32>, BTreeMap<String, String>);
-
-/// The templates of the namespace's workloads.
-fn workload_templates(ctx: &Ctx<'_>, ns: &str) -> Vec<Template> {
-    let mut v = Vec::new();
-    for d in ctx
-        .snap
-        .deployments
-        .iter()
-        .filter(|d| ns_of(&d.metadata) == ns)
-    {
-        if let Some(s) = d.spec.as_ref() {
-            v.push((
-                "deployment".into(),
-                name_of(&d.metadata).to_string(),
-                Some(s.replicas.unwrap_or(1)),
-                s.template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.clone())
-                    .unwrap_or_default(),
-            ));
-        }
-    }
-    for d in ctx
-        .snap
-        .stateful_sets
-        .iter()
-        .filter(|d| ns_of(&d.metadata) == ns)
-    {
-        if let Some(s) = d.spec.as_ref() {
-            v.push((
-                "statefulset".into(),
-                name_of(&d.metadata).to_string(),
-                Some(s.replicas.unwrap_or(1)),
-                s.template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.clone())
-                    .unwrap_or_default(),
-            ));
-        }
-    }
-    for d in ctx
-        .snap
-        .daemon_sets
-        .iter()
-        .filter(|d| ns_of(&d.metadata) == ns)
-    {
-        if let Some(s) = d.spec.as_ref() {
-            v.push((
-                "daemonset".into(),
-                name_of(&d.metadata).to_string(),
-                None,
-                s.template
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| m.labels.clone())
-                    .unwrap_or_default(),
-            ));
-        }
-    }
-    v
 }
 
 pub(crate) fn ingresses(ctx: &Ctx<'_>, out: &mut Out) {
@@ -417,53 +338,7 @@ pub(crate) fn ingresses(ctx: &Ctx<'_>, out: &mut Out) {
             }
         }
         if ctx.snap.listed("services") {
-            for (svc, port) in &backends {
-                let found = ctx
-                    .snap
-                    .services
-                    .iter()
-                    .find(|s| ns_of(&s.metadata) == ns && name_of(&s.metadata) == svc.as_str());
-                match found {
-                    None => problems.push((
-                        "ServiceNotFound".into(),
-                        format!("its backend service {svc} does not exist"),
-                        format!("ingress {name}: backend service {svc}"),
-                    )),
-                    Some(s) => {
-                        let ports = s
-                            .spec
-                            .as_ref()
-                            .and_then(|s| s.ports.clone())
-                            .unwrap_or_default();
-                        let ok = match port {
-                            Some(IntOrString::Int(n)) => ports.iter().any(|p| p.port == *n),
-                            Some(IntOrString::String(n)) => {
-                                ports.iter().any(|p| p.name.as_deref() == Some(n.as_str()))
-                            }
-                            None => true,
-                        };
-                        if !ok {
-                            let want = match port {
-                                Some(IntOrString::Int(n)) => n.to_string(),
-                                Some(IntOrString::String(n)) => n.clone(),
-                                None => String::new(),
-                            };
-                            problems.push((
-                                "ServicePortNotFound".into(),
-                                format!("its backend service {svc} has no port {want}"),
-                                format!(
-                                    "ingress {name}: backend {svc}:{want}; service ports {}",
-                                    ports
-                                        .iter()
-                                        .map(|p| p.port.to_string())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
+            backend_problems(ctx, ns, name, &backends, &mut problems);
         }
         if ctx.snap.listed("secrets") {
             for t in spec.tls.iter().flatten() {
@@ -602,7 +477,7 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
                         ns_of(&p.metadata) == sns
                             && map_selects(&selector, p.metadata.labels.as_ref())
                     })
-                    .any(pod_ready);
+                    .any(is_ready);
                 let eps = ready_endpoints(ctx, &sns, &sname).map(|(r, _)| r > 0);
                 if selector.is_empty() || ready || eps == Some(true) {
                     None
@@ -628,6 +503,63 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
                 format!("restore service {sns}/{sname} and its pods, or delete the webhook configuration {config} if it is no longer used"),
                 vec![format!("service/{sname}")],
             ));
+        }
+    }
+}
+
+/// Backend services of an ingress that do not exist or lack the port named.
+fn backend_problems(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    name: &str,
+    backends: &[(String, Option<IntOrString>)],
+    problems: &mut Vec<(String, String, String)>,
+) {
+    for (svc, port) in backends {
+        let found = ctx
+            .snap
+            .services
+            .iter()
+            .find(|s| ns_of(&s.metadata) == ns && name_of(&s.metadata) == svc.as_str());
+        match found {
+            None => problems.push((
+                "ServiceNotFound".into(),
+                format!("its backend service {svc} does not exist"),
+                format!("ingress {name}: backend service {svc}"),
+            )),
+            Some(s) => {
+                let ports = s
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.ports.clone())
+                    .unwrap_or_default();
+                let ok = match port {
+                    Some(IntOrString::Int(n)) => ports.iter().any(|p| p.port == *n),
+                    Some(IntOrString::String(n)) => {
+                        ports.iter().any(|p| p.name.as_deref() == Some(n.as_str()))
+                    }
+                    None => true,
+                };
+                if !ok {
+                    let want = match port {
+                        Some(IntOrString::Int(n)) => n.to_string(),
+                        Some(IntOrString::String(n)) => n.clone(),
+                        None => String::new(),
+                    };
+                    problems.push((
+                        "ServicePortNotFound".into(),
+                        format!("its backend service {svc} has no port {want}"),
+                        format!(
+                            "ingress {name}: backend {svc}:{want}; service ports {}",
+                            ports
+                                .iter()
+                                .map(|p| p.port.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
         }
     }
 }

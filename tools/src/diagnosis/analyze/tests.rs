@@ -5,7 +5,16 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::analyze;
-use crate::diagnosis::{Finding, LogTail, Severity, Snapshot, log_requests};
+use crate::diagnosis::{Finding, LogRequest, LogTail, Severity, Snapshot, log_plan};
+
+/// The failing containers whose log the plan reads (not the running samples).
+fn log_requests(s: &Snapshot) -> Vec<LogRequest> {
+    log_plan(s, None)
+        .requests
+        .into_iter()
+        .filter(|r| !r.sample)
+        .collect()
+}
 
 const NOW: &str = "2025-01-01T12:00:00Z";
 

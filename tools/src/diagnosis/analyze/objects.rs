@@ -1,0 +1,115 @@
+//! Accessors of API objects the rules share: names, owners, event times, label selectors.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+pub(crate) fn ns_of(m: &ObjectMeta) -> &str {
+    m.namespace.as_deref().unwrap_or_default()
+}
+
+pub(crate) fn name_of(m: &ObjectMeta) -> &str {
+    m.name.as_deref().unwrap_or_default()
+}
+
+/// The controlling owner reference as (Kind, name).
+pub(crate) fn controller_of(m: &ObjectMeta) -> Option<(&str, &str)> {
+    let refs = m.owner_references.as_ref()?;
+    let r = refs
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .or_else(|| refs.first())?;
+    Some((r.kind.as_str(), r.name.as_str()))
+}
+
+/// When an event last happened: eventTime, lastTimestamp, the series' last observation or
+/// firstTimestamp, whichever is set (newer APIs leave lastTimestamp empty).
+pub(crate) fn event_time(e: &Event) -> Option<Timestamp> {
+    let series = e
+        .series
+        .as_ref()
+        .and_then(|s| s.last_observed_time.as_ref())
+        .map(|t| t.0);
+    let candidates = [
+        series,
+        e.last_timestamp.as_ref().map(|t| t.0),
+        e.event_time.as_ref().map(|t| t.0),
+        e.first_timestamp.as_ref().map(|t| t.0),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .max()
+        .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// How many times an event happened (series count, else count).
+pub(crate) fn event_count(e: &Event) -> i32 {
+    e.series
+        .as_ref()
+        .and_then(|s| s.count)
+        .or(e.count)
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// A short age (`45s`, `12m`, `3h`, `2d`), as the tools print it.
+pub(crate) fn age(now: Timestamp, then: Timestamp) -> String {
+    crate::format::age_secs(now.as_second().saturating_sub(then.as_second()))
+}
+
+pub(crate) fn seconds_since(now: Timestamp, then: Timestamp) -> i64 {
+    now.as_second().saturating_sub(then.as_second())
+}
+
+/// Whether labels satisfy a plain selector map (an empty map selects nothing here).
+pub(crate) fn map_selects(
+    selector: &BTreeMap<String, String>,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    if selector.is_empty() {
+        return false;
+    }
+    let Some(labels) = labels else { return false };
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Whether labels satisfy a LabelSelector (matchLabels and matchExpressions); an empty
+/// selector selects everything, as the API defines it.
+pub(crate) fn label_selector_selects(
+    sel: &LabelSelector,
+    labels: Option<&BTreeMap<String, String>>,
+) -> bool {
+    let empty = BTreeMap::new();
+    let labels = labels.unwrap_or(&empty);
+    if let Some(ml) = &sel.match_labels
+        && !ml.iter().all(|(k, v)| labels.get(k) == Some(v))
+    {
+        return false;
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default();
+        let v = labels.get(&e.key);
+        let ok = match e.operator.as_str() {
+            "In" => v.is_some_and(|v| values.contains(v)),
+            "NotIn" => v.is_none_or(|v| !values.contains(v)),
+            "Exists" => v.is_some(),
+            "DoesNotExist" => v.is_none(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `a=1,b=2`.
+pub(crate) fn labels_text(map: &BTreeMap<String, String>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
