@@ -1156,6 +1156,22 @@ async fn phrasings_route_to_the_right_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_a_widens_every_offline_answer() {
+    let tc = TestCluster::start("healthy").await;
+    for q in [
+        "what changed recently",
+        "which pods restart the most",
+        "images",
+    ] {
+        let mut cmd = tc.kai();
+        cmd.args(["-A", "--output", "json", q]);
+        let out = run(cmd, None).await;
+        let doc: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(doc["route"]["scope"], "*", "{q}: {doc}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn words_that_are_not_names_are_never_reported_missing() {
     let mut failures = Vec::new();
     let mut scenarios: Vec<&str> = NO_NOISE.iter().map(|(s, _)| *s).collect();
