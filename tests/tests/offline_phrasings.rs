@@ -247,7 +247,7 @@ const DEMO: &[Row] = &[
         "memory use of the frontend",
         "resources",
         "shop/frontend",
-        "it uses",
+        "uses",
     ),
     (
         "what are the cpu and memory limits of backend",
