@@ -73,6 +73,19 @@ impl Request {
         self.target.rt
     }
 
+    /// The stored object the URL names (the storage form: core Events for events.k8s.io),
+    /// or 404 as the API server words it.
+    fn stored(&self, store: &crate::store::Store) -> Result<Arc<Value>, ApiError> {
+        let rt = self.rt();
+        store
+            .get(
+                crate::resources::storage_of(rt),
+                self.namespace(),
+                self.name(),
+            )
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, self.name()))
+    }
+
     /// The field manager of a write: `fieldManager`, else the client's name from its
     /// `User-Agent` (`kubectl/v1.33.0 (linux/amd64) ...` → `kubectl`), as the API server
     /// names it.
