@@ -109,12 +109,16 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: Vec::new(),
                 progress: &progress,
             };
+            // -A widens the router's own reads too, not only the gated tool calls.
+            let mut conversation = offline::Conversation {
+                all_namespaces: scope.all_namespaces,
+                ..offline::Conversation::default()
+            };
             let mut scoped = crate::scope::Scoped {
                 inner: &mut runner,
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let mut conversation = offline::Conversation::default();
             let answer = offline::answer(cluster, &mut scoped, asked, &mut conversation).await?;
             Outcome {
                 code: if answer.denied {
