@@ -171,6 +171,14 @@ impl ToolError {
                     "unauthorized: the API server {} rejected the credentials of context \"{}\"; log in again or pick another --context",
                     cluster.server, cluster.context
                 )),
+                409 => ToolError::Conflict(format!(
+                    "{verb} {resource} {place}: the object changed since it was read ({})",
+                    if status.message.is_empty() {
+                        "conflict"
+                    } else {
+                        status.message.as_str()
+                    }
+                )),
                 404 => ToolError::NotFound {
                     message: if status.message.is_empty() {
                         format!("{resource} not found {place}")

@@ -36,6 +36,9 @@ pub enum ToolError {
     /// Loading the kubeconfig or context failed.
     #[error("{0}")]
     Config(String),
+    /// The target changed since the write was planned (409): plan again and ask again.
+    #[error("{0}")]
+    Conflict(String),
     /// Any other API error, as the server worded it.
     #[error("{0}")]
     Api(String),

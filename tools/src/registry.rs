@@ -2,9 +2,8 @@
 
 use serde_json::Value;
 
+use crate::approval::Approval;
 use crate::cluster::Cluster;
-// The types every tool returns live below the registry and the tools, in contract.rs; they are
-// re-exported here so callers keep naming them `registry::Effect` and so on.
 pub use crate::contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 use crate::error::ToolError;
 use crate::tools::describe::Describe;
@@ -14,7 +13,7 @@ use crate::tools::list_pods::ListPods;
 use crate::tools::list_resources::ListResources;
 use crate::tools::logs::GetLogs;
 use crate::tools::writes::{Restart, RolloutUndo, Scale};
-use crate::tools::{Tool, call, plan, spec_of};
+use crate::tools::{Tool, call, plan, spec_of, target};
 
 /// Every tool, reads first, in a stable order.
 pub fn specs() -> Vec<ToolSpec> {
@@ -36,9 +35,15 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     specs().into_iter().find(|s| s.name == name)
 }
 
-/// Runs a tool by name, reads and writes alike. The caller (the agent's policy gate) must have
-/// authorized a write BEFORE calling this.
+/// Runs a read tool by name. A write tool is refused here: writes run only as an approved plan
+/// ([`plan_write`], then [`crate::approval::authorize`], then [`execute`]).
 pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutput, ToolError> {
+    if effect(name) == Some(Effect::Write) {
+        return Err(ToolError::InvalidArguments {
+            tool: name.to_string(),
+            message: "a write runs only as a plan approved by the policy gate".into(),
+        });
+    }
     match name {
         ListPods::NAME => call::<ListPods>(cluster, args).await,
         ListResources::NAME => call::<ListResources>(cluster, args).await,
@@ -46,9 +51,27 @@ pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutpu
         GetLogs::NAME => call::<GetLogs>(cluster, args).await,
         GetEvents::NAME => call::<GetEvents>(cluster, args).await,
         Diagnose::NAME => call::<Diagnose>(cluster, args).await,
-        Restart::NAME => call::<Restart>(cluster, args).await,
-        Scale::NAME => call::<Scale>(cluster, args).await,
-        RolloutUndo::NAME => call::<RolloutUndo>(cluster, args).await,
+        other => Err(ToolError::UnknownTool(other.to_string())),
+    }
+}
+
+/// Runs an approved write: exactly the request of its plan, with the plan's resourceVersion as
+/// precondition. A target changed since the plan fails with [`ToolError::Conflict`]: plan again
+/// and ask again.
+pub async fn execute(cluster: &Cluster, approval: Approval) -> Result<ToolOutput, ToolError> {
+    crate::tools::writes::execute(cluster, approval).await
+}
+
+/// The validated target of a write call (`kind`, namespace if given, name), before any request:
+/// lets the gate refuse a protected namespace without even a dry run.
+pub fn write_target(
+    name: &str,
+    args: &Value,
+) -> Result<(crate::kinds::Kind, Option<String>, String), ToolError> {
+    match name {
+        Restart::NAME => target::<Restart>(args),
+        Scale::NAME => target::<Scale>(args),
+        RolloutUndo::NAME => target::<RolloutUndo>(args),
         other => Err(ToolError::UnknownTool(other.to_string())),
     }
 }
