@@ -3,7 +3,7 @@
 
 use kai_tools::Kind;
 
-use super::intent::{Intent, Query};
+use super::query::{Intent, Query};
 use super::words::any;
 
 /// Words that make a question about trouble (a "why").

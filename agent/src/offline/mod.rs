@@ -14,6 +14,7 @@ mod diagnosis;
 mod facts;
 mod help;
 pub mod intent;
+mod query;
 mod words;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! `logs`, and `events` (the `events.k8s.io` view of core Events).
 
 mod apply;
+mod body;
 mod commit;
 mod delete;
 mod events;

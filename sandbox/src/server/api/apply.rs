@@ -5,9 +5,9 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::body::{align_identity, merge_for_write};
 use super::commit::{Change, commit};
 use super::events::{from_events_v1, is_events_v1, served};
-use super::write::{align_identity, merge_for_write};
 use super::{Request, strip_nulls};
 use crate::clock::rfc3339;
 use crate::error::ApiError;
