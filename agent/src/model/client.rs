@@ -1,19 +1,13 @@
 //! The HTTP side of a model turn: one request with its deadline, retries with back-off for
 //! what may pass (429, 5xx, timeouts, refused connections), and the classification of failures
-//! into [`ModelError`]s, and reading a streamed (SSE) response with `eventsource-stream`: text
-//! deltas go to the events as they arrive, every chunk is merged into one completion. The
-//! reader is part of one attempt (it words its failures as the attempt's), so it lives here.
+//! into [`ModelError`]s.
 
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures::StreamExt;
 use kai_tools::registry::ToolSpec;
-use serde_json::Value;
 
 use super::ModelError;
-use super::accumulate::Accumulator;
-use super::wire::{self, body_message, clip, error_message, parse_completion, parse_retry_after};
+use super::wire::{self, body_message, parse_completion, parse_retry_after};
 use crate::chat::{Completion, Message};
 use crate::config::ModelConfig;
 use crate::events::{Event, EventSink};
@@ -193,7 +187,7 @@ impl ModelClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("text/event-stream"));
         if is_sse {
-            return read_stream(self, resp, events).await;
+            return super::stream::read(self, resp, events).await;
         }
         // Not streamed (stream off, or a server that ignores `stream`): one JSON document.
         let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
@@ -308,65 +302,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     parts.join(": ")
-}
-
-/// Reads `resp` as an event stream until `[DONE]` or its end.
-///
-/// The idle timeout is the longest wait for the next event. SSE comments (`: keep-alive`)
-/// carry no event, so they do not count as progress: a server that only sends keep-alives
-/// times out like a silent one.
-async fn read_stream(
-    client: &ModelClient,
-    resp: reqwest::Response,
-    events: &dyn EventSink,
-) -> Result<Completion, Attempt> {
-    let idle = client.config().idle_timeout;
-    let mut stream = resp.bytes_stream().eventsource();
-    let mut acc = Accumulator::default();
-    // Once anything was shown or merged, a retry would duplicate it: fail instead.
-    let mut started = false;
-    loop {
-        let event = match tokio::time::timeout(idle, stream.next()).await {
-            Err(_) => {
-                let mut a = client.timeout();
-                a.retry &= !started;
-                return Err(a);
-            }
-            Ok(None) => break,
-            Ok(Some(Err(EventStreamError::Transport(e)))) if !started => {
-                return Err(client.transport_error(&e));
-            }
-            Ok(Some(Err(e))) => {
-                let mut a = Attempt::fail(client.protocol(format!("the stream broke: {e}")));
-                a.retry = !started;
-                return Err(a);
-            }
-            Ok(Some(Ok(event))) => event,
-        };
-        let data = event.data.trim();
-        if data.is_empty() {
-            continue;
-        }
-        if data == "[DONE]" {
-            break;
-        }
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            Attempt::fail(client.protocol(format!(
-                "unreadable stream chunk ({e}): {}",
-                clip(data, 200)
-            )))
-        })?;
-        if let Some(err) = v.get("error") {
-            let msg = error_message(err);
-            let code = err.get("code").and_then(Value::as_u64).unwrap_or(500);
-            let mut a = client.status_error(u16::try_from(code).unwrap_or(500), &msg, None);
-            a.retry &= !started;
-            return Err(a);
-        }
-        if let Some(text) = acc.apply_chunk(&v) {
-            events.event(Event::Text(&text));
-        }
-        started |= acc.has_output();
-    }
-    Ok(acc.finish())
 }

@@ -1,8 +1,8 @@
 //! The chat-completions client for any OpenAI-compatible endpoint.
 //!
 //! A session's [`Message`](crate::chat::Message)s become async-openai's typed request in
-//! [`wire`]; the HTTP exchange, retries, error classification and reading streamed (SSE) and
-//! whole responses are in [`client`], the chunks merged into one
+//! [`wire`]; the HTTP exchange, retries and error classification are in [`client`]; streamed
+//! (SSE) and whole responses are read in [`stream`] and merged into one
 //! [`Completion`](crate::chat::Completion) by [`accumulate`]. async-openai's own transport is not
 //! used: its error path drops the `Retry-After` header and the status of non-JSON error bodies,
 //! and its typed stream chunks reject servers that omit `created`/`model`/`object` or use other
@@ -10,6 +10,7 @@
 
 mod accumulate;
 mod client;
+mod stream;
 mod wire;
 
 #[cfg(test)]
