@@ -24,6 +24,10 @@ pub(crate) struct Issue {
     pub missing_env: Vec<String>,
     /// Whether a log tail backed this issue (preferred as the group's representative).
     pub has_log: bool,
+    /// Found only in the log of a running pod (the pod itself looks healthy).
+    pub log_only: bool,
+    /// A Service without ready endpoints this container depends on: (namespace, name).
+    pub depends_on: Option<(String, String)>,
 }
 
 impl Issue {
@@ -46,6 +50,8 @@ impl Issue {
             related: Vec::new(),
             missing_env: Vec::new(),
             has_log: false,
+            log_only: false,
+            depends_on: None,
         }
     }
 }
