@@ -1,8 +1,10 @@
 //! The `kai` binary: command line, configuration, sessions and rendering.
 
 mod audit;
+mod chat;
 mod cli;
 mod config;
+mod events;
 mod health;
 mod input;
 mod model;
@@ -13,6 +15,7 @@ mod progress;
 mod prompt;
 mod render;
 mod repl;
+mod runtime;
 mod sandbox_cmd;
 mod scope;
 mod session;

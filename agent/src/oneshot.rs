@@ -1,61 +1,17 @@
 //! One-shot `kai QUESTION`: the model loop when a model answers, else the offline path; the
 //! answer on stdout, progress on stderr, and the exit codes of the command-line contract.
 
-use std::sync::Arc;
-
 use kai_tools::Cluster;
 use kai_tools::diagnosis::Finding;
-use kai_tools::registry::{self, Effect, ToolOutput};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::{Global, OutputFormat};
-use crate::config::{Flags, Settings};
 use crate::model::ModelClient;
-use crate::offline::{self, CallError, Runner};
-use crate::policy::{Gate, GateError};
+use crate::offline;
 use crate::progress::Progress;
-use crate::session::{EndReason, Session, SessionError, SessionOptions, Step, call_label};
-use crate::{exit, render, usage};
-
-/// Runs the offline path's tool calls through the gate, recording steps and showing progress.
-pub struct GateRunner<'a> {
-    /// The policy gate every call passes.
-    pub gate: &'a Gate,
-    /// The cluster.
-    pub cluster: &'a Cluster,
-    /// Calls made so far.
-    pub steps: Vec<Step>,
-    /// Where progress goes.
-    pub progress: &'a Progress,
-}
-
-impl Runner for GateRunner<'_> {
-    async fn call(&mut self, tool: &str, args: Value) -> Result<ToolOutput, CallError> {
-        let label = call_label(tool, &args);
-        let write = registry::spec(tool).is_some_and(|s| s.effect == Effect::Write);
-        self.progress.started(&label, write);
-        let result = self.gate.execute(self.cluster, tool, &args).await;
-        let ok = result.ok();
-        let detail = match &result.output {
-            // The plan line already said why the change was refused: say it once.
-            Err(GateError::Denied(_)) if result.plan.is_some() => String::new(),
-            Ok(_) => String::new(),
-            Err(e) => e.to_string(),
-        };
-        self.progress.finished(&label, result.decision, ok, &detail);
-        self.steps.push(Step {
-            tool: tool.to_string(),
-            arguments: args,
-            decision: result.decision,
-            ok,
-        });
-        match result.output {
-            Ok(out) => Ok(out),
-            Err(GateError::Denied(reason)) => Err(CallError::Denied(reason)),
-            Err(GateError::Tool(e)) => Err(CallError::Failed(e.to_string())),
-        }
-    }
-}
+use crate::runtime::{GateRunner, gate_for, session_options, settings};
+use crate::session::{EndReason, Session, SessionError, Step};
+use crate::{exit, render};
 
 /// What a one-shot run produced, whichever path answered.
 struct Outcome {
@@ -64,22 +20,6 @@ struct Outcome {
     steps: Vec<Step>,
     findings: Vec<Finding>,
     code: u8,
-}
-
-/// Builds the policy gate of a run from the settings and flags.
-pub fn gate_for(global: &Global, settings: &Settings) -> Arc<Gate> {
-    let mode = settings
-        .policy
-        .mode_with_flags(global.read_only, global.yes);
-    Arc::new(Gate::for_cli(
-        mode,
-        settings.policy.protected_namespaces.clone(),
-    ))
-}
-
-/// Loads the model and policy settings; a bad configuration is a usage error (exit 2).
-pub fn settings(global: &Global) -> anyhow::Result<Settings> {
-    Settings::load(&Flags::from(global)).map_err(|e| usage(e.0))
 }
 
 /// Answers one question and returns the exit code.
@@ -188,22 +128,6 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     progress.finish();
     print_outcome(global.output, &outcome);
     Ok(outcome.code)
-}
-
-/// Session options from the flags (and the `--system-prompt` file).
-pub fn session_options(global: &Global) -> anyhow::Result<SessionOptions> {
-    let system_prompt = match &global.system_prompt {
-        Some(p) => Some(crate::prompt::read_template(p).map_err(usage)?),
-        None => None,
-    };
-    if global.max_steps == 0 {
-        return Err(usage("--max-steps must be at least 1"));
-    }
-    Ok(SessionOptions {
-        max_steps: global.max_steps,
-        system_prompt,
-        ..SessionOptions::default()
-    })
 }
 
 fn print_outcome(format: OutputFormat, o: &Outcome) {

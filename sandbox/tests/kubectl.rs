@@ -894,7 +894,10 @@ async fn imperative_creates_send_protobuf_and_are_stored() {
         .await;
         let dry: Value = serde_json::from_str(&dry).expect("json");
         assert_eq!(dry["metadata"]["name"], "dry", "{tag}");
-        assert!(dry["metadata"]["creationTimestamp"].is_string(), "{tag}: {dry}");
+        assert!(
+            dry["metadata"]["creationTimestamp"].is_string(),
+            "{tag}: {dry}"
+        );
         let out = env
             .run_with(bin.clone(), &["get", "deployment", "dry", "-n", &ns])
             .await;

@@ -1,7 +1,8 @@
 //! A scripted OpenAI-compatible chat-completions server on 127.0.0.1 for tests.
 //!
 //! Each request takes the next [`Scripted`] reply: text, tool calls, an HTTP error (429 with
-//! `Retry-After`, 500...), or a stall; streamed (SSE in the OpenAI, llama.cpp or one-chunk
+//! `Retry-After`, 500, a chat template's 500...), a stall, keep-alives only, a cut stream, an
+//! empty or null message, or text cut by the token limit; streamed (SSE in the OpenAI, llama.cpp or one-chunk
 //! style) or as one JSON document. Every request body is recorded, and every request is checked
 //! on arrival: each assistant `tool_call` id in its history must be answered by exactly one
 //! tool message.
@@ -67,6 +68,22 @@ pub enum Reply {
     },
     /// Opens an SSE response and sends nothing for this long.
     Stall(Duration),
+    /// Opens an SSE response and sends only keep-alives (comments and empty deltas), one every
+    /// `every`, for `total`; then ends it.
+    KeepAlive {
+        /// Time between keep-alives.
+        every: Duration,
+        /// How long it goes on.
+        total: Duration,
+    },
+    /// Streams this text, then closes the connection without a finish reason or `[DONE]`.
+    Cut(String),
+    /// A reply with no text and no tool call: `content: null` (JSON), no content delta (SSE).
+    Empty,
+    /// A reply whose `message` (JSON) or `delta` (SSE) is `null`.
+    NullMessage,
+    /// This text, ended by `finish_reason: "length"` (the token limit).
+    Length(String),
 }
 
 /// One scripted reply and how it is delivered.
@@ -142,6 +159,37 @@ impl Scripted {
     /// An SSE response that stays silent for `d`.
     pub fn stall(d: Duration) -> Scripted {
         Reply::Stall(d).into()
+    }
+
+    /// An SSE response that sends only keep-alives every `every` for `total`.
+    pub fn keep_alive(every: Duration, total: Duration) -> Scripted {
+        Reply::KeepAlive { every, total }.into()
+    }
+
+    /// A stream cut after `text`, with no finish reason and no `[DONE]`.
+    pub fn cut(text: &str) -> Scripted {
+        Reply::Cut(text.to_string()).into()
+    }
+
+    /// A reply with no text and no tool call.
+    pub fn empty() -> Scripted {
+        Reply::Empty.into()
+    }
+
+    /// A reply whose message is `null`.
+    pub fn null_message() -> Scripted {
+        Reply::NullMessage.into()
+    }
+
+    /// `text` cut by the token limit (`finish_reason: "length"`).
+    pub fn length(text: &str) -> Scripted {
+        Reply::Length(text.to_string()).into()
+    }
+
+    /// The 500 llama-cpp-python's chat template gives for an assistant message without
+    /// `content`: it fails the same way every time.
+    pub fn template_error() -> Scripted {
+        Scripted::error(500, "'dict object' has no attribute 'content'")
     }
 
     /// The same reply delivered in `style`.
@@ -370,9 +418,80 @@ async fn handle(
             });
             sse_response(Body::from_stream(s))
         }
-        Reply::Text(text) => deliver(style, &text, &[]),
-        Reply::Tools { content, calls } => deliver(style, &content, &calls),
+        Reply::KeepAlive { every, total } => keep_alive(every, total),
+        Reply::Text(text) => deliver(style, &text, &[], "stop"),
+        Reply::Length(text) => deliver(style, &text, &[], "length"),
+        Reply::Tools { content, calls } => deliver(style, &content, &calls, "tool_calls"),
+        Reply::Empty => deliver(style, "", &[], "stop"),
+        Reply::NullMessage if style == Style::Json => json_response(
+            200,
+            json!({"id": "chatcmpl-scripted", "object": "chat.completion", "created": 0,
+                "model": "scripted", "choices": [{"index": 0, "message": null, "finish_reason": "stop"}]}),
+        ),
+        Reply::NullMessage => sse_body(
+            vec![
+                json!({"id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0,
+                "model": "scripted", "choices": [{"index": 0, "delta": null, "finish_reason": "stop"}]}),
+            ],
+            true,
+        ),
+        Reply::Cut(text) => {
+            let mut events = vec![chunk(
+                json!({"role": "assistant", "content": ""}),
+                Value::Null,
+            )];
+            for piece in pieces(&text, 7) {
+                events.push(chunk(json!({"content": piece}), Value::Null));
+            }
+            sse_body(events, false)
+        }
     }
+}
+
+/// Keep-alive comments and empty deltas, one every `every`, for `total`; then the end.
+fn keep_alive(every: Duration, total: Duration) -> Response {
+    let n = (total.as_millis() / every.as_millis().max(1)).max(1) as usize;
+    let s = futures::stream::unfold(0usize, move |i| async move {
+        if i >= n {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(every).await;
+        }
+        let text = if i % 2 == 0 {
+            ": keep-alive\n\n".to_string()
+        } else {
+            format!("data: {}\n\n", chunk(json!({}), Value::Null))
+        };
+        Some((Ok::<Bytes, std::io::Error>(Bytes::from(text)), i + 1))
+    });
+    sse_response(Body::from_stream(s))
+}
+
+/// One streamed chunk with this delta and finish reason.
+fn chunk(delta: Value, finish: Value) -> Value {
+    json!({
+        "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+    })
+}
+
+/// An SSE body of `events`, ended by `[DONE]` when `done`, cut into odd-sized reads.
+fn sse_body(events: Vec<Value>, done: bool) -> Response {
+    let mut text = String::new();
+    for e in events {
+        text.push_str(&format!("data: {e}\n\n"));
+    }
+    if done {
+        text.push_str("data: [DONE]\n\n");
+    }
+    // Cut the bytes at odd places so the client must reassemble lines across reads.
+    let bytes = text.into_bytes();
+    let parts: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(61)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    sse_response(Body::from_stream(futures::stream::iter(parts)))
 }
 
 fn json_response(status: u16, v: Value) -> Response {
@@ -392,7 +511,7 @@ fn sse_response(body: Body) -> Response {
         .expect("response")
 }
 
-fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
+fn deliver(style: Style, content: &str, calls: &[Call], finish: &str) -> Response {
     if style == Style::Json {
         let tool_calls: Vec<Value> = calls
             .iter()
@@ -407,11 +526,6 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
         if !tool_calls.is_empty() {
             message["tool_calls"] = json!(tool_calls);
         }
-        let finish = if calls.is_empty() {
-            "stop"
-        } else {
-            "tool_calls"
-        };
         return json_response(
             200,
             json!({
@@ -421,12 +535,6 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
             }),
         );
     }
-    let chunk = |delta: Value, finish: Value| {
-        json!({
-            "id": "chatcmpl-scripted", "object": "chat.completion.chunk", "created": 0, "model": "scripted",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
-        })
-    };
     let mut events: Vec<Value> = vec![chunk(
         json!({"role": "assistant", "content": ""}),
         Value::Null,
@@ -466,25 +574,9 @@ fn deliver(style: Style, content: &str, calls: &[Call]) -> Response {
         }
     }
     if style != Style::OneChunk {
-        let finish = if calls.is_empty() {
-            "stop"
-        } else {
-            "tool_calls"
-        };
         events.push(chunk(json!({}), json!(finish)));
     }
-    let mut text = String::new();
-    for e in events {
-        text.push_str(&format!("data: {e}\n\n"));
-    }
-    text.push_str("data: [DONE]\n\n");
-    // Cut the bytes at odd places so the client must reassemble lines across reads.
-    let bytes = text.into_bytes();
-    let parts: Vec<Result<Bytes, std::io::Error>> = bytes
-        .chunks(61)
-        .map(|c| Ok(Bytes::copy_from_slice(c)))
-        .collect();
-    sse_response(Body::from_stream(futures::stream::iter(parts)))
+    sse_body(events, true)
 }
 
 /// Splits `s` into pieces of about `n` characters (never inside a character).

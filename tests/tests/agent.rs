@@ -333,7 +333,11 @@ async fn malformed_arguments_are_corrected_on_the_next_turn() {
     assert_eq!(code(&o), 0, "{}", explain(&o));
     let bodies = model.bodies();
     assert!(tool_outputs(&bodies[1])[0].contains("not valid JSON"));
-    assert!(tool_outputs(&bodies[2])[1].contains("must be integer"));
+    let typed = &tool_outputs(&bodies[2])[1];
+    assert!(
+        typed.contains("invalid arguments for get_logs") && typed.contains("without quotes"),
+        "{typed}"
+    );
     assert!(!tool_outputs(&bodies[3])[2].starts_with("error"));
     let doc: Value = serde_json::from_str(&stdout(&o)).expect("json");
     let oks: Vec<bool> = doc["steps"]

@@ -29,10 +29,10 @@ use crate::cli::Global;
 use crate::config::{ModelConfig, Settings};
 use crate::model::ModelClient;
 use crate::offline;
-use crate::oneshot::{GateRunner, session_options, settings};
 use crate::policy::{Gate, Mode};
 use crate::progress::Progress;
 use crate::render;
+use crate::runtime::{GateRunner, session_options, settings};
 use crate::session::{EndReason, Session, SessionError};
 
 /// How often the completion cache is refreshed in the background.

@@ -9,7 +9,7 @@ use super::{QueryPairs, Shared, param, value_response};
 use crate::error::ApiError;
 use crate::server::select::Selector;
 use crate::sim::kinds::Kinds;
-use crate::sim::metrics::{node_metrics, pod_metrics};
+use crate::sim::metrics::{node_metrics, node_usage, pod_metrics};
 
 /// The API group.
 pub const GROUP: &str = "metrics.k8s.io";
@@ -82,16 +82,24 @@ pub fn serve(
                 .collect(),
             "PodMetrics",
         ),
-        "nodes" if ns.is_none() => (
-            w.store
+        "nodes" if ns.is_none() => {
+            let used = node_usage(&w.sim, &w.store);
+            let items = w
+                .store
                 .list(Kinds::nodes(), None)
                 .iter()
                 .filter(|n| name.is_none_or(|want| n["metadata"]["name"] == want))
                 .filter(|n| selector.matches(n))
-                .map(|n| node_metrics(&w.sim, &w.store, n, now))
-                .collect(),
-            "NodeMetrics",
-        ),
+                .map(|n| {
+                    node_metrics(
+                        n,
+                        used.get(n["metadata"]["name"].as_str().unwrap_or("")),
+                        now,
+                    )
+                })
+                .collect();
+            (items, "NodeMetrics")
+        }
         _ => return Err(ApiError::no_route(&rest.join("/"))),
     };
     if let Some(n) = name {

@@ -2,6 +2,8 @@
 //! NodeMetrics): each running container uses what its `Behavior` declares (`cpuMillis`,
 //! `memoryMiB`), or a small steady amount of its own.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -65,20 +67,29 @@ pub fn pod_metrics(sim: &Simulator, store: &Store, pod: &Value, now: Timestamp) 
     }))
 }
 
-/// A node's NodeMetrics: its running pods' use plus the system's.
-pub fn node_metrics(sim: &Simulator, store: &Store, node: &Value, now: Timestamp) -> Value {
-    let (mut cpu, mut mem) = SYSTEM_USE;
+/// What each node's running pods use, by node name: millicores and bytes.
+pub fn node_usage(sim: &Simulator, store: &Store) -> HashMap<String, (i64, i64)> {
+    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
     for p in store.list(Kinds::pods(), None) {
-        if s(&p, "/spec/nodeName") != name(node) {
+        let node = s(&p, "/spec/nodeName");
+        if node.is_empty() {
             continue;
         }
         for c in arr(&p, "/spec/containers") {
-            if let Some((c_cpu, c_mem)) = container_use(sim, store, &p, c) {
-                cpu += c_cpu;
-                mem += c_mem;
+            if let Some((cpu, mem)) = container_use(sim, store, &p, c) {
+                let e = out.entry(node.to_string()).or_default();
+                e.0 += cpu;
+                e.1 += mem;
             }
         }
     }
+    out
+}
+
+/// A node's NodeMetrics: its pods' use (from [`node_usage`]) plus the system's.
+pub fn node_metrics(node: &Value, pods_use: Option<&(i64, i64)>, now: Timestamp) -> Value {
+    let (pods_cpu, pods_mem) = pods_use.copied().unwrap_or_default();
+    let (cpu, mem) = (SYSTEM_USE.0 + pods_cpu, SYSTEM_USE.1 + pods_mem);
     json!({
         "kind": "NodeMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
         "metadata": {"name": name(node), "labels": node["metadata"]["labels"],

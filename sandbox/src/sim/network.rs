@@ -51,6 +51,20 @@ impl Outcome {
     pub fn failed(&self) -> bool {
         *self != Outcome::Worked
     }
+
+    /// The outcome in a few plain words.
+    pub fn words(&self) -> String {
+        match self {
+            Outcome::Worked => "ok".into(),
+            Outcome::NoSuchHost => "no such host".into(),
+            Outcome::DnsTimeout => "name resolution timed out".into(),
+            Outcome::Refused(a) => format!("connection to {a} refused"),
+            Outcome::Timeout(a) => format!("connection to {a} timed out"),
+            Outcome::Forbidden(m) => m.clone(),
+            Outcome::NoSpace => "no space left on device".into(),
+            Outcome::ReadOnly => "read-only file system".into(),
+        }
+    }
 }
 
 /// The outcome of `conn` for container `c` of `pod` now.

@@ -12,11 +12,12 @@ use crate::sim::object::{arr, name, namespace, s};
 use crate::sim::quantity::{cpu_millis, quantity};
 use crate::store::Store;
 
-/// Admits `pod`, to be created by `owner` (whose name prefixes generated pod names): the
-/// pod as LimitRanges default it, or the API server's refusal.
-pub fn admit(store: &Store, owner: &Value, mut pod: Value) -> Result<Value, String> {
+/// Admits `pod`, to be created by `owner` in its namespace: the pod as LimitRanges default
+/// it, or the API server's refusal, naming the pod as it was asked for (`web-7d9f8-` for a
+/// generated name).
+pub fn admit(store: &Store, owner: &Value, asked: &str, mut pod: Value) -> Result<Value, String> {
     let ns = namespace(owner).to_string();
-    let forbidden = |why: String| format!("pods \"{}-\" is forbidden: {why}", name(owner));
+    let forbidden = |why: String| format!("pods \"{asked}\" is forbidden: {why}");
     let sa = s(&pod, "/spec/serviceAccountName");
     if !sa.is_empty() && sa != "default" && store.get(Kinds::serviceaccounts(), &ns, sa).is_none() {
         return Err(forbidden(format!(

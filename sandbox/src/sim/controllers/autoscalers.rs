@@ -69,6 +69,27 @@ fn utilization(sim: &Simulator, store: &Store, pods: &[&Value]) -> Result<(i64, 
     Ok(((used * 100) / requested, per_pod))
 }
 
+/// An HPA condition, keeping its transition time while its status holds.
+fn condition(old: &Value, now: Timestamp, ty: &str, st: &str, reason: &str, msg: &str) -> Value {
+    let prev = arr(old, "")
+        .iter()
+        .find(|c| c["type"] == ty && c["status"] == st)
+        .and_then(|c| c["lastTransitionTime"].as_str().map(str::to_string));
+    json!({"type": ty, "status": st, "reason": reason, "message": msg,
+        "lastTransitionTime": prev.map_or_else(|| time(now), Value::from)})
+}
+
+/// A warning of the autoscaler.
+fn warn(reason: &'static str, message: String, now: Timestamp) -> Ev {
+    Ev::once(
+        reason,
+        message,
+        true,
+        Source::Controller("horizontal-pod-autoscaler"),
+        now,
+    )
+}
+
 fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp) {
     let ns = namespace(hpa).to_string();
     let target = &hpa["spec"]["scaleTargetRef"];
@@ -79,20 +100,9 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
         "ReplicaSet" => "replicasets",
         _ => "",
     };
-    let min = i(hpa, "/spec/minReplicas").unwrap_or(1).max(1);
-    let max = i(hpa, "/spec/maxReplicas").unwrap_or(min).max(min);
     let old = hpa["status"]["conditions"].clone();
-    let cond = |ty: &str, st: &str, reason: &str, msg: &str| {
-        let prev = arr(&old, "")
-            .iter()
-            .find(|c| c["type"] == ty && c["status"] == st)
-            .and_then(|c| c["lastTransitionTime"].as_str().map(str::to_string));
-        json!({"type": ty, "status": st, "reason": reason, "message": msg,
-            "lastTransitionTime": prev.map_or_else(|| time(now), Value::from)})
-    };
-    let source = || Source::Controller("horizontal-pod-autoscaler");
-    let warn =
-        |reason: &'static str, message: String| Ev::once(reason, message, true, source(), now);
+    let cond =
+        |ty: &str, st: &str, reason: &str, msg: &str| condition(&old, now, ty, st, reason, msg);
     let Some(scalable) = (!plural.is_empty())
         .then(|| store.get(rt("apps", plural), &ns, tname))
         .flatten()
@@ -102,7 +112,7 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
             cond("AbleToScale", "False", "FailedGetScale",
                 &format!("the HPA controller was unable to get the target's current scale: {why}"))]});
         write_status(sim, store, hpa, status);
-        events::record(sim, store, hpa, warn("FailedGetScale", why));
+        events::record(sim, store, hpa, warn("FailedGetScale", why, now));
         return;
     };
     let current = i(&scalable, "/spec/replicas").unwrap_or(1);
@@ -113,18 +123,16 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
         .filter(|p| active(p) && selects(&selector, &p["metadata"]["labels"]))
         .map(|p| &**p)
         .collect();
-    let able = cond(
-        "AbleToScale",
-        "True",
-        "SucceededGetScale",
-        "the HPA controller was able to get the target's current scale",
-    );
-    let (util, avg) = match utilization(sim, store, &pods) {
-        Ok(u) => u,
+    match utilization(sim, store, &pods) {
+        Ok((util, avg)) => {
+            let status = scale_to(sim, store, hpa, &scalable, plural, util, avg, now);
+            write_status(sim, store, hpa, status);
+        }
         Err(why) => {
             let msg = format!("failed to get cpu utilization: {why}");
             let status = json!({"currentReplicas": current, "desiredReplicas": 0, "conditions": [
-                able,
+                cond("AbleToScale", "True", "SucceededGetScale",
+                    "the HPA controller was able to get the target's current scale"),
                 cond("ScalingActive", "False", "FailedGetResourceMetric",
                     &format!("the HPA was unable to compute the replica count: {msg}"))]});
             write_status(sim, store, hpa, status);
@@ -132,26 +140,40 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
                 // Pods still starting: no samples yet, nothing to report.
                 return;
             }
-            events::record(
-                sim,
-                store,
-                hpa,
-                warn("FailedGetResourceMetric", msg.clone()),
-            );
             let invalid = format!(
                 "invalid metrics (1 invalid out of 1), first error is: failed to get cpu resource metric value: {msg}"
             );
+            events::record(sim, store, hpa, warn("FailedGetResourceMetric", msg, now));
             events::record(
                 sim,
                 store,
                 hpa,
-                warn("FailedComputeMetricsReplicas", invalid),
+                warn("FailedComputeMetricsReplicas", invalid, now),
             );
-            return;
         }
-    };
-    let goal = target_utilization(hpa);
-    let ratio = util as f64 / goal as f64;
+    }
+}
+
+/// The replica count the utilization asks for, within the HPA's bounds; scales the target
+/// to it (with the event) and returns the HPA's status.
+#[allow(clippy::too_many_arguments)]
+fn scale_to(
+    sim: &mut Simulator,
+    store: &mut Store,
+    hpa: &Value,
+    scalable: &Value,
+    plural: &str,
+    util: i64,
+    avg: i64,
+    now: Timestamp,
+) -> Value {
+    let old = hpa["status"]["conditions"].clone();
+    let cond =
+        |ty: &str, st: &str, reason: &str, msg: &str| condition(&old, now, ty, st, reason, msg);
+    let current = i(scalable, "/spec/replicas").unwrap_or(1);
+    let min = i(hpa, "/spec/minReplicas").unwrap_or(1).max(1);
+    let max = i(hpa, "/spec/maxReplicas").unwrap_or(min).max(min);
+    let ratio = util as f64 / target_utilization(hpa) as f64;
     let wanted = if (ratio - 1.0).abs() <= TOLERANCE {
         current
     } else {
@@ -187,18 +209,19 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
             "current": {"averageUtilization": util, "averageValue": format!("{avg}m")}}}],
     });
     let able = if desired != current {
-        let mut scaled = (*scalable).clone();
+        let mut scaled = scalable.clone();
         scaled["spec"]["replicas"] = json!(desired);
         sim.write(store, rt("apps", plural), scaled);
         let why = if desired > current { "above" } else { "below" };
         let msg = format!(
             "New size: {desired}; reason: cpu resource utilization (percentage of request) {why} target"
         );
+        let source = Source::Controller("horizontal-pod-autoscaler");
         events::record(
             sim,
             store,
             hpa,
-            Ev::once("SuccessfulRescale", msg, false, source(), now),
+            Ev::once("SuccessfulRescale", msg, false, source, now),
         );
         status["lastScaleTime"] = time(now);
         cond(
@@ -228,7 +251,7 @@ fn autoscale(sim: &mut Simulator, store: &mut Store, hpa: &Value, now: Timestamp
         ),
         limited
     ]);
-    write_status(sim, store, hpa, status);
+    status
 }
 
 fn write_status(sim: &mut Simulator, store: &mut Store, hpa: &Value, status: Value) {

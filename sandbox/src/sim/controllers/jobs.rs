@@ -5,6 +5,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::admission::admit;
 use super::{active, new_pod, pods_by_owner, ready};
 use crate::sim::Simulator;
 use crate::sim::events::{self, Ev, Source};
@@ -144,6 +145,20 @@ fn create_pods(sim: &mut Simulator, store: &mut Store, j: &Value, n: i64, now: T
     for _ in 0..n {
         let pod_name = format!("{}-{}", name(j), store.suffix());
         let pod = new_pod(j, &j["spec"]["template"], &pod_name, now);
+        let pod = match admit(store, j, &format!("{}-", name(j)), pod) {
+            Ok(pod) => pod,
+            Err(msg) => {
+                let ev = Ev::once(
+                    "FailedCreate",
+                    format!("Error creating: {msg}"),
+                    true,
+                    Source::Controller("job-controller"),
+                    now,
+                );
+                events::record(sim, store, j, ev);
+                return;
+            }
+        };
         if sim.create(store, Kinds::pods(), pod).is_some() {
             events::record(
                 sim,

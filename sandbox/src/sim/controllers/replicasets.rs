@@ -16,6 +16,9 @@ use crate::sim::object::{arr, i, name, namespace, s, terminating, uid};
 use crate::sim::timestamps::{time, ts};
 use crate::store::Store;
 
+/// Who reports the replica set controller's events.
+const SOURCE: Source = Source::Controller("replicaset-controller");
+
 /// The replica set controller.
 pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     let sets = sim.scoped(store, Kinds::replicasets());
@@ -35,60 +38,13 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             .unwrap_or_default();
         let have = mine.len() as i64;
         let source = || Source::Controller("replicaset-controller");
-        let mut refused = None;
-        if have < want {
-            for _ in 0..(want - have).min(500) {
-                let pod_name = format!("{}-{}", name(&rs), store.suffix());
-                let pod = new_pod(&rs, &rs["spec"]["template"], &pod_name, now);
-                let pod = match admit(store, &rs, pod) {
-                    Ok(pod) => pod,
-                    Err(msg) => {
-                        refused = Some(msg);
-                        break;
-                    }
-                };
-                if let Some(p) = sim.create(store, Kinds::pods(), pod) {
-                    mine.push(p);
-                    events::record(
-                        sim,
-                        store,
-                        &rs,
-                        Ev::once(
-                            "SuccessfulCreate",
-                            format!("Created pod: {pod_name}"),
-                            false,
-                            source(),
-                            now,
-                        ),
-                    );
-                }
-            }
-        }
+        let refused = if have < want {
+            create_pods(sim, store, &rs, want - have, &mut mine, now)
+        } else {
+            None
+        };
         if let Some(msg) = &refused {
-            // Admission refuses the pods: the controller reports it and retries.
-            let since = arr(&rs, "/status/conditions")
-                .iter()
-                .find(|c| c["type"] == "ReplicaFailure")
-                .and_then(|c| ts(&c["lastTransitionTime"]))
-                .unwrap_or(now)
-                .min(now);
-            let (count, last, next) = crate::sim::kubelet::retries(since, now);
-            sim.wake_at(now, next, namespace(&rs));
-            events::record(
-                sim,
-                store,
-                &rs,
-                Ev {
-                    field_path: None,
-                    warning: true,
-                    reason: "FailedCreate",
-                    message: format!("Error creating: {msg}"),
-                    source: source(),
-                    count,
-                    first: since,
-                    last,
-                },
-            );
+            report_refusal(sim, store, &rs, msg, now);
         } else if have > want {
             // Unscheduled first, then not ready, then the newest.
             mine.sort_by_key(|p| {
@@ -147,4 +103,55 @@ pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             sim.write(store, Kinds::replicasets(), v);
         }
     }
+}
+
+/// Creates up to `n` pods of the ReplicaSet (each through admission) into `mine`; returns
+/// the API server's refusal, if one stopped it.
+fn create_pods(
+    sim: &mut Simulator,
+    store: &mut Store,
+    rs: &Value,
+    n: i64,
+    mine: &mut Vec<Arc<Value>>,
+    now: Timestamp,
+) -> Option<String> {
+    for _ in 0..n.min(500) {
+        let pod_name = format!("{}-{}", name(rs), store.suffix());
+        let pod = new_pod(rs, &rs["spec"]["template"], &pod_name, now);
+        let pod = match admit(store, rs, &format!("{}-", name(rs)), pod) {
+            Ok(pod) => pod,
+            Err(msg) => return Some(msg),
+        };
+        if let Some(p) = sim.create(store, Kinds::pods(), pod) {
+            mine.push(p);
+            let msg = format!("Created pod: {pod_name}");
+            let ev = Ev::once("SuccessfulCreate", msg, false, SOURCE, now);
+            events::record(sim, store, rs, ev);
+        }
+    }
+    None
+}
+
+/// Admission refused the pods: the controller reports it (`FailedCreate`) and retries
+/// with back-off.
+fn report_refusal(sim: &mut Simulator, store: &mut Store, rs: &Value, msg: &str, now: Timestamp) {
+    let since = arr(rs, "/status/conditions")
+        .iter()
+        .find(|c| c["type"] == "ReplicaFailure")
+        .and_then(|c| ts(&c["lastTransitionTime"]))
+        .unwrap_or(now)
+        .min(now);
+    let (count, last, next) = crate::sim::kubelet::retries(since, now);
+    sim.wake_at(now, next, namespace(rs));
+    let ev = Ev {
+        field_path: None,
+        warning: true,
+        reason: "FailedCreate",
+        message: format!("Error creating: {msg}"),
+        source: SOURCE,
+        count,
+        first: since,
+        last,
+    };
+    events::record(sim, store, rs, ev);
 }

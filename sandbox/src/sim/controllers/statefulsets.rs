@@ -7,6 +7,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::admission::admit;
 use super::{new_pod, pods_by_owner, ready};
 use crate::sim::Simulator;
 use crate::sim::events::{self, Ev, Source};
@@ -166,6 +167,19 @@ fn create_ordinal(
         template["spec"]["subdomain"] = json!(svc);
     }
     let pod = new_pod(sts, &template, &pod_name, now);
+    let pod = match admit(store, sts, &pod_name, pod) {
+        Ok(pod) => pod,
+        Err(msg) => {
+            let msg = format!("create Pod {pod_name} in StatefulSet {sname} failed error: {msg}");
+            events::record(
+                sim,
+                store,
+                sts,
+                Ev::once("FailedCreate", msg, true, source(), now),
+            );
+            return;
+        }
+    };
     if sim.create(store, Kinds::pods(), pod).is_some() {
         events::record(
             sim,

@@ -80,7 +80,7 @@ fn net_line(style: ClientStyle, host: &str, port: &str, outcome: &Outcome, ip: &
         (Curl, Timeout(_)) => format!(
             "curl: (28) Failed to connect to {host} port {port} after 10002 ms: Timeout was reached"
         ),
-        (_, other) => format!("{host}:{port}: {other:?}"),
+        (_, other) => format!("ERROR {host}:{port}: {}", other.words()),
     }
 }
 
@@ -110,7 +110,7 @@ fn api_line(style: ClientStyle, what: &str, outcome: &Outcome) -> String {
             &Timeout(a.clone()),
             "",
         ),
-        (_, other) => format!("ERROR Kubernetes API {what}: {other:?}"),
+        (_, other) => format!("ERROR Kubernetes API {what}: {}", other.words()),
     }
 }
 
@@ -133,6 +133,6 @@ fn file_line(style: ClientStyle, path: &str, outcome: &Outcome) -> String {
         (Curl, ReadOnly) => format!("sh: can't create {path}: Read-only file system"),
         (_, NoSpace) => format!("ERROR write {path}: No space left on device"),
         (_, ReadOnly) => format!("ERROR write {path}: Read-only file system"),
-        (_, other) => format!("ERROR write {path}: {other:?}"),
+        (_, other) => format!("ERROR write {path}: {}", other.words()),
     }
 }

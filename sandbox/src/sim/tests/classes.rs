@@ -406,6 +406,13 @@ fn metrics_follow_declared_use() {
     let node = store
         .get(Kinds::nodes(), "", s(&p, "/spec/nodeName"))
         .unwrap();
-    let n = crate::sim::metrics::node_metrics(&sim, &store, &node, now);
+    let used = crate::sim::metrics::node_usage(&sim, &store);
+    let on_node = used.get(name(&node)).copied().unwrap();
+    assert!(on_node.0 >= 450, "{on_node:?}");
+    let n = crate::sim::metrics::node_metrics(&node, Some(&on_node), now);
     assert_eq!(n["kind"], "NodeMetrics");
+    assert_eq!(
+        n["usage"]["cpu"],
+        format!("{}n", (on_node.0 + 120) * 1_000_000)
+    );
 }

@@ -4,6 +4,7 @@
 mod builtins;
 mod classes;
 mod helpers;
+mod network;
 mod stories;
 
 use std::sync::Arc;

@@ -205,6 +205,31 @@ fn documented_example_works() {
     );
 }
 
+/// The `Behavior` of SCENARIOS.md, which shows every field, parses as written.
+#[test]
+fn documented_behavior_fields_parse() {
+    let doc = include_str!("../../../SCENARIOS.md");
+    let behavior = doc
+        .split("## `Behavior`")
+        .nth(1)
+        .and_then(|s| s.split("```yaml\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let sc = Scenario::from_yaml("behavior.yaml", behavior).unwrap();
+    let b = &sc.behaviors[0];
+    assert_eq!(b.connects.len(), 4);
+    assert!(b.liveness.is_some() && b.startup.is_some() && b.start_error.is_some());
+    assert_eq!(b.cpu_millis, Some(450));
+    let bad = behavior.replace("- to: payments:8080", "- to: payments");
+    let e = Scenario::from_yaml("behavior.yaml", &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Behavior.spec.connects[0].to: expected host:port"),
+        "{e}"
+    );
+}
+
 #[test]
 fn malformed_scenario_error_is_one_line_with_document_and_field() {
     let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\napiVersion: sandbox.kai.dev/v1\nkind: Behavior\nspec:\n  selector: {}\n  exitCode: x\n";

@@ -1,0 +1,100 @@
+//! The chat-completions client for any OpenAI-compatible endpoint.
+//!
+//! A session's [`Message`](crate::chat::Message)s become async-openai's typed request in
+//! [`wire`]; the HTTP exchange, retries and error classification are in [`client`]; streamed
+//! (SSE) and whole responses are read in [`stream`] and merged into one
+//! [`Completion`](crate::chat::Completion) by [`accumulate`]. async-openai's own transport is not
+//! used: its error path drops the `Retry-After` header and the status of non-JSON error bodies,
+//! and its typed stream chunks reject servers that omit `created`/`model`/`object` or use other
+//! finish reasons.
+
+mod accumulate;
+mod client;
+mod stream;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::ModelClient;
+
+/// Installs the ring crypto provider for rustls (reqwest and kube share it). Harmless twice.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Why a model request failed, in the words the offline notice needs.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    /// No connection could be made (refused, DNS, TLS).
+    #[error("cannot reach the model endpoint {url}: {message}")]
+    Unreachable {
+        /// The base URL.
+        url: String,
+        /// Cause.
+        message: String,
+    },
+    /// The endpoint stopped answering (after retries).
+    #[error("the model endpoint {url} did not answer within {secs}s")]
+    Timeout {
+        /// The base URL.
+        url: String,
+        /// The idle timeout in seconds.
+        secs: u64,
+    },
+    /// 401/403: the key is missing or refused.
+    #[error(
+        "the model endpoint {url} refused the API key ({status}): {message}; set KAI_API_KEY or --api-key-env"
+    )]
+    AuthRefused {
+        /// The base URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// 404: the model (or the path) does not exist.
+    #[error("model \"{model}\" not found at {url}: {message}; check --model and --base-url")]
+    ModelNotFound {
+        /// The model name.
+        model: String,
+        /// The base URL.
+        url: String,
+        /// The server's message.
+        message: String,
+    },
+    /// 400 mentioning tools or functions: the model cannot call tools.
+    #[error("model \"{model}\" cannot call tools: {message}")]
+    NoToolSupport {
+        /// The model name.
+        model: String,
+        /// The server's message.
+        message: String,
+    },
+    /// Any other HTTP error (after retries for 429 and 5xx).
+    #[error("the model endpoint {url} answered {status}: {message}")]
+    Http {
+        /// The base URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The response could not be understood, or the stream broke after output was shown.
+    #[error("bad response from the model endpoint {url}: {message}")]
+    Protocol {
+        /// The base URL.
+        url: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl ModelError {
+    /// One line for the offline notice: why kai answers without the model.
+    pub fn offline_reason(&self) -> String {
+        self.to_string()
+    }
+}
