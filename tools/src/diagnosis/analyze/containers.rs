@@ -646,6 +646,7 @@ pub(crate) fn attach_log(ctx: &Ctx<'_>, pod: &Pod, container: &str, i: &mut Issu
             i.suggestion = s;
         }
         i.depends_on = f.depends_on;
+        i.target_ready = f.target_ready && i.because.len() == 1;
     }
     i.missing_env = missing_env_names(&tail.text);
     !tail.text.trim().is_empty()

@@ -21,6 +21,9 @@ pub(crate) struct Followed {
     /// A Service of the cluster the container depends on and that has no ready endpoints:
     /// (namespace, name), to be linked to the finding of the workload behind it.
     pub depends_on: Option<(String, String)>,
+    /// The host is a Service of the cluster with ready endpoints and nothing blocks the way:
+    /// a running client's old error lines prove nothing current.
+    pub target_ready: bool,
 }
 
 /// Follows a signature of `container` in `pod`.
@@ -159,6 +162,7 @@ fn follow_host(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
         Class::ConnectionRefused | Class::Timeout | Class::ConnectionReset
     ) {
         let ready = ready_addresses(ctx, &svc_ns, &svc_name);
+        f.target_ready = ready.is_some_and(|r| r > 0);
         if ready == Some(0) {
             f.because
                 .push(format!("service {svc_name} has no ready endpoints"));

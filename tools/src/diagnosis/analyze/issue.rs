@@ -28,6 +28,8 @@ pub(crate) struct Issue {
     pub log_only: bool,
     /// A Service without ready endpoints this container depends on: (namespace, name).
     pub depends_on: Option<(String, String)>,
+    /// The log's host is a healthy Service and no cause was found beyond the line itself.
+    pub target_ready: bool,
 }
 
 impl Issue {
@@ -52,6 +54,7 @@ impl Issue {
             has_log: false,
             log_only: false,
             depends_on: None,
+            target_ready: false,
         }
     }
 }

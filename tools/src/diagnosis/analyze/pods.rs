@@ -88,6 +88,10 @@ fn log_signal(ctx: &Ctx<'_>, pod: &Pod) -> Option<Issue> {
             c.name
         );
         attach_log(ctx, pod, &c.name, &mut i);
+        if i.target_ready {
+            // The service it names answers now: the lines are from before, not a fault.
+            continue;
+        }
         // The line is the symptom already said; keep the followed causes only.
         i.because.retain(|b| !b.starts_with("its log says"));
         return Some(i);

@@ -73,6 +73,7 @@ fn chain_pvc(
             has_log: false,
             log_only: false,
             depends_on: None,
+            target_ready: false,
         };
         if let Some(prev) = issues.first() {
             i.evidence.extend(prev.evidence.iter().cloned());
