@@ -20,6 +20,8 @@ struct Outcome {
     steps: Vec<Step>,
     findings: Vec<Finding>,
     code: u8,
+    /// How the offline path read the question.
+    route: Option<offline::Route>,
 }
 
 /// Answers one question and returns the exit code.
@@ -81,6 +83,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                             steps: turn.steps,
                             findings: turn.findings,
                             code,
+                            route: None,
                         });
                     }
                     Err(SessionError::Model(e)) => offline_reason = Some(e.offline_reason()),
@@ -111,7 +114,8 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let answer = offline::answer(cluster, &mut scoped, asked).await?;
+            let mut conversation = offline::Conversation::default();
+            let answer = offline::answer(cluster, &mut scoped, asked, &mut conversation).await?;
             Outcome {
                 code: if answer.denied {
                     exit::DENIED
@@ -122,6 +126,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 mode: "offline",
                 steps: runner.steps,
                 findings: answer.findings,
+                route: Some(answer.route),
             }
         }
     };
@@ -133,13 +138,16 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
 fn print_outcome(format: OutputFormat, o: &Outcome) {
     match format {
         OutputFormat::Json => {
-            let doc = json!({
+            let mut doc = json!({
                 "answer": o.answer,
                 "mode": o.mode,
                 "steps": o.steps,
                 "findings": o.findings,
                 "exit_code": o.code,
             });
+            if let Some(route) = &o.route {
+                doc["route"] = json!(route);
+            }
             render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         OutputFormat::Text => {

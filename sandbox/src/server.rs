@@ -1,8 +1,8 @@
 //! The HTTP API server: routing, verbs, discovery, tables, watch and fault injection.
 //!
 //! Served on 127.0.0.1: `/version`, discovery (`/api`, `/apis`, legacy and aggregated v2 /
-//! v2beta1, `/api/v1`, `/apis/GROUP/VERSION`), a minimal `/openapi/v3` (enough for
-//! `kubectl apply`), every resource of [`crate::resources::RESOURCES`] under the usual
+//! v2beta1, `/api/v1`, `/apis/GROUP/VERSION`), `/openapi/v2` and `/openapi/v3` with the real
+//! schemas (`kubectl explain`, old kubectl's validation), every resource of [`crate::resources::RESOURCES`] under the usual
 //! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
 //! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
 //! processes. Request bodies are JSON, YAML or protobuf (`server/protobuf.rs`); answers are JSON
@@ -14,6 +14,7 @@
 
 mod admission;
 mod api;
+mod apply;
 mod discovery;
 mod metrics;
 mod openapi;
@@ -324,6 +325,7 @@ enum Route {
     Healthz,
     OpenApiRoot,
     OpenApiDoc(String),
+    OpenApiV2,
     Metrics(Vec<String>),
 }
 
@@ -333,6 +335,7 @@ fn parse_route(path: &str) -> Option<Route> {
         ["version"] => Some(Route::Version),
         ["healthz"] | ["readyz"] | ["livez"] => Some(Route::Healthz),
         ["sandbox", "v1", "advance"] => Some(Route::Advance),
+        ["openapi", "v2"] => Some(Route::OpenApiV2),
         ["openapi", "v3"] => Some(Route::OpenApiRoot),
         ["openapi", "v3", rest @ ..] => Some(Route::OpenApiDoc(rest.join("/"))),
         ["api"] => Some(Route::Api),
@@ -481,13 +484,24 @@ async fn handle(
     let result: Result<Response, ApiError> = match route {
         Route::Healthz => Ok(respond(200, "text/plain", b"ok".to_vec())),
         Route::Advance => advance_request(&shared, &method, &q),
+        Route::OpenApiV2 => discovery_check(&path).and_then(|_| get_only()).map(|_| {
+            if accept.contains("protobuf") {
+                respond(
+                    200,
+                    openapi::v2::PROTOBUF,
+                    openapi::v2::protobuf_document().to_vec(),
+                )
+            } else {
+                value_response(200, &openapi::v2::json_document())
+            }
+        }),
         Route::OpenApiRoot => discovery_check(&path)
             .and_then(|_| get_only())
             .map(|_| value_response(200, &openapi::root())),
         Route::OpenApiDoc(key) => discovery_check(&path)
             .and_then(|_| get_only())
             .and_then(|_| openapi::group_version(&key).ok_or_else(|| ApiError::no_route(&path)))
-            .map(|v| value_response(200, &v)),
+            .map(|doc| respond(200, "application/json", doc.to_vec())),
         Route::Version => discovery_check(&path)
             .and_then(|_| get_only())
             .map(|_| value_response(200, &discovery::version())),
@@ -552,6 +566,7 @@ async fn handle(
                         q,
                         accept,
                         content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
+                        user_agent: header_str(&headers, header::USER_AGENT).to_string(),
                         body,
                     };
                     api::serve(req).await

@@ -185,11 +185,21 @@ impl Env {
 
     /// Runs the pinned kubectl off the async runtime, so the server keeps serving.
     async fn run_with(&self, bin: PathBuf, args: &[&str]) -> Output {
+        self.run_env(bin, args, &[]).await
+    }
+
+    /// Runs a kubectl with extra environment variables (`KUBE_EDITOR`).
+    async fn run_env(&self, bin: PathBuf, args: &[&str], vars: &[(&str, &str)]) -> Output {
         let args = self.args(args);
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(bin)
                 .args(&args)
                 .env_remove("KUBECONFIG")
+                .envs(vars)
                 .output()
                 .expect("run kubectl")
         })
@@ -951,5 +961,235 @@ async fn imperative_creates_send_protobuf_and_are_stored() {
         )
         .await;
         assert_eq!(pw, "aHVudGVyMg==", "{tag}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_twice_then_a_conflict_then_forced() {
+    let env = Env::start(SIMULATED).await;
+    for (tag, bin) in [
+        ("v133", pinned("1.33")),
+        ("disp", dispatcher()),
+        ("v127", pinned("1.27")),
+    ] {
+        let name = format!("ssa-{tag}");
+        let manifest = |replicas: u32, image: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop, labels: {{app: {name}}}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: app, image: \"{image}\"}}]}}\n"
+            )
+        };
+        let file = env.dir.path().join(format!("{name}.yaml"));
+        let file_s = file.display().to_string();
+        std::fs::write(&file, manifest(2, "web:1")).unwrap();
+        let out = ok_with(&env, &bin, &["apply", "--server-side", "-f", &file_s]).await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let out = ok_with(&env, &bin, &["apply", "--server-side", "-f", &file_s]).await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let d: Value = serde_json::from_str(
+            &ok_with(
+                &env,
+                &bin,
+                &[
+                    "get",
+                    "deployment",
+                    &name,
+                    "-n",
+                    "shop",
+                    "-o",
+                    "json",
+                    "--show-managed-fields",
+                ],
+            )
+            .await,
+        )
+        .unwrap();
+        let mf = d["metadata"]["managedFields"]
+            .as_array()
+            .expect("managedFields");
+        assert_eq!(mf.len(), 1, "{tag}: {mf:?}");
+        assert_eq!(mf[0]["manager"], "kubectl");
+        assert_eq!(mf[0]["operation"], "Apply");
+        assert_eq!(mf[0]["fieldsV1"]["f:spec"]["f:replicas"], json!({}));
+        // Another manager changing what kubectl owns: the API server's conflict.
+        std::fs::write(&file, manifest(3, "web:2")).unwrap();
+        let out = env
+            .run_with(
+                bin.clone(),
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager=deployer",
+                    "-f",
+                    &file_s,
+                ],
+            )
+            .await;
+        assert!(!out.status.success(), "{tag}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("Apply failed with 2 conflicts: conflicts with \"kubectl\":")
+                && err.contains("- .spec.replicas")
+                && err.contains("- .spec.template.spec.containers[name=\"app\"].image"),
+            "{tag}: {err}"
+        );
+        let out = ok_with(
+            &env,
+            &bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=deployer",
+                "--force-conflicts",
+                "-f",
+                &file_s,
+            ],
+        )
+        .await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let replicas = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ],
+        )
+        .await;
+        assert_eq!(replicas, "3", "{tag}");
+        // Dry run on the server leaves the object as it is.
+        std::fs::write(&file, manifest(7, "web:2")).unwrap();
+        ok_with(
+            &env,
+            &bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=deployer",
+                "--dry-run=server",
+                "-f",
+                &file_s,
+            ],
+        )
+        .await;
+        let replicas = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ],
+        )
+        .await;
+        assert_eq!(replicas, "3", "{tag}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_reads_the_served_schemas() {
+    let env = Env::start(SIMULATED).await;
+    for bin in [pinned("1.33"), dispatcher(), pinned("1.27")] {
+        let out = ok_with(&env, &bin, &["explain", "deployment.spec"]).await;
+        assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
+        assert!(out.contains("replicas"), "{out}");
+        assert!(out.contains("Number of desired pods"), "{out}");
+        let out = ok_with(&env, &bin, &["explain", "pods.spec.containers.resources"]).await;
+        assert!(out.contains("limits"), "{out}");
+        let out = ok_with(
+            &env,
+            &bin,
+            &["explain", "cronjob.spec.jobTemplate", "--recursive"],
+        )
+        .await;
+        assert!(out.contains("backoffLimit"), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_kubectl_fetches_openapi_v2_then_applies_creates_diffs_and_edits() {
+    let env = Env::start(SIMULATED).await;
+    for (tag, bin) in [("v127", pinned("1.27")), ("v128", pinned("1.28"))] {
+        let name = format!("old-{tag}");
+        let manifest = |image: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: app, image: \"{image}\", ports: [{{containerPort: 80}}]}}]}}\n"
+            )
+        };
+        let file = env.dir.path().join(format!("{name}.yaml"));
+        let file_s = file.display().to_string();
+        std::fs::write(&file, manifest("web:1")).unwrap();
+        let out = ok_with(&env, &bin, &["apply", "-f", &file_s]).await;
+        assert!(out.contains("created"), "{tag}: {out}");
+        std::fs::write(&file, manifest("web:2")).unwrap();
+        let out = env.run_with(bin.clone(), &["diff", "-f", &file_s]).await;
+        // diff exits 1 when there are differences.
+        assert_eq!(out.status.code(), Some(1), "{tag}: {}", stderr(&out));
+        assert!(
+            stdout(&out)
+                .lines()
+                .any(|l| l.starts_with('+') && l.trim_end().ends_with("image: web:2")),
+            "{tag}: {}",
+            stdout(&out)
+        );
+        let out = ok_with(&env, &bin, &["apply", "-f", &file_s]).await;
+        assert!(out.contains("configured"), "{tag}: {out}");
+        let cm = env.dir.path().join(format!("cm-{tag}.yaml"));
+        std::fs::write(
+            &cm,
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{tag}, namespace: shop}}\ndata: {{a: b}}\n"),
+        )
+        .unwrap();
+        let out = ok_with(&env, &bin, &["create", "-f", &cm.display().to_string()]).await;
+        assert!(out.contains("created"), "{tag}: {out}");
+        let editor = env.dir.path().join("editor.sh");
+        std::fs::write(
+            &editor,
+            "#!/bin/sh\nsed -i 's/^  replicas: 1$/  replicas: 3/' \"$1\"\n",
+        )
+        .unwrap();
+        let editor_cmd = format!("sh {}", editor.display());
+        let out = env
+            .run_env(
+                bin.clone(),
+                &["edit", "deployment", &name, "-n", "shop"],
+                &[("KUBE_EDITOR", &editor_cmd)],
+            )
+            .await;
+        assert!(
+            stdout(&out).contains("edited"),
+            "{tag}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            out.status.success(),
+            "{tag}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let got = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}",
+            ],
+        )
+        .await;
+        assert_eq!(got, "3 web:2", "{tag}");
     }
 }

@@ -18,9 +18,9 @@ use kai_tools::Cluster;
 use kai_tools::registry::{self, Effect};
 use kube::Api;
 use kube::api::ListParams;
+use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{Config, Editor};
 use tokio::sync::watch;
 
 use self::commands::{COMMANDS, Line, ModeArg, SlashCommand, parse_line};
@@ -49,8 +49,8 @@ struct Repl {
     mode: Mode,
     gate: Arc<Gate>,
     session: Option<Session>,
-    /// The thing the conversation is about, for "restart it" on the offline path.
-    last_target: Option<String>,
+    /// What the conversation is about, for "restart it" on the offline path.
+    conversation: offline::Conversation,
     cluster_tx: watch::Sender<Cluster>,
 }
 
@@ -78,23 +78,22 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     }));
     tokio::spawn(refresh_names(cluster_rx, names.clone()));
 
+    // A hosted endpoint without a key cannot answer: say so once and start offline.
+    let missing_key = settings.model.as_ref().and_then(ModelConfig::missing_key);
     let mut repl = Repl {
         model: settings.model.clone(),
-        offline: global.offline || settings.model.is_none(),
+        offline: global.offline || settings.model.is_none() || missing_key.is_some(),
         settings,
         global,
         cluster,
         mode,
         gate,
         session: None,
-        last_target: None,
+        conversation: offline::Conversation::default(),
         cluster_tx,
     };
 
-    let config = Config::builder()
-        .auto_add_history(false)
-        .max_history_size(1000)?
-        .build();
+    let config = editor::config()?;
     let mut rl: Editor<KaiHelper, FileHistory> = Editor::with_config(config)?;
     rl.set_helper(Some(KaiHelper { names }));
     let history = history_path();
@@ -105,6 +104,9 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         let _ = rl.load_history(h);
     }
 
+    if let Some(why) = &missing_key {
+        eprintln!("kai: answering offline: {why}");
+    }
     println!(
         "kai — ask about your cluster in plain words. /help lists commands, Ctrl-D leaves.{}",
         if repl.offline && repl.model.is_none() {
@@ -189,6 +191,10 @@ impl Repl {
 
     async fn turn(&mut self, question: &str) {
         let progress = Progress::streaming(render::stderr_styled());
+        let scoped = match crate::scope::Scope::of(&self.global).note() {
+            Some(note) => format!("{question}\n{note}"),
+            None => question.to_string(),
+        };
         if !self.offline {
             let session = match self.session() {
                 Ok(s) => s,
@@ -199,7 +205,7 @@ impl Repl {
             };
             let before = session.len();
             let result = tokio::select! {
-                r = session.ask(question, None, &progress) => Some(r),
+                r = session.ask(&scoped, None, &progress) => Some(r),
                 _ = tokio::signal::ctrl_c() => None,
             };
             progress.finish();
@@ -250,24 +256,26 @@ impl Repl {
     }
 
     async fn offline_turn(&mut self, question: &str, progress: &Progress) {
-        let question = self.with_referent(question);
         let mut runner = GateRunner {
             gate: &self.gate,
             cluster: &self.cluster,
             steps: Vec::new(),
             progress,
         };
+        // kai -A / -l given when the REPL started hold for every question, as in one-shot.
+        let mut runner = crate::scope::Scoped {
+            inner: &mut runner,
+            scope: crate::scope::Scope::of(&self.global),
+            default_namespace: self.cluster.namespace.clone(),
+        };
         let result = tokio::select! {
-            r = offline::answer(&self.cluster, &mut runner, &question) => Some(r),
+            r = offline::answer(&self.cluster, &mut runner, question, &mut self.conversation) => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
         progress.finish();
         match result {
             None => eprintln!("interrupted"),
             Some(Ok(answer)) => {
-                if answer.target.is_some() {
-                    self.last_target = answer.target.clone();
-                }
                 println!(
                     "{}",
                     render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end()
@@ -275,28 +283,6 @@ impl Repl {
             }
             Some(Err(e)) => eprintln!("kai: {e:#}"),
         }
-    }
-
-    /// Replaces "it"/"that" with the thing the conversation is about (offline only: a model
-    /// reads the conversation itself).
-    fn with_referent(&self, question: &str) -> String {
-        let Some(target) = &self.last_target else {
-            return question.to_string();
-        };
-        question
-            .split_whitespace()
-            .map(|w| {
-                let bare = w
-                    .trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_ascii_lowercase();
-                if matches!(bare.as_str(), "it" | "that" | "this" | "them") {
-                    target.as_str()
-                } else {
-                    w
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 
     async fn command(&mut self, cmd: SlashCommand) {
@@ -327,7 +313,7 @@ impl Repl {
                 if let Some(s) = self.session.as_mut() {
                     s.clear();
                 }
-                self.last_target = None;
+                self.conversation = offline::Conversation::default();
                 println!("conversation cleared");
             }
             SlashCommand::Offline => {
@@ -415,7 +401,7 @@ impl Repl {
                 match Cluster::connect(self.global.kubeconfig.as_deref(), Some(&name), None).await {
                     Ok(c) => {
                         self.cluster = c;
-                        self.last_target = None;
+                        self.conversation = offline::Conversation::default();
                         self.cluster_changed();
                         println!("context: {name} (namespace {})", self.cluster.namespace);
                     }
