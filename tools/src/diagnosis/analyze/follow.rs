@@ -161,7 +161,7 @@ fn follow_host(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
         sig.class,
         Class::ConnectionRefused | Class::Timeout | Class::ConnectionReset
     ) {
-        let ready = ready_addresses(ctx, &svc_ns, &svc_name);
+        let ready = super::network::ready_endpoints(ctx, &svc_ns, &svc_name).map(|(r, _)| r);
         f.target_ready = ready.is_some_and(|r| r > 0);
         if ready == Some(0) {
             f.because
@@ -189,24 +189,6 @@ fn follow_host(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
             }
         }
     }
-}
-
-fn ready_addresses(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<usize> {
-    if !ctx.snap.listed("endpoints") {
-        return None;
-    }
-    let ep = ctx
-        .snap
-        .endpoints
-        .iter()
-        .find(|e| ns_of(&e.metadata) == ns && name_of(&e.metadata) == name)?;
-    Some(
-        ep.subsets
-            .iter()
-            .flatten()
-            .map(|s| s.addresses.as_ref().map_or(0, Vec::len))
-            .sum(),
-    )
 }
 
 /// Network policies with egress that select the pod.
