@@ -964,6 +964,17 @@ async fn imperative_creates_send_protobuf_and_are_stored() {
     }
 }
 
+/// `spec.replicas` of deployment `name` in `shop`.
+async fn replicas_of(env: &Env, bin: &Path, name: &str) -> String {
+    let path = "jsonpath={.spec.replicas}";
+    ok_with(
+        env,
+        bin,
+        &["get", "deployment", name, "-n", "shop", "-o", path],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_apply_twice_then_a_conflict_then_forced() {
     let env = Env::start(SIMULATED).await;
@@ -1046,20 +1057,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
         )
         .await;
         assert!(out.contains("serverside-applied"), "{tag}: {out}");
-        let replicas = ok_with(
-            &env,
-            &bin,
-            &[
-                "get",
-                "deployment",
-                &name,
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.spec.replicas}",
-            ],
-        )
-        .await;
+        let replicas = replicas_of(&env, &bin, &name).await;
         assert_eq!(replicas, "3", "{tag}");
         // Dry run on the server leaves the object as it is.
         std::fs::write(&file, manifest(7, "web:2")).unwrap();
@@ -1076,20 +1074,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
             ],
         )
         .await;
-        let replicas = ok_with(
-            &env,
-            &bin,
-            &[
-                "get",
-                "deployment",
-                &name,
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.spec.replicas}",
-            ],
-        )
-        .await;
+        let replicas = replicas_of(&env, &bin, &name).await;
         assert_eq!(replicas, "3", "{tag}");
     }
 }

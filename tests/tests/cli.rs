@@ -571,12 +571,14 @@ async fn units_names_and_denials_read_like_a_person_wrote_them() {
     assert!(!out.contains("Ki,") && !out.contains("Ki\n"), "{out}");
 
     let o = ask(&tc, &["list nodes"]).await;
+    // Nodes belong to the cluster: no namespace in their title or names.
+    let out = stdout(&o);
     assert!(
-        stdout(&o).contains("Nodes in the cluster"),
+        out.contains("node-1") && !out.contains("namespace"),
         "{}",
         explain(&o)
     );
-    assert!(!stdout(&o).contains("namespace"), "{}", explain(&o));
+    assert!(!out.contains("shop/node"), "{}", explain(&o));
 
     // A refused change: said once on stderr, exit 4.
     let o = ask(&tc, &["scale backend to 3"]).await;

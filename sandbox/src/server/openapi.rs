@@ -189,6 +189,18 @@ fn schema_of(r: &ResourceType, g: &mut SchemaGenerator) -> Option<String> {
         ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => {
             add::<k8s::rbac::v1::ClusterRoleBinding>(g)
         }
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => {
+            add::<k8s::authorization::v1::SelfSubjectAccessReview>(g)
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
+            add::<k8s::authorization::v1::SelfSubjectRulesReview>(g)
+        }
+        ("authentication.k8s.io", "v1", "SelfSubjectReview") => {
+            add::<k8s::authentication::v1::SelfSubjectReview>(g)
+        }
+        ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => add::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(g),
         _ => None,
     }
 }
