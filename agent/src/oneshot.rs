@@ -95,7 +95,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     }
 
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Some(o) => o,
         None => {
             let reason = offline_reason.unwrap_or_else(|| "the model did not answer".into());
@@ -109,12 +109,16 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: Vec::new(),
                 progress: &progress,
             };
+            // -A widens the router's own reads too, not only the gated tool calls.
+            let mut conversation = offline::Conversation {
+                all_namespaces: scope.all_namespaces,
+                ..offline::Conversation::default()
+            };
             let mut scoped = crate::scope::Scoped {
                 inner: &mut runner,
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let mut conversation = offline::Conversation::default();
             let answer = offline::answer(cluster, &mut scoped, asked, &mut conversation).await?;
             Outcome {
                 code: if answer.denied {
@@ -131,11 +135,15 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     };
     progress.finish();
-    print_outcome(global.output, &outcome);
+    // A refused write makes the run exit 4 whatever came after it (a step limit, a fallback).
+    if !gate.refusals().is_empty() {
+        outcome.code = exit::DENIED;
+    }
+    print_outcome(global.output, &outcome, &gate.advice());
     Ok(outcome.code)
 }
 
-fn print_outcome(format: OutputFormat, o: &Outcome) {
+fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
     match format {
         OutputFormat::Json => {
             let mut doc = json!({
@@ -153,8 +161,11 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
         OutputFormat::Text => {
             let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
             render::print_line(text.trim_end());
-            // A refused change was said where it was refused (once); exit 4 tells scripts.
-            if o.code == exit::STEP_LIMIT {
+            // A refused change was said where it was refused (once); exit 4 tells scripts, and
+            // one line says what the user can do, matching the reason (never --yes for a rule).
+            if o.code == exit::DENIED && !advice.is_empty() {
+                eprintln!("kai: not changed (exit 4): {}", advice.join("; "));
+            } else if o.code == exit::STEP_LIMIT {
                 eprintln!(
                     "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"
                 );
