@@ -3,7 +3,10 @@
 #  1. `helm lint --strict` and rendering with Helm's own SDK (PyPI helm-python-sdk), offline;
 #  2. the rendered manifests against the Kubernetes 1.32 JSON schemas (PyPI kubernetes-validate);
 #  3. the `helm template` output loaded as it is into kai's sandbox, and `kai health` gating it:
-#     the default values are healthy (exit 0), each fault switch fails with its reason (exit 1).
+#     the default values are healthy (exit 0), each fault switch fails with its reason (exit 1);
+#  4. a real Helm v4 release of the chart against `kai sandbox` through the same SDK, with Helm's
+#     defaults (server-side apply, release Secrets sent as protobuf): install, upgrade, history,
+#     rollback, uninstall (scripts/helm-release.py).
 # Needs python3 and PyPI; installs both packages into a virtual environment under target/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +20,8 @@ fi
 cargo build --quiet -p kai --bin kai
 KAI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kai
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+SANDBOX_PID=
+trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 render() { # render NAME [KEY=VALUE...]: helm template output in $WORK/NAME.yaml, plus a sandbox copy
   local name=$1; shift
@@ -56,4 +60,14 @@ render unschedulable faults.unschedulable=true
 WAIT=5s expect unschedulable 1 Unschedulable demo-backend
 render selector faults.serviceSelector=true
 WAIT=5s expect selector 1 SelectorMismatch demo-backend
+# 4. Helm v4 against a running sandbox.
+"$KAI" sandbox healthy --write-kubeconfig "$WORK/kubeconfig" > "$WORK/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+for _ in $(seq 1 100); do
+  [ -s "$WORK/kubeconfig" ] && break
+  kill -0 "$SANDBOX_PID" 2>/dev/null || { cat "$WORK/sandbox.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -s "$WORK/kubeconfig" ] || { echo "chart: kai sandbox wrote no kubeconfig" >&2; cat "$WORK/sandbox.log" >&2; exit 1; }
+"$VENV/bin/python" scripts/helm-release.py "$WORK/kubeconfig" charts/shop shop demo
 echo "chart: ok"

@@ -21,6 +21,8 @@ struct Outcome {
     findings: Vec<Finding>,
     warnings: Vec<String>,
     code: u8,
+    /// How the offline path read the question.
+    route: Option<offline::Route>,
 }
 
 /// Why the offline path answers, and what the model path did before.
@@ -112,7 +114,8 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let answer = offline::answer(cluster, &mut scoped, question).await?;
+            let mut conversation = offline::Conversation::default();
+            let answer = offline::answer(cluster, &mut scoped, question, &mut conversation).await?;
             Outcome {
                 code: if answer.denied || f.denied {
                     exit::DENIED
@@ -124,6 +127,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: runner.steps,
                 findings: answer.findings,
                 warnings: Vec::new(),
+                route: Some(answer.route),
             }
         }
     };
@@ -173,13 +177,14 @@ async fn ask_model(
         findings: turn.findings,
         warnings: turn.warnings,
         code,
+        route: None,
     }))
 }
 
 fn print_outcome(format: OutputFormat, o: &Outcome) {
     match format {
         OutputFormat::Json => {
-            let doc = json!({
+            let mut doc = json!({
                 "answer": o.answer,
                 "mode": o.mode,
                 "steps": o.steps,
@@ -187,6 +192,9 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
                 "warnings": o.warnings,
                 "exit_code": o.code,
             });
+            if let Some(route) = &o.route {
+                doc["route"] = json!(route);
+            }
             render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
             for w in &o.warnings {
                 eprintln!("kai: {w}");

@@ -73,6 +73,12 @@ impl ApiError {
         )
     }
 
+    /// `409 Conflict` of a server-side apply: fields other managers own (`details.causes`
+    /// name them).
+    pub fn apply_conflict(message: String, details: Value) -> Self {
+        Self::new(409, "Conflict", message, Some(details))
+    }
+
     /// `422 Invalid` for a patch that cannot be applied to the object.
     pub fn invalid_patch(message: &str) -> Self {
         Self::new(422, "Invalid", message.to_string(), None)
@@ -167,7 +173,7 @@ impl ApiError {
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?}; server-side apply is not supported by the kai sandbox, use client-side `kubectl apply`)"
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
             ),
             None,
         )

@@ -14,6 +14,7 @@
 
 mod admission;
 mod api;
+mod apply;
 mod discovery;
 mod metrics;
 mod openapi;
@@ -487,7 +488,7 @@ async fn handle(
         Route::OpenApiDoc(key) => discovery_check(&path)
             .and_then(|_| get_only())
             .and_then(|_| openapi::group_version(&key).ok_or_else(|| ApiError::no_route(&path)))
-            .map(|v| value_response(200, &v)),
+            .map(|doc| respond(200, "application/json", doc.to_vec())),
         Route::Version => discovery_check(&path)
             .and_then(|_| get_only())
             .map(|_| value_response(200, &discovery::version())),
@@ -552,6 +553,7 @@ async fn handle(
                         q,
                         accept,
                         content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
+                        user_agent: header_str(&headers, header::USER_AGENT).to_string(),
                         body,
                     };
                     api::serve(req).await

@@ -225,19 +225,68 @@ async fn merge_and_strategic_patches_and_conflicts() {
         }
         other => panic!("{other:?}"),
     }
-    // Server-side apply is refused with a clear Status.
+    // Server-side apply: the patches above made their client ("unknown": kube-rs sends no
+    // User-Agent) the owner of the replicas, so another value from an applier conflicts.
+    let apply_replicas = |n: i64| {
+        Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"}, "spec": {"replicas": n}}))
+    };
     let err = deploys
-        .patch(
-            "web",
-            &PatchParams::apply("test"),
-            &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment"})),
-        )
+        .patch("web", &PatchParams::apply("test"), &apply_replicas(6))
         .await
-        .expect_err("415");
+        .expect_err("conflict");
     match err {
-        kube::Error::Api(s) => assert_eq!(s.code, 415),
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert!(
+                s.message.starts_with(
+                    "Apply failed with 1 conflict: conflict with \"unknown\" using apps/v1 at "
+                ) && s.message.ends_with(": .spec.replicas"),
+                "{}",
+                s.message
+            );
+        }
         other => panic!("{other:?}"),
     }
+    let forced = deploys
+        .patch(
+            "web",
+            &PatchParams::apply("test").force(),
+            &apply_replicas(6),
+        )
+        .await
+        .expect("forced apply");
+    assert_eq!(forced.spec.unwrap().replicas, Some(6));
+    let managers: Vec<(String, String)> = forced
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            (
+                m.manager.unwrap_or_default(),
+                m.operation.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("test".into(), "Apply".into())),
+        "{managers:?}"
+    );
+    // Apply creates what does not exist.
+    let created = deploys
+        .patch(
+            "made-by-apply",
+            &PatchParams::apply("test"),
+            &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "made-by-apply"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "m"}},
+                    "template": {"metadata": {"labels": {"app": "m"}},
+                        "spec": {"containers": [{"name": "c", "image": "m:1"}]}}}})),
+        )
+        .await
+        .expect("create on apply");
+    assert_eq!(created.metadata.name.as_deref(), Some("made-by-apply"));
 }
 
 #[tokio::test]

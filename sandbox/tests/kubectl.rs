@@ -953,3 +953,153 @@ async fn imperative_creates_send_protobuf_and_are_stored() {
         assert_eq!(pw, "aHVudGVyMg==", "{tag}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_twice_then_a_conflict_then_forced() {
+    let env = Env::start(SIMULATED).await;
+    for (tag, bin) in [
+        ("v133", pinned("1.33")),
+        ("disp", dispatcher()),
+        // kubectl 1.27 reads /openapi/v2 first: see the OpenAPI test.
+    ] {
+        let name = format!("ssa-{tag}");
+        let manifest = |replicas: u32, image: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop, labels: {{app: {name}}}}}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: app, image: \"{image}\"}}]}}\n"
+            )
+        };
+        let file = env.dir.path().join(format!("{name}.yaml"));
+        let file_s = file.display().to_string();
+        std::fs::write(&file, manifest(2, "web:1")).unwrap();
+        let out = ok_with(&env, &bin, &["apply", "--server-side", "-f", &file_s]).await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let out = ok_with(&env, &bin, &["apply", "--server-side", "-f", &file_s]).await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let d: Value = serde_json::from_str(
+            &ok_with(
+                &env,
+                &bin,
+                &[
+                    "get",
+                    "deployment",
+                    &name,
+                    "-n",
+                    "shop",
+                    "-o",
+                    "json",
+                    "--show-managed-fields",
+                ],
+            )
+            .await,
+        )
+        .unwrap();
+        let mf = d["metadata"]["managedFields"]
+            .as_array()
+            .expect("managedFields");
+        assert_eq!(mf.len(), 1, "{tag}: {mf:?}");
+        assert_eq!(mf[0]["manager"], "kubectl");
+        assert_eq!(mf[0]["operation"], "Apply");
+        assert_eq!(mf[0]["fieldsV1"]["f:spec"]["f:replicas"], json!({}));
+        // Another manager changing what kubectl owns: the API server's conflict.
+        std::fs::write(&file, manifest(3, "web:2")).unwrap();
+        let out = env
+            .run_with(
+                bin.clone(),
+                &[
+                    "apply",
+                    "--server-side",
+                    "--field-manager=deployer",
+                    "-f",
+                    &file_s,
+                ],
+            )
+            .await;
+        assert!(!out.status.success(), "{tag}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("Apply failed with 2 conflicts: conflicts with \"kubectl\":")
+                && err.contains("- .spec.replicas")
+                && err.contains("- .spec.template.spec.containers[name=\"app\"].image"),
+            "{tag}: {err}"
+        );
+        let out = ok_with(
+            &env,
+            &bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=deployer",
+                "--force-conflicts",
+                "-f",
+                &file_s,
+            ],
+        )
+        .await;
+        assert!(out.contains("serverside-applied"), "{tag}: {out}");
+        let replicas = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ],
+        )
+        .await;
+        assert_eq!(replicas, "3", "{tag}");
+        // Dry run on the server leaves the object as it is.
+        std::fs::write(&file, manifest(7, "web:2")).unwrap();
+        ok_with(
+            &env,
+            &bin,
+            &[
+                "apply",
+                "--server-side",
+                "--field-manager=deployer",
+                "--dry-run=server",
+                "-f",
+                &file_s,
+            ],
+        )
+        .await;
+        let replicas = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ],
+        )
+        .await;
+        assert_eq!(replicas, "3", "{tag}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_reads_the_served_schemas() {
+    let env = Env::start(SIMULATED).await;
+    for bin in [pinned("1.33"), dispatcher()] {
+        let out = ok_with(&env, &bin, &["explain", "deployment.spec"]).await;
+        assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
+        assert!(out.contains("replicas"), "{out}");
+        assert!(out.contains("Number of desired pods"), "{out}");
+        let out = ok_with(&env, &bin, &["explain", "pods.spec.containers.resources"]).await;
+        assert!(out.contains("limits"), "{out}");
+        let out = ok_with(
+            &env,
+            &bin,
+            &["explain", "cronjob.spec.jobTemplate", "--recursive"],
+        )
+        .await;
+        assert!(out.contains("backoffLimit"), "{out}");
+    }
+}

@@ -251,11 +251,10 @@ async fn logs_lists_events_and_unroutable_questions() {
     let out = run(ask("write me a poem about autumn"), None).await;
     let o = stdout(&out);
     assert_eq!(out.status.code(), Some(0));
-    assert!(o.contains("I can't answer that without a model"), "{o}");
-    assert!(
-        o.contains("why is backend crashing") && o.contains("CrashLoopBackOff"),
-        "{o}"
-    );
+    // Not a generic list: the closest questions kai can answer, with this cluster's names.
+    assert!(o.contains("closest questions I can answer"), "{o}");
+    assert!(o.lines().count() <= 6, "{o}");
+    assert!(!o.contains("nothing named"), "{o}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,16 @@
 //! [`diagnosis`] engine turns the cluster's state into findings chained to a root cause.
 //! Shared helpers: [`kinds`] (kubectl's kind names), [`mask`] (secrets out of any text),
 //! [`mod@format`] (tables, ages, byte budgets), [`k8s`] (raw-JSON get/list with worded errors).
+//! Read-only facts for the offline router: [`inventory`] (every name in the cluster),
+//! [`history`] (rollouts and a timeline of changes), [`workloads`] (replicas, images,
+//! restarts), [`usage`] (requests, limits and use).
 
 pub mod cluster;
 pub mod diagnosis;
 pub mod error;
 pub mod format;
+pub mod history;
+pub mod inventory;
 pub mod k8s;
 pub mod kinds;
 pub mod mask;
@@ -18,6 +23,8 @@ pub mod registry;
 pub mod resolve;
 pub mod suggest;
 pub mod tools;
+pub mod usage;
+pub mod workloads;
 
 pub use cluster::Cluster;
 pub use error::ToolError;

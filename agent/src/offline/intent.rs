@@ -1,617 +1,472 @@
-//! Maps a question in plain words to one of the fixed queries kai can answer without a model.
+//! The intent parser: reads a question the way a kubectl user means it — what is asked
+//! ([`Intent`]), about which object (matched against what exists in the cluster, any kind,
+//! cluster-scoped too), in which namespace or across all — with "it" and "and the database?"
+//! taken from the conversation. A pure function of the question, the cluster's names and the
+//! conversation, so it is tested without a server.
 
-/// What a question asks for, as far as words alone can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use kai_tools::Kind;
+use kai_tools::inventory::{Inventory, Object};
+use kai_tools::resolve::match_score;
+
+use super::classify::{self, TROUBLE};
+use super::words::{self, COMMON, Token, any, is_stop, like, looks_like_name};
+
+/// What a question asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Intent {
-    /// The health of a namespace, or of the whole cluster.
-    Health {
-        /// Namespace named in the question.
-        namespace: Option<String>,
-        /// "the cluster", "everywhere", "all namespaces".
-        all: bool,
-    },
-    /// Why a named thing crashes, is pending or is not ready.
-    Why {
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-    },
-    /// Logs (or only errors) of a workload or pod.
-    Logs {
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-        /// Only error lines.
-        errors_only: bool,
-        /// The previous container's logs.
-        previous: bool,
-    },
-    /// A list of a kind.
-    List {
-        /// Kind as the user wrote it (pods, deployments, svc...).
-        kind: String,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-        /// "all namespaces", "everywhere".
-        all: bool,
-    },
-    /// Describe a named thing.
-    Describe {
-        /// Kind, if the user named one.
-        kind: Option<String>,
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-    },
-    /// Recent events, warnings by default.
-    Events {
-        /// Namespace named in the question.
-        namespace: Option<String>,
-        /// Only warnings.
-        warnings_only: bool,
-    },
+    /// Health of a namespace or the cluster.
+    Health,
+    /// Why an object is failing (or that it is fine).
+    Why,
+    /// How to fix it: the finding's suggestion and the command kai would run.
+    Fix,
+    /// Logs, or only their error lines.
+    Logs,
+    /// Events, of an object or a namespace.
+    Events,
+    /// What changed recently, as a timeline.
+    Changes,
+    /// Rollout history of a deployment.
+    History,
+    /// Replicas wanted and ready.
+    Replicas,
+    /// Images running.
+    Images,
+    /// CPU and memory requested, limited and used.
+    Resources,
+    /// Restarts, most first.
+    Restarts,
+    /// Nodes and their state.
+    Nodes,
+    /// A list of one kind.
+    List,
+    /// Describe one object.
+    Describe,
+    /// What kai can do.
+    Help,
     /// Restart a workload (or delete a pod).
-    Restart {
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-    },
+    Restart,
     /// Scale a workload.
-    Scale {
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Wanted replicas.
-        replicas: u32,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-    },
+    Scale,
     /// Roll a deployment back.
-    Rollback {
-        /// The thing's name as the user wrote it.
-        target: String,
-        /// Revision to go back to, if named.
-        revision: Option<u64>,
-        /// Namespace named in the question.
-        namespace: Option<String>,
-    },
+    Rollback,
     /// Nothing kai can route without a model.
     Unknown,
 }
 
-/// Whether a word names a kind, as kubectl and kai's tools spell kinds ("pods", "deploy",
-/// "svc"...). "no" (kubectl's short name for nodes) is English far more often.
-fn is_kind(word: &str) -> bool {
-    word != "no" && kai_tools::resolve_kind(word).is_ok()
-}
-
-/// Words that never name a target.
-const STOP: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "is",
-    "are",
-    "was",
-    "were",
-    "be",
-    "my",
-    "our",
-    "me",
-    "i",
-    "we",
-    "you",
-    "it",
-    "its",
-    "it's",
-    "this",
-    "that",
-    "these",
-    "those",
-    "of",
-    "for",
-    "to",
-    "in",
-    "on",
-    "at",
-    "from",
-    "with",
-    "and",
-    "or",
-    "why",
-    "what",
-    "what's",
-    "whats",
-    "how",
-    "who",
-    "which",
-    "when",
-    "where",
-    "does",
-    "do",
-    "did",
-    "doesn't",
-    "don't",
-    "isn't",
-    "aren't",
-    "not",
-    "no",
-    "can",
-    "can't",
-    "cannot",
-    "could",
-    "should",
-    "would",
-    "will",
-    "please",
-    "kai",
-    "show",
-    "get",
-    "give",
-    "tell",
-    "list",
-    "display",
-    "print",
-    "see",
-    "check",
-    "look",
-    "find",
-    "wrong",
-    "happening",
-    "going",
-    "on",
-    "up",
-    "crashing",
-    "crash",
-    "crashes",
-    "crashed",
-    "failing",
-    "fails",
-    "failed",
-    "fail",
-    "broken",
-    "down",
-    "pending",
-    "stuck",
-    "ready",
-    "unready",
-    "healthy",
-    "unhealthy",
-    "working",
-    "starting",
-    "start",
-    "started",
-    "running",
-    "run",
-    "restarting",
-    "keeps",
-    "keep",
-    "dying",
-    "dead",
-    "erroring",
-    "error",
-    "errors",
-    "logs",
-    "log",
-    "last",
-    "previous",
-    "recent",
-    "latest",
-    "all",
-    "any",
-    "problem",
-    "problems",
-    "issue",
-    "issues",
-    "status",
-    "state",
-    "health",
-    "describe",
-    "details",
-    "detail",
-    "about",
-    "info",
-    "information",
-    "restart",
-    "reboot",
-    "bounce",
-    "scale",
-    "replicas",
-    "replica",
-    "instances",
-    "roll",
-    "back",
-    "rollback",
-    "undo",
-    "revert",
-    "rollout",
-    "revision",
-    "namespace",
-    "cluster",
-    "everything",
-    "everywhere",
-    "so",
-    "there",
-    "has",
-    "have",
-    "had",
-    "been",
-    "exceptions",
-    "exception",
-    "output",
-    "events",
-    "event",
-    "warnings",
-    "warning",
-    "lines",
-    "by",
-    "into",
-    "now",
-    "currently",
-    "again",
-    "just",
-    "oomkilled",
-    "oom",
-    "killed",
-    "ok",
-    "okay",
-    "fine",
-    "alive",
-    "responding",
-    "serving",
-    "traffic",
-    "happened",
-    "container",
-    "containers",
-    "pods",
-    "pod",
-    "workloads",
-];
-
-/// Parses a question. `namespaces` are the cluster's namespace names, so "in shop" is read as
-/// a namespace only when `shop` is one.
-pub fn parse(question: &str, namespaces: &[String]) -> Intent {
-    let q = question.to_lowercase();
-    let words: Vec<String> = q
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, ',' | '?' | '!' | ';' | '"' | '`' | '(' | ')')
-        })
-        .map(|w| {
-            w.trim_matches(|c: char| matches!(c, '.' | ':' | '\''))
-                .to_string()
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    let has = |w: &str| words.iter().any(|x| x == w);
-    let phrase = |p: &str| q.contains(p);
-
-    // Namespace: "in shop", "-n shop", "namespace shop", "shop namespace", or any word that is one.
-    let mut namespace: Option<String> = None;
-    for (i, w) in words.iter().enumerate() {
-        let next = words.get(i + 1);
-        if matches!(w.as_str(), "-n" | "--namespace" | "namespace" | "ns")
-            && let Some(n) = next.filter(|n| namespaces.contains(n) || w != "ns")
-            && !STOP.contains(&n.as_str())
-        {
-            namespace = Some(n.clone());
+impl Intent {
+    /// Lower-case name, as in the JSON output's `route`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Health => "health",
+            Intent::Why => "why",
+            Intent::Fix => "fix",
+            Intent::Logs => "logs",
+            Intent::Events => "events",
+            Intent::Changes => "changes",
+            Intent::History => "history",
+            Intent::Replicas => "replicas",
+            Intent::Images => "images",
+            Intent::Resources => "resources",
+            Intent::Restarts => "restarts",
+            Intent::Nodes => "nodes",
+            Intent::List => "list",
+            Intent::Describe => "describe",
+            Intent::Help => "help",
+            Intent::Restart => "restart",
+            Intent::Scale => "scale",
+            Intent::Rollback => "rollback",
+            Intent::Unknown => "unknown",
         }
-        if namespace.is_none() && namespaces.contains(w) {
-            namespace = Some(w.clone());
-        }
-    }
-    let all = phrase("all namespaces")
-        || phrase("every namespace")
-        || has("everywhere")
-        || has("-a")
-        || phrase("whole cluster")
-        || phrase("the cluster")
-        || phrase("entire cluster");
-
-    let kind_word = words.iter().find(|w| is_kind(w)).cloned();
-    let target = words
-        .iter()
-        .find(|w| {
-            !STOP.contains(&w.as_str())
-                && !is_kind(w)
-                && Some(*w) != namespace.as_ref()
-                && !w.starts_with('-')
-                && w.parse::<u64>().is_err()
-                && w.chars().any(|c| c.is_ascii_alphabetic())
-        })
-        .map(|w| w.rsplit('/').next().unwrap_or(w).to_string());
-    let number = words.iter().find_map(|w| w.parse::<u64>().ok());
-
-    // Writes first: they are the most specific.
-    if (has("scale") || phrase("replicas") && (has("to") || has("set")))
-        && let (Some(target), Some(n)) = (target.clone(), number)
-    {
-        return Intent::Scale {
-            target,
-            replicas: u32::try_from(n).unwrap_or(u32::MAX),
-            namespace,
-        };
-    }
-    if (phrase("roll back")
-        || has("rollback")
-        || has("undo")
-        || has("revert")
-        || phrase("rollout undo"))
-        && let Some(target) = target.clone()
-    {
-        let revision = words
-            .iter()
-            .position(|w| w == "revision")
-            .and_then(|i| words.get(i + 1))
-            .and_then(|w| w.parse().ok());
-        return Intent::Rollback {
-            target,
-            revision,
-            namespace,
-        };
-    }
-    if (has("restart") || has("reboot") || has("bounce") || phrase("rollout restart"))
-        && !phrase("why")
-        && !has("restarting")
-        && let Some(target) = target.clone()
-    {
-        return Intent::Restart { target, namespace };
-    }
-
-    let wants_logs = has("logs") || has("log") || phrase("output of");
-    let wants_errors = has("errors") || has("exceptions") || has("exception") || has("error");
-    if (wants_logs || (wants_errors && target.is_some() && !has("why")))
-        && let Some(target) = target.clone()
-    {
-        return Intent::Logs {
-            target,
-            namespace,
-            errors_only: wants_errors,
-            previous: has("previous") || phrase("before it crashed") || phrase("last crash"),
-        };
-    }
-    if has("events") || has("event") || has("warnings") || has("warning") {
-        return Intent::Events {
-            namespace,
-            warnings_only: !has("all") || has("warnings"),
-        };
-    }
-    if (has("describe") || has("details") || has("detail"))
-        && let Some(target) = target.clone()
-    {
-        return Intent::Describe {
-            kind: kind_word,
-            target,
-            namespace,
-        };
-    }
-    let listing = has("list")
-        || has("get")
-        || phrase("show me")
-        || has("show")
-        || phrase("which")
-        || phrase("how many");
-    if let Some(kind) = kind_word.clone()
-        && (listing && (target.is_none() || kind.ends_with('s')) || target.is_none())
-    {
-        let is_problem = has("unhealthy") || has("failing") || has("broken") || has("crashing");
-        if !is_problem {
-            return Intent::List {
-                kind,
-                namespace,
-                all,
-            };
-        }
-    }
-    let troubled = [
-        "why",
-        "crashing",
-        "crash",
-        "crashes",
-        "failing",
-        "fails",
-        "broken",
-        "down",
-        "pending",
-        "stuck",
-        "ready",
-        "unready",
-        "restarting",
-        "wrong",
-        "dying",
-        "erroring",
-        "oomkilled",
-        "unhealthy",
-        "healthy",
-        "working",
-        "starting",
-        "problem",
-        "problems",
-        "issue",
-        "status",
-        "health",
-        "ok",
-        "okay",
-        "fine",
-        "alive",
-        "responding",
-    ]
-    .iter()
-    .any(|w| has(w));
-    match target {
-        Some(target) if troubled || words.len() <= 2 => Intent::Why { target, namespace },
-        None if troubled || words.is_empty() => Intent::Health { namespace, all },
-        _ => Intent::Unknown,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What the conversation so far is about (the REPL keeps it between questions).
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// The last object an answer was about.
+    pub last: Option<Object>,
+    /// What the last question asked.
+    pub last_intent: Option<Intent>,
+}
 
-    fn ns() -> Vec<String> {
-        vec!["shop".into(), "default".into(), "kube-system".into()]
-    }
+/// A question, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// What is asked.
+    pub intent: Intent,
+    /// The object it is about, as it exists in the cluster.
+    pub target: Option<Object>,
+    /// A name the user clearly gave that matches nothing in the cluster.
+    pub missing: Option<String>,
+    /// A kind the user named ("pods", "svc").
+    pub kind: Option<Kind>,
+    /// A namespace the user named.
+    pub namespace: Option<String>,
+    /// Every namespace ("across the cluster", "-A").
+    pub all: bool,
+    /// A number (replicas to scale to).
+    pub number: Option<u64>,
+    /// A revision named ("to revision 2").
+    pub revision: Option<u64>,
+    /// The previous container's logs.
+    pub previous: bool,
+    /// Only error lines of logs.
+    pub errors_only: bool,
+    /// Only warning events.
+    pub warnings_only: bool,
+}
 
-    fn p(q: &str) -> Intent {
-        parse(q, &ns())
-    }
-
-    fn why(t: &str) -> Intent {
-        Intent::Why {
-            target: t.into(),
+impl Query {
+    fn new(intent: Intent) -> Query {
+        Query {
+            intent,
+            target: None,
+            missing: None,
+            kind: None,
             namespace: None,
+            all: false,
+            number: None,
+            revision: None,
+            previous: false,
+            errors_only: false,
+            warnings_only: false,
         }
     }
+}
 
-    #[test]
-    fn why_questions_find_the_target() {
-        assert_eq!(p("why is backend crashing"), why("backend"));
-        assert_eq!(p("Why is backend crashing?"), why("backend"));
-        assert_eq!(p("why isn't the frontend ready"), why("frontend"));
-        assert_eq!(p("what's wrong with backend-api"), why("backend-api"));
-        assert_eq!(p("why is database pending"), why("database"));
-        assert_eq!(p("backend keeps restarting"), why("backend"));
-        assert_eq!(
-            p("why is backend in shop crashing"),
-            Intent::Why {
-                target: "backend".into(),
-                namespace: Some("shop".into())
-            }
-        );
-        assert_eq!(p("why is deployment/backend failing"), why("backend"));
-    }
+/// Words saying the user refers to the last object of the conversation.
+const PRONOUNS: &[&str] = &["it", "its", "it's", "that", "this", "them", "their", "same"];
 
-    #[test]
-    fn health_questions() {
-        assert_eq!(
-            p("what's wrong"),
-            Intent::Health {
-                namespace: None,
-                all: false
-            }
-        );
-        assert_eq!(
-            p("is shop healthy?"),
-            Intent::Health {
-                namespace: Some("shop".into()),
-                all: false
-            }
-        );
-        assert_eq!(
-            p("any problems in the cluster"),
-            Intent::Health {
-                namespace: None,
-                all: true
-            }
-        );
-    }
+/// Parses `question` against the cluster's names and the conversation.
+pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &str) -> Query {
+    let toks = words::tokens(&words::normalize(question));
+    let w: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
+    let said = classify::Said::new(w.clone());
+    let phrase = |p: &str| said.phrase(p);
 
-    #[test]
-    fn logs_lists_describe_events() {
-        assert_eq!(
-            p("show me the logs of backend"),
-            Intent::Logs {
-                target: "backend".into(),
-                namespace: None,
-                errors_only: false,
-                previous: false
-            }
-        );
-        assert_eq!(
-            p("errors in backend"),
-            Intent::Logs {
-                target: "backend".into(),
-                namespace: None,
-                errors_only: true,
-                previous: false
-            }
-        );
-        assert_eq!(
-            p("list pods in shop"),
-            Intent::List {
-                kind: "pods".into(),
-                namespace: Some("shop".into()),
-                all: false
-            }
-        );
-        assert_eq!(
-            p("show deployments in all namespaces"),
-            Intent::List {
-                kind: "deployments".into(),
-                namespace: None,
-                all: true
-            }
-        );
-        assert_eq!(
-            p("describe backend"),
-            Intent::Describe {
-                kind: None,
-                target: "backend".into(),
-                namespace: None
-            }
-        );
-        assert_eq!(
-            p("recent warnings in shop"),
-            Intent::Events {
-                namespace: Some("shop".into()),
-                warnings_only: true
-            }
-        );
+    let mut q = Query::new(Intent::Unknown);
+    let (namespace, ns_at) = namespace_of(&toks, inv);
+    q.namespace = namespace;
+    q.all = all_namespaces(&said);
+    if q.namespace.is_some() {
+        q.all = false;
     }
+    q.kind = w
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != ns_at)
+        .find_map(|(_, x)| kind_word(x));
+    if q.kind.is_none() && (phrase("get no") || phrase("describe no") || phrase("get no -o wide")) {
+        q.kind = Some(Kind::Node);
+    }
+    (q.number, q.revision) = numbers(&w);
 
-    #[test]
-    fn writes() {
-        assert_eq!(
-            p("scale backend to 3"),
-            Intent::Scale {
-                target: "backend".into(),
-                replicas: 3,
-                namespace: None
-            }
-        );
-        assert_eq!(
-            p("scale deployment frontend to 0 replicas in shop"),
-            Intent::Scale {
-                target: "frontend".into(),
-                replicas: 0,
-                namespace: Some("shop".into())
-            }
-        );
-        assert_eq!(
-            p("restart backend"),
-            Intent::Restart {
-                target: "backend".into(),
-                namespace: None
-            }
-        );
-        assert_eq!(
-            p("roll back backend"),
-            Intent::Rollback {
-                target: "backend".into(),
-                revision: None,
-                namespace: None
-            }
-        );
-        assert_eq!(
-            p("rollback backend to revision 1"),
-            Intent::Rollback {
-                target: "backend".into(),
-                revision: Some(1),
-                namespace: None
-            }
-        );
-        // "why ... restarting" is a question, not a restart.
-        assert_eq!(p("why is backend restarting"), why("backend"));
-    }
+    let (target, missing) = target_of(
+        &toks,
+        inv,
+        q.kind,
+        q.namespace.as_deref(),
+        default_ns,
+        ns_at,
+    );
+    q.target = target;
+    q.missing = missing;
+    let pronoun = any(&w, PRONOUNS) || phrase("that one") || phrase("this one");
+    let ellipsis = matches!(w.first(), Some(&("and" | "also" | "same")))
+        || phrase("what about")
+        || phrase("how about")
+        || phrase("same for")
+        || phrase("now for");
 
-    #[test]
-    fn unroutable() {
-        assert_eq!(
-            p("write me a poem about kubernetes clusters and autumn"),
-            Intent::Unknown
-        );
+    q.intent = classify::intent_of(&said, &q);
+    if q.intent == Intent::Unknown && ellipsis {
+        q.intent = conv.last_intent.unwrap_or(Intent::Why);
     }
+    let wants_object = matches!(
+        q.intent,
+        Intent::Why
+            | Intent::Fix
+            | Intent::Logs
+            | Intent::History
+            | Intent::Describe
+            | Intent::Restart
+            | Intent::Scale
+            | Intent::Rollback
+            | Intent::Events
+            | Intent::Images
+            | Intent::Replicas
+            | Intent::Resources
+            | Intent::Unknown
+    );
+    if q.target.is_none()
+        && q.missing.is_none()
+        && q.namespace.is_none()
+        && !q.all
+        && (pronoun || (ellipsis && q.intent != Intent::Health) || needs_target(q.intent))
+        && wants_object
+    {
+        q.target = conv.last.clone();
+    }
+    if q.intent == Intent::Unknown && q.target.is_some() {
+        // A bare name ("backend?") asks how it is doing.
+        q.intent = Intent::Why;
+    }
+    if q.intent == Intent::Unknown && (w.is_empty() || q.namespace.is_some() || q.all) {
+        q.intent = Intent::Health;
+    }
+    if q.intent == Intent::Why && q.target.is_none() && q.missing.is_none() {
+        q.intent = match q.kind {
+            Some(Kind::Node) => Intent::Nodes,
+            _ => Intent::Health,
+        };
+    }
+    if q.intent == Intent::Nodes
+        && let Some(t) = &q.target
+        && t.kind == Kind::Node
+    {
+        q.intent = Intent::Why;
+    }
+    log_flags(&said, &mut q);
+    q
+}
+
+/// "-A", "across all namespaces", "the whole cluster", "everything".
+fn all_namespaces(s: &classify::Said<'_>) -> bool {
+    s.has(&[
+        "everywhere",
+        "everything",
+        "anything",
+        "cluster",
+        "cluster-wide",
+    ]) || s.w.iter().any(|x| x.contains("clusterwide"))
+        || [
+            "-a",
+            "--all-namespaces",
+            "all namespaces",
+            "all the namespaces",
+            "every namespace",
+            "each namespace",
+            "any namespace",
+            "across namespaces",
+            "all ns",
+        ]
+        .iter()
+        .any(|p| s.phrase(p))
+}
+
+/// The first number (replicas), and a revision ("to revision 2", "--to-revision=2").
+fn numbers(w: &[&str]) -> (Option<u64>, Option<u64>) {
+    let number = w.iter().find_map(|x| x.parse::<u64>().ok());
+    let revision = w
+        .iter()
+        .position(|x| *x == "revision" || *x == "rev" || *x == "--to-revision")
+        .and_then(|i| w.get(i + 1))
+        .and_then(|x| x.trim_start_matches('=').parse().ok())
+        .or_else(|| {
+            w.iter().find_map(|x| {
+                x.strip_prefix("--to-revision=")
+                    .and_then(|n| n.parse().ok())
+            })
+        });
+
+    (number, revision)
+}
+
+/// Which logs and events: the previous container's, only errors, only warnings.
+fn log_flags(s: &classify::Said<'_>, q: &mut Query) {
+    q.previous = s.phrase("previous")
+        || s.phrase("-p")
+        || s.phrase("--previous")
+        || s.phrase("last crash")
+        || s.phrase("before it crashed")
+        || s.phrase("crashed container")
+        || s.phrase("crashed")
+        || s.phrase("before the crash")
+        || s.phrase("before the restart");
+    q.errors_only = any(
+        &s.w,
+        &[
+            "errors",
+            "error",
+            "exceptions",
+            "exception",
+            "traceback",
+            "stacktrace",
+            "panic",
+        ],
+    ) || s.phrase("stack trace");
+    q.warnings_only = !s.phrase("all events") || any(&s.w, &["warnings", "warning"]);
+}
+
+/// Intents that are about one object and fall back to the conversation's.
+fn needs_target(intent: Intent) -> bool {
+    matches!(
+        intent,
+        Intent::Logs
+            | Intent::History
+            | Intent::Describe
+            | Intent::Restart
+            | Intent::Scale
+            | Intent::Rollback
+            | Intent::Fix
+    )
+}
+
+/// A kind word: kubectl's names, plurals and short names; "no" and "ns" are English first.
+fn kind_word(w: &str) -> Option<Kind> {
+    if matches!(w, "no" | "ns" | "ev" | "ep" | "sa" | "po" | "sc" | "cm") {
+        return None;
+    }
+    kai_tools::resolve_kind(w).ok().or(match w {
+        "volume" | "volumes" | "claim" | "claims" => Some(Kind::PersistentVolumeClaim),
+        "autoscaler" | "autoscalers" => Some(Kind::HorizontalPodAutoscaler),
+        "cronjobs" | "crons" | "cron" => Some(Kind::CronJob),
+        "svcs" => Some(Kind::Service),
+        "deploys" => Some(Kind::Deployment),
+        "machine" | "machines" | "vm" | "vms" => Some(Kind::Node),
+        _ => None,
+    })
+}
+
+/// The namespace named in the question and the index of its word: "in shop", "-n shop",
+/// "namespace shop", "shop namespace", or a word that is a namespace and names nothing else.
+fn namespace_of(toks: &[Token], inv: &Inventory) -> (Option<String>, Option<usize>) {
+    let is_ns = |w: &str| inv.namespaces.iter().any(|n| n == w);
+    let names_object = |w: &str| inv.objects.iter().any(|o| o.name == w);
+    let mut weak = None;
+    for (i, t) in toks.iter().enumerate() {
+        let w = t.text.as_str();
+        let prev = i
+            .checked_sub(1)
+            .and_then(|p| toks.get(p))
+            .map(|t| t.text.as_str());
+        let next = toks.get(i + 1).map(|t| t.text.as_str());
+        if let Some(n) = w
+            .strip_prefix("--namespace=")
+            .or_else(|| w.strip_prefix("-n="))
+            && is_ns(n)
+        {
+            return (Some(n.to_string()), Some(i));
+        }
+        if !is_ns(w) {
+            continue;
+        }
+        let strong = matches!(
+            prev,
+            Some("-n" | "--namespace" | "namespace" | "ns" | "in" | "within" | "inside")
+        ) || matches!(next, Some("namespace" | "ns"));
+        if strong {
+            return (Some(w.to_string()), Some(i));
+        }
+        if weak.is_none() && !names_object(w) {
+            weak = Some(i);
+        }
+    }
+    (weak.map(|i| toks[i].text.clone()), weak)
+}
+
+/// The object a question is about, and a name the user clearly gave that matches nothing.
+fn target_of(
+    toks: &[Token],
+    inv: &Inventory,
+    kind: Option<Kind>,
+    namespace: Option<&str>,
+    default_ns: &str,
+    ns_at: Option<usize>,
+) -> (Option<Object>, Option<String>) {
+    let mut best: Option<(u32, usize, usize, &Object)> = None;
+    let mut missing = None;
+    for (i, t) in toks.iter().enumerate() {
+        if Some(i) == ns_at {
+            continue;
+        }
+        let w = t.text.as_str();
+        let after_kind = i
+            .checked_sub(1)
+            .and_then(|p| toks.get(p))
+            .is_some_and(|p| kind_word(&p.text).is_some());
+        let before_kind = !is_stop(w)
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| kind_word(&n.text).is_some_and(|k| Some(k) == kind));
+        let named = t.quoted || ((after_kind || before_kind) && !is_stop(w));
+        if !looks_like_name(w) || (!named && (is_stop(w) || kind_word(w).is_some())) {
+            continue;
+        }
+        for (rank, o) in inv.objects.iter().enumerate() {
+            let mut score = match_score(w, &o.name);
+            // Short words and typos only match whole names or name parts.
+            if w.len() < 4 && score < 75 {
+                score = 0;
+            }
+            if score < 60 && (w.len() < 5 || COMMON.contains(&w)) {
+                score = 0;
+            }
+            if score == 0 {
+                continue;
+            }
+            // "payments pods" is about the payments workload's pods, not one pod by name.
+            if kind.is_some_and(|k| k == o.kind) && (o.kind != Kind::Pod || score >= 100) {
+                score += 30;
+            }
+            if namespace.is_some_and(|n| n == o.namespace) {
+                score += 20;
+            } else if namespace.is_none() && o.namespace == default_ns {
+                score += 5;
+            } else if namespace.is_some() && !o.namespace.is_empty() {
+                score = score.saturating_sub(20);
+            }
+            if o.kind == Kind::Pod && o.owner.is_some() && kind != Some(Kind::Pod) {
+                // A pod stands for its workload unless the user named the pod itself.
+                score = score.saturating_sub(if score >= 100 { 0 } else { 15 });
+            }
+            // On a tie the word said first wins ("can frontend reach backend" is about frontend).
+            let better = match best {
+                None => true,
+                Some((s, r, at, _)) => score > s || (score == s && at == i && rank < r),
+            };
+            if better {
+                best = Some((score, rank, i, o));
+            }
+        }
+        if best.is_none()
+            && missing.is_none()
+            && (named || (clearly_named(toks, i) && !COMMON.contains(&w)))
+        {
+            missing = Some(w.to_string());
+        }
+    }
+    let target = best.map(|(_, _, _, o)| o.clone());
+    if target.is_some() {
+        return (target, None);
+    }
+    (None, missing)
+}
+
+/// Whether word `i` sits where a name goes: the subject of "why is X failing", the object of
+/// "restart X" / "logs of X" / "describe X", or a pod-like name with digits.
+fn clearly_named(toks: &[Token], i: usize) -> bool {
+    let w = toks[i].text.as_str();
+    if w.contains('-') && w.chars().any(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    if w.contains('-') && w.split('-').all(|p| !is_stop(p) && !COMMON.contains(&p)) {
+        return true;
+    }
+    let before: Vec<&str> = toks[..i]
+        .iter()
+        .rev()
+        .map(|t| t.text.as_str())
+        .skip_while(|p| matches!(*p, "the" | "my" | "our" | "a" | "an"))
+        .take(2)
+        .collect();
+    let after = toks.get(i + 1).map(|t| t.text.as_str());
+    let slot = matches!(
+        before.first(),
+        Some(&("describe" | "restart" | "scale" | "of" | "with" | "bounce" | "rollback"))
+    ) || (matches!(before.first(), Some(&("is" | "are" | "does" | "did")))
+        && matches!(before.get(1), Some(&("why" | "how")))
+        && after.is_some_and(|a| TROUBLE.contains(&a) || a == "not"));
+    slot && words::STOP.iter().all(|s| !like(w, s))
 }

@@ -72,7 +72,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("/tools", "the tools kai can use"),
     ("/health", "health summary of the current namespace"),
     ("/clear", "forget the conversation"),
-    ("/exit", "leave (also Ctrl-D)"),
+    (
+        "/exit",
+        "leave (also Ctrl-D; help, exit, quit and clear work without the slash)",
+    ),
 ];
 
 /// Names of the commands, for completion.
@@ -90,7 +93,14 @@ pub fn parse_line(line: &str) -> Line {
         return Line::Empty;
     }
     let Some(rest) = line.strip_prefix('/') else {
-        return Line::Question(line.to_string());
+        // The words people type to leave or get help work without the slash too; a sentence
+        // that merely starts with them ("help me fix backend") is still a question.
+        return match line.to_ascii_lowercase().trim_end_matches(['!', '.', '?']) {
+            "help" => Line::Command(SlashCommand::Help),
+            "exit" | "quit" | "bye" | ":q" => Line::Command(SlashCommand::Exit),
+            "clear" => Line::Command(SlashCommand::Clear),
+            _ => Line::Question(line.to_string()),
+        };
     };
     let mut words = rest.split_whitespace();
     let name = words.next().unwrap_or("").to_ascii_lowercase();
@@ -181,6 +191,24 @@ mod tests {
         assert_eq!(parse_line("/quit"), Line::Command(SlashCommand::Exit));
         assert_eq!(parse_line("/offline"), Line::Command(SlashCommand::Offline));
         assert_eq!(parse_line("/clear"), Line::Command(SlashCommand::Clear));
+    }
+
+    #[test]
+    fn help_exit_quit_clear_work_without_the_slash() {
+        assert_eq!(parse_line("help"), Line::Command(SlashCommand::Help));
+        assert_eq!(parse_line(" Help? "), Line::Command(SlashCommand::Help));
+        assert_eq!(parse_line("exit"), Line::Command(SlashCommand::Exit));
+        assert_eq!(parse_line("QUIT"), Line::Command(SlashCommand::Exit));
+        assert_eq!(parse_line("clear"), Line::Command(SlashCommand::Clear));
+        // Sentences starting with those words are questions.
+        assert_eq!(
+            parse_line("help me fix backend"),
+            Line::Question("help me fix backend".into())
+        );
+        assert_eq!(
+            parse_line("clear the failed pods"),
+            Line::Question("clear the failed pods".into())
+        );
     }
 
     #[test]

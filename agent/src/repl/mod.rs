@@ -49,8 +49,8 @@ struct Repl {
     mode: Mode,
     gate: Arc<Gate>,
     session: Option<Session>,
-    /// The thing the conversation is about, for "restart it" on the offline path.
-    last_target: Option<String>,
+    /// What the conversation is about, for "restart it" on the offline path.
+    conversation: offline::Conversation,
     cluster_tx: watch::Sender<Cluster>,
 }
 
@@ -87,7 +87,7 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         mode,
         gate,
         session: None,
-        last_target: None,
+        conversation: offline::Conversation::default(),
         cluster_tx,
     };
 
@@ -254,7 +254,6 @@ impl Repl {
     }
 
     async fn offline_turn(&mut self, question: &str, progress: &Progress) {
-        let question = self.with_referent(question);
         let mut runner = GateRunner {
             gate: &self.gate,
             cluster: &self.cluster,
@@ -262,16 +261,13 @@ impl Repl {
             progress,
         };
         let result = tokio::select! {
-            r = offline::answer(&self.cluster, &mut runner, &question) => Some(r),
+            r = offline::answer(&self.cluster, &mut runner, question, &mut self.conversation) => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         };
         progress.finish();
         match result {
             None => eprintln!("interrupted"),
             Some(Ok(answer)) => {
-                if answer.target.is_some() {
-                    self.last_target = answer.target.clone();
-                }
                 println!(
                     "{}",
                     render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end()
@@ -279,28 +275,6 @@ impl Repl {
             }
             Some(Err(e)) => eprintln!("kai: {e:#}"),
         }
-    }
-
-    /// Replaces "it"/"that" with the thing the conversation is about (offline only: a model
-    /// reads the conversation itself).
-    fn with_referent(&self, question: &str) -> String {
-        let Some(target) = &self.last_target else {
-            return question.to_string();
-        };
-        question
-            .split_whitespace()
-            .map(|w| {
-                let bare = w
-                    .trim_matches(|c: char| !c.is_alphanumeric())
-                    .to_ascii_lowercase();
-                if matches!(bare.as_str(), "it" | "that" | "this" | "them") {
-                    target.as_str()
-                } else {
-                    w
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 
     async fn command(&mut self, cmd: SlashCommand) {
@@ -331,7 +305,7 @@ impl Repl {
                 if let Some(s) = self.session.as_mut() {
                     s.clear();
                 }
-                self.last_target = None;
+                self.conversation = offline::Conversation::default();
                 println!("conversation cleared");
             }
             SlashCommand::Offline => {
@@ -419,7 +393,7 @@ impl Repl {
                 match Cluster::connect(self.global.kubeconfig.as_deref(), Some(&name), None).await {
                     Ok(c) => {
                         self.cluster = c;
-                        self.last_target = None;
+                        self.conversation = offline::Conversation::default();
                         self.cluster_changed();
                         println!("context: {name} (namespace {})", self.cluster.namespace);
                     }

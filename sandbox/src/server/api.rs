@@ -5,6 +5,7 @@
 //! update, patch and the one commit step every write passes through), `delete`, `scale`,
 //! `logs`, and `events` (the `events.k8s.io` view of core Events).
 
+mod apply;
 mod commit;
 mod delete;
 mod events;
@@ -36,6 +37,8 @@ pub(crate) struct Request {
     pub(crate) q: QueryPairs,
     pub(crate) accept: String,
     pub(crate) content_type: String,
+    /// The client's `User-Agent`, which names its field manager when it does not.
+    pub(crate) user_agent: String,
     pub(crate) body: Bytes,
 }
 
@@ -68,6 +71,23 @@ impl Request {
 
     fn rt(&self) -> &'static ResourceType {
         self.target.rt
+    }
+
+    /// The field manager of a write: `fieldManager`, else the client's name from its
+    /// `User-Agent` (`kubectl/v1.33.0 (linux/amd64) ...` → `kubectl`), as the API server
+    /// names it.
+    fn field_manager(&self) -> String {
+        match self.p("fieldManager").filter(|m| !m.is_empty()) {
+            Some(m) => m.to_string(),
+            None => {
+                let ua = self.user_agent.split('/').next().unwrap_or("").trim();
+                if ua.is_empty() {
+                    "unknown".into()
+                } else {
+                    ua.chars().take(128).collect()
+                }
+            }
+        }
     }
 }
 

@@ -13,6 +13,8 @@ pub enum PatchType {
     Json,
     /// `application/strategic-merge-patch+json`.
     Strategic,
+    /// `application/apply-patch+yaml`: server-side apply (`server/apply.rs`).
+    Apply,
 }
 
 impl PatchType {
@@ -23,6 +25,7 @@ impl PatchType {
             "application/merge-patch+json" => Ok(Self::Merge),
             "application/json-patch+json" => Ok(Self::Json),
             "application/strategic-merge-patch+json" => Ok(Self::Strategic),
+            "application/apply-patch+yaml" => Ok(Self::Apply),
             _ => Err(ApiError::unsupported_media_type(ct)),
         }
     }
@@ -32,6 +35,12 @@ impl PatchType {
 pub fn apply(kind: PatchType, target: &Value, body: &[u8]) -> Result<Value, ApiError> {
     let mut doc = target.clone();
     match kind {
+        // Apply needs field ownership; `write::patch_object` sends it to `server::apply`.
+        PatchType::Apply => {
+            return Err(ApiError::unsupported_media_type(
+                "application/apply-patch+yaml",
+            ));
+        }
         PatchType::Merge => {
             let p: Value = parse(body)?;
             json_patch::merge(&mut doc, &p);
@@ -63,7 +72,7 @@ fn parse(body: &[u8]) -> Result<Value, ApiError> {
 
 /// The key by which the items of list field `field` are merged, as the Kubernetes types
 /// declare it (`patchMergeKey`); None means the list is replaced.
-fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+pub(crate) fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
     Some(match field {
         "containers"
         | "initContainers"
@@ -264,7 +273,11 @@ mod tests {
         .unwrap();
         assert_eq!(j["spec"]["replicas"], 5);
         assert_eq!(
-            PatchType::from_content_type("application/apply-patch+yaml")
+            PatchType::from_content_type("application/apply-patch+yaml").unwrap(),
+            PatchType::Apply
+        );
+        assert_eq!(
+            PatchType::from_content_type("application/xml")
                 .unwrap_err()
                 .code,
             415

@@ -12,6 +12,8 @@ use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::resources::{RESOURCES, ResourceType, storage_of};
 use crate::server::admission::{self, Admission, Operation};
+use crate::server::apply::track_update;
+use crate::server::patch::PatchType;
 use crate::store::{Store, meta_str};
 
 /// A write of one object, as a handler asks for it.
@@ -92,12 +94,23 @@ pub(super) fn commit(
         query: &req.q,
         dry_run,
     };
+    // An apply records its own ownership; every other write of the main resource gives its
+    // manager the fields it changed.
+    let applied = PatchType::from_content_type(&req.content_type) == Ok(PatchType::Apply);
+    let track = |old: Option<&Value>, new: &mut Value, store: &Store| {
+        if !applied && req.target.sub.is_none() {
+            let now = rfc3339(store.clock().now());
+            track_update(old, new, &req.field_manager(), &now, &rt.api_version());
+        }
+    };
     let (object, warnings) = match change {
         Change::Create(mut new) => {
+            track(None, &mut new, store);
             let warnings = admission::admit(store, &admission, Some(&mut new))?;
             (store.create_opts(storage, new, dry_run)?, warnings)
         }
-        Change::Update { mut new, .. } => {
+        Change::Update { mut new, old } => {
+            track(Some(&old), &mut new, store);
             let warnings = admission::admit(store, &admission, Some(&mut new))?;
             (store.update_opts(storage, new, dry_run)?, warnings)
         }

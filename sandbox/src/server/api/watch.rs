@@ -111,6 +111,7 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
             q: req.q.clone(),
             accept: req.accept.clone(),
             content_type: String::new(),
+            user_agent: String::new(),
             body: Bytes::new(),
         },
         rx,

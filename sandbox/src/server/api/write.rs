@@ -12,9 +12,12 @@ use crate::resources::storage_of;
 use crate::server::patch::{self, PatchType};
 use crate::store::meta_str;
 
-/// Namespaces that exist in every cluster, even when a scenario does not list them.
 /// Makes the body's identity agree with the URL, as the API server requires.
-fn align_identity(req: &Request, obj: &mut Value, with_name: bool) -> Result<(), ApiError> {
+pub(super) fn align_identity(
+    req: &Request,
+    obj: &mut Value,
+    with_name: bool,
+) -> Result<(), ApiError> {
     let rt = req.rt();
     if let Some(kind) = obj.get("kind").and_then(Value::as_str)
         && !kind.is_empty()
@@ -82,7 +85,7 @@ pub(super) fn create(req: &Request) -> Result<Response, ApiError> {
 
 /// The object to store for a write of `new` over `old`: the main resource cannot change
 /// `status`, the status subresource can change only `status`.
-fn merge_for_write(req: &Request, old: &Value, mut new: Value) -> Value {
+pub(super) fn merge_for_write(req: &Request, old: &Value, mut new: Value) -> Value {
     let rt = req.rt();
     if req.target.sub.as_deref() == Some("status") {
         let mut out = old.clone();
@@ -139,6 +142,9 @@ pub(super) fn update(req: &Request) -> Result<Response, ApiError> {
 pub(super) fn patch_object(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
     let kind = PatchType::from_content_type(&req.content_type)?;
+    if kind == PatchType::Apply {
+        return super::apply::apply_object(req);
+    }
     let storage = storage_of(rt);
     let dry = req.dry_run();
     let mut w = req.shared.lock();
