@@ -216,6 +216,10 @@ pub struct SandboxArgs {
     /// Write a kubeconfig for the sandbox to this path.
     #[arg(long, value_name = "PATH")]
     pub write_kubeconfig: Option<PathBuf>,
+    /// The kubeconfig's user: `serviceaccount:NAMESPACE:NAME`, whose RBAC bindings apply
+    /// (default: the cluster admin).
+    #[arg(long = "as", value_name = "serviceaccount:NS:NAME")]
+    pub as_identity: Option<String>,
     /// List the built-in scenarios.
     #[arg(long)]
     pub list: bool,

@@ -280,15 +280,7 @@ fn proxied(scheme: &str, host: &str) -> bool {
         var(&["HTTP_PROXY", "http_proxy"])
     }
     .or_else(|| var(&["ALL_PROXY", "all_proxy"]));
-    if proxy.is_none() {
-        return false;
-    }
-    let no_proxy = var(&["NO_PROXY", "no_proxy"]).unwrap_or_default();
-    !no_proxy.split(',').map(str::trim).any(|n| {
-        n == "*"
-            || (!n.is_empty()
-                && (host == n || host.ends_with(&format!(".{}", n.trim_start_matches('.')))))
-    })
+    proxy.is_some() && !kai_tools::cluster::bypasses_proxy(host)
 }
 
 /// Sources of the model values.

@@ -188,10 +188,12 @@ fn clamp(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(exit::FAILURE)
 }
 
-/// Connects to the one context of a one-shot run (the first `--context`, else the current).
+/// Connects to the one context of a one-shot run (the first `--context`, else the current);
+/// a namespace given with `-n` that does not exist is a usage error, said before anything
+/// runs (with the closest name).
 pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
     let context = global.context.first().map(String::as_str);
-    Cluster::connect(
+    let cluster = Cluster::connect(
         global.kubeconfig.as_deref(),
         context,
         global.namespace.as_deref(),
@@ -200,7 +202,19 @@ pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
     .map_err(|e| match e {
         ToolError::Config(m) => usage(m),
         other => anyhow::Error::new(other),
-    })
+    })?;
+    if let Some(ns) = &global.namespace
+        && !global.all_namespaces
+    {
+        // Only a namespace known to be missing stops the run; an unreachable server is
+        // reported by the first real call, in its own words.
+        if let Err(ToolError::NotFound { message }) =
+            kai_tools::k8s::check_namespace(&cluster, ns).await
+        {
+            return Err(usage(format!("{message}; kai -A looks in every namespace")));
+        }
+    }
+    Ok(cluster)
 }
 
 /// Connects to every `--context` given (or the current one), keeping failures per context.

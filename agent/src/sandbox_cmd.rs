@@ -60,6 +60,12 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         Some(n) => Scenario::generated(n),
         None => load_scenario(&args.scenario)?,
     };
+    let identity = match &args.as_identity {
+        Some(spec) => {
+            kai_sandbox::rbac::Subject::parse(spec).map_err(|e| usage(format!("--as: {e}")))?
+        }
+        None => kai_sandbox::rbac::Subject::admin(),
+    };
     let faults = faults_from(args, &scenario.settings.faults)?;
     let options = SandboxOptions {
         port: args.port,
@@ -74,15 +80,22 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         Some(p) => p.clone(),
         None => std::env::temp_dir().join(format!("kai-sandbox-{}.kubeconfig", sandbox.port())),
     };
+    sandbox.ensure_service_account(&identity);
     sandbox
-        .write_kubeconfig(&path)
+        .write_kubeconfig_as(&path, &identity)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for notice in sandbox.notices() {
+        eprintln!("notice: {notice}");
+    }
     let shown = path.display();
     println!(
         "Serving scenario \"{name}\" at {} (Ctrl-C to stop)",
         sandbox.url()
     );
     println!("kubeconfig: {shown} (context {})", sandbox.context_name());
+    if args.as_identity.is_some() {
+        println!("user: {} (RBAC applies)", identity.user);
+    }
     println!("Try:");
     println!("  kubectl --kubeconfig {shown} get pods -A");
     println!("  kai --kubeconfig {shown} \"why is backend crashing\"");

@@ -4,15 +4,23 @@
 //! the controllers, the scheduler and the kubelet so the cluster behaves, not just answers.
 
 pub mod clock;
+pub mod crd;
+pub mod defaults;
 pub mod error;
+pub mod eviction;
 pub mod faults;
+pub mod fieldsel;
 mod generated;
+pub mod namespaces;
+pub mod params;
 pub mod rbac;
 pub mod resources;
+pub mod reviews;
 pub mod scenario;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod validate;
 
 pub use clock::Clock;
 pub use error::ApiError;

@@ -91,6 +91,50 @@ impl Subject {
             .map_or_else(Self::admin, |(ns, name)| Self::service_account(ns, name))
     }
 
+    /// Who a request is, from its `Authorization` header and its impersonation headers
+    /// (`Impersonate-User`, `Impersonate-Group`), as the API server's authentication and
+    /// impersonation filters decide it. kubectl sends no bearer token over plain HTTP, so the
+    /// sandbox's kubeconfigs name a ServiceAccount both ways. Only a superuser may impersonate
+    /// someone else; the error is the API server's wording.
+    pub fn from_headers(
+        authorization: Option<&str>,
+        impersonate_user: Option<&str>,
+        impersonate_groups: &[&str],
+    ) -> Result<Self, String> {
+        let caller = Self::from_authorization(authorization);
+        let Some(user) = impersonate_user.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(caller);
+        };
+        if user == caller.user && impersonate_groups.is_empty() {
+            return Ok(caller);
+        }
+        if !caller.is_superuser() {
+            return Err(format!(
+                "users \"{user}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+                caller.user
+            ));
+        }
+        let mut subject = match user
+            .strip_prefix("system:serviceaccount:")
+            .and_then(|r| r.split_once(':'))
+        {
+            Some((ns, name)) => Self::service_account(ns, name),
+            None => Subject {
+                user: user.to_string(),
+                groups: Vec::new(),
+            },
+        };
+        for g in impersonate_groups {
+            if !subject.groups.iter().any(|x| x == g) {
+                subject.groups.push(g.to_string());
+            }
+        }
+        if !subject.groups.iter().any(|g| g == "system:authenticated") {
+            subject.groups.push("system:authenticated".into());
+        }
+        Ok(subject)
+    }
+
     /// Whether RBAC is bypassed for this subject, as for `system:masters` in a real cluster.
     pub fn is_superuser(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")

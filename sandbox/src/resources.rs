@@ -111,7 +111,7 @@ pub static RESOURCES: &[ResourceType] = &[
         true,
         &["po"],
         ALL,
-        &["status", "log"],
+        &["status", "log", "eviction"],
     ),
     rt(
         "services",
@@ -486,13 +486,169 @@ pub static RESOURCES: &[ResourceType] = &[
         NONE,
         &[],
     ),
+    rt(
+        "selfsubjectaccessreviews.authorization.k8s.io",
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        false,
+        NONE,
+        NONE,
+        &[],
+    ),
+    rt(
+        "selfsubjectrulesreviews.authorization.k8s.io",
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        false,
+        NONE,
+        NONE,
+        &[],
+    ),
+    rt(
+        "selfsubjectreviews.authentication.k8s.io",
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        false,
+        NONE,
+        NONE,
+        &[],
+    ),
+    rt(
+        "customresourcedefinitions.apiextensions.k8s.io",
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        false,
+        &["crd", "crds"],
+        &["api-extensions"],
+        &["status"],
+    ),
 ];
 
-/// Finds a resource type by URL group and plural (`""`, `"pods"`).
+/// The verbs a resource type accepts: the review kinds are only created, the rest take all.
+pub fn verbs_of(rt: &ResourceType) -> &'static [&'static str] {
+    match rt.group {
+        "authorization.k8s.io" | "authentication.k8s.io" => &["create"],
+        _ => &[
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
+    }
+}
+
+/// Finds a resource type by URL group and plural (`""`, `"pods"`), built-in or custom.
 pub fn by_plural(group: &str, plural: &str) -> Option<&'static ResourceType> {
     RESOURCES
         .iter()
         .find(|r| r.group == group && r.plural == plural)
+        .or_else(|| {
+            custom_types()
+                .into_iter()
+                .find(|r| r.group == group && r.plural == plural)
+        })
+}
+
+/// Custom resource types (from CustomResourceDefinitions) known to this process. Each is
+/// kept for the life of the process so it can be `&'static` like the built-ins; a store
+/// serves only those whose definition it holds (see `crate::crd`).
+static CUSTOM: std::sync::Mutex<Vec<&'static ResourceType>> = std::sync::Mutex::new(Vec::new());
+
+/// Every custom resource type registered so far.
+pub fn custom_types() -> Vec<&'static ResourceType> {
+    CUSTOM.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Whether `rt` is a custom resource type rather than a built-in.
+pub fn is_custom(rt: &ResourceType) -> bool {
+    !RESOURCES.iter().any(|r| std::ptr::eq(r, rt))
+}
+
+/// The description of a custom resource type, as its CustomResourceDefinition names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomType {
+    /// API group.
+    pub group: String,
+    /// The served (storage) version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Plural.
+    pub plural: String,
+    /// Singular.
+    pub singular: String,
+    /// Namespaced or cluster-scoped.
+    pub namespaced: bool,
+    /// Short names.
+    pub short_names: Vec<String>,
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Subresources (`status`, `scale`).
+    pub subresources: Vec<String>,
+}
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn leak_list(v: &[String]) -> &'static [&'static str] {
+    Box::leak(
+        v.iter()
+            .map(|s| leak(s))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
+}
+
+/// The `&'static` resource type of a custom type: the one registered before if it is the
+/// same, else a new one (so memory grows only with distinct definitions).
+pub fn register_custom(t: &CustomType) -> &'static ResourceType {
+    let mut reg = CUSTOM.lock().unwrap_or_else(|e| e.into_inner());
+    let same = |r: &&&'static ResourceType| {
+        r.group == t.group
+            && r.version == t.version
+            && r.kind == t.kind
+            && r.plural == t.plural
+            && r.singular == t.singular
+            && r.namespaced == t.namespaced
+            && r.short_names.iter().eq(t.short_names.iter())
+            && r.categories.iter().eq(t.categories.iter())
+            && r.subresources.iter().eq(t.subresources.iter())
+    };
+    if let Some(r) = reg.iter().find(same) {
+        return r;
+    }
+    let rt: &'static ResourceType = Box::leak(Box::new(ResourceType {
+        key: leak(&format!("{}.{}", t.plural, t.group)),
+        group: leak(&t.group),
+        version: leak(&t.version),
+        kind: leak(&t.kind),
+        plural: leak(&t.plural),
+        singular: leak(&t.singular),
+        namespaced: t.namespaced,
+        short_names: leak_list(&t.short_names),
+        categories: leak_list(&t.categories),
+        subresources: leak_list(&t.subresources),
+    }));
+    // The newest definition of a group and plural is found first.
+    reg.insert(0, rt);
+    rt
 }
 
 /// Finds a resource type by an object's `apiVersion` and `kind`.
@@ -511,6 +667,14 @@ pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceType> {
             RESOURCES
                 .iter()
                 .find(|r| r.group == group && r.kind == kind)
+        })
+        .or_else(|| {
+            let custom = custom_types();
+            custom
+                .iter()
+                .find(|r| r.group == group && r.kind == kind && r.version == version)
+                .or_else(|| custom.iter().find(|r| r.group == group && r.kind == kind))
+                .copied()
         })
 }
 

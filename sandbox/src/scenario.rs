@@ -245,7 +245,13 @@ impl Scenario {
             }
             return Ok(());
         }
-        if by_kind(&api_version, &kind).is_none() {
+        if kind == "CustomResourceDefinition" {
+            // Its custom resources, later in the scenario, are then known.
+            crate::crd::register(&doc);
+        }
+        if by_kind(&api_version, &kind).is_none()
+            && crate::crd::register_schemaless(&api_version, &kind).is_none()
+        {
             return Err(format!(
                 "kind {kind} ({api_version}) is not served by the sandbox; remove the document or see `kai sandbox --list` for what a scenario may hold"
             ));

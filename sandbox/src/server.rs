@@ -1,8 +1,8 @@
 //! The HTTP API server: routing, verbs, discovery, tables, watch and fault injection.
 //!
 //! Served on 127.0.0.1: `/version`, discovery (`/api`, `/apis`, legacy and aggregated v2 /
-//! v2beta1, `/api/v1`, `/apis/GROUP/VERSION`), a minimal `/openapi/v3` (enough for
-//! `kubectl apply`), every resource of [`crate::resources::RESOURCES`] under the usual
+//! v2beta1, `/api/v1`, `/apis/GROUP/VERSION`), `/openapi/v2` and `/openapi/v3` with the real
+//! schemas (`kubectl explain`, old kubectl's validation), every resource of [`crate::resources::RESOURCES`] under the usual
 //! namespaced and cluster paths with the `status`, `scale` and `log` subresources, `/healthz`,
 //! and `POST /sandbox/v1/advance?seconds=N`, which moves the clock for tests in other
 //! processes. Request bodies are JSON, YAML or protobuf (`server/protobuf.rs`); answers are JSON
@@ -57,7 +57,11 @@ impl World {
     /// Lets the simulation catch up with the store's clock.
     pub fn reconcile(&mut self) {
         let World { store, sim } = self;
+        // The API server's own controllers: namespaces, disruption budgets, definitions.
+        crate::namespaces::finalize(store);
+        crate::crd::reconcile(store);
         sim.reconcile(store);
+        crate::eviction::refresh_budgets(store);
     }
 }
 
@@ -82,6 +86,7 @@ pub struct Sandbox {
     clock: Clock,
     task: tokio::task::JoinHandle<()>,
     tick: Option<tokio::task::JoinHandle<()>>,
+    notices: Vec<String>,
 }
 
 /// The JSON encoding of stored object versions, so a list of unchanged objects is copied,
@@ -165,6 +170,8 @@ impl Sandbox {
         let mut store = Store::new(clock.clone());
         let mut sim = Simulator::new(&scenario);
         sim.load(&mut store, &scenario)?;
+        crate::rbac::bootstrap(&mut store);
+        let notices = crate::crd::adopt_schemaless(&mut store);
         let world = Arc::new(Mutex::new(World { store, sim }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.port))
             .await
@@ -209,6 +216,7 @@ impl Sandbox {
             })
         });
         Ok(Sandbox {
+            notices,
             addr,
             scenario: scenario.name.clone(),
             namespace: scenario
@@ -245,17 +253,75 @@ impl Sandbox {
 
     /// A kubeconfig (YAML) whose current context points at this sandbox.
     pub fn kubeconfig(&self) -> String {
+        self.kubeconfig_as(&crate::rbac::Subject::admin())
+    }
+
+    /// A kubeconfig whose user is `subject` (its bearer token); a ServiceAccount's context
+    /// selects the account's namespace.
+    pub fn kubeconfig_as(&self, subject: &crate::rbac::Subject) -> String {
         let ctx = self.context_name();
+        let ns = subject
+            .service_account_of()
+            .map_or(self.namespace.as_str(), |(ns, _)| ns);
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {ctx}\n  cluster:\n    server: {url}\ncontexts:\n- name: {ctx}\n  context:\n    cluster: {ctx}\n    user: {ctx}\n    namespace: {ns}\ncurrent-context: {ctx}\nusers:\n- name: {ctx}\n  user:\n    token: kai-sandbox\npreferences: {{}}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {ctx}\n  cluster:\n    server: {url}\ncontexts:\n- name: {ctx}\n  context:\n    cluster: {ctx}\n    user: {ctx}\n    namespace: {ns}\ncurrent-context: {ctx}\nusers:\n- name: {ctx}\n  user:\n    token: {token}\n{imp}preferences: {{}}\n",
             url = self.url(),
-            ns = self.namespace
+            token = subject.token(),
+            // kubectl sends no bearer token over plain HTTP; impersonation headers it sends.
+            imp = if subject.is_superuser() {
+                String::new()
+            } else {
+                format!("    as: {}\n", subject.user)
+            }
         )
+    }
+
+    /// Creates the ServiceAccount `subject` names (and its namespace) if the scenario has
+    /// none, as `kubectl create serviceaccount` would, so its token names a real account.
+    pub fn ensure_service_account(&self, subject: &crate::rbac::Subject) {
+        let Some((ns, name)) = subject.service_account_of() else {
+            return;
+        };
+        let mut w = lock_world(&self.world);
+        let (Some(nrt), Some(sart)) = (
+            by_plural("", "namespaces"),
+            by_plural("", "serviceaccounts"),
+        ) else {
+            return;
+        };
+        if w.store.get(nrt, "", ns).is_none() {
+            let _ = w.store.create(
+                nrt,
+                serde_json::json!({"metadata": {"name": ns,
+                "labels": {"kubernetes.io/metadata.name": ns}}}),
+            );
+        }
+        if w.store.get(sart, ns, name).is_none() {
+            let _ = w.store.create(
+                sart,
+                serde_json::json!({"metadata": {"name": name, "namespace": ns}}),
+            );
+        }
+        w.reconcile();
+    }
+
+    /// What loading the scenario wants the user to know (custom resources served schemaless).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
     }
 
     /// Writes [`Sandbox::kubeconfig`] to `path`.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SandboxError> {
-        std::fs::write(path, self.kubeconfig()).map_err(|source| SandboxError::Io {
+        self.write_kubeconfig_as(path, &crate::rbac::Subject::admin())
+    }
+
+    /// Writes [`Sandbox::kubeconfig_as`] to `path`.
+    pub fn write_kubeconfig_as(
+        &self,
+        path: &Path,
+        subject: &crate::rbac::Subject,
+    ) -> Result<(), SandboxError> {
+        std::fs::write(path, self.kubeconfig_as(subject)).map_err(|source| SandboxError::Io {
             path: path.display().to_string(),
             source,
         })
@@ -325,6 +391,7 @@ enum Route {
     Healthz,
     OpenApiRoot,
     OpenApiDoc(String),
+    OpenApiV2,
     Metrics(Vec<String>),
 }
 
@@ -334,6 +401,7 @@ fn parse_route(path: &str) -> Option<Route> {
         ["version"] => Some(Route::Version),
         ["healthz"] | ["readyz"] | ["livez"] => Some(Route::Healthz),
         ["sandbox", "v1", "advance"] => Some(Route::Advance),
+        ["openapi", "v2"] => Some(Route::OpenApiV2),
         ["openapi", "v3"] => Some(Route::OpenApiRoot),
         ["openapi", "v3", rest @ ..] => Some(Route::OpenApiDoc(rest.join("/"))),
         ["api"] => Some(Route::Api),
@@ -428,7 +496,7 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
 
 /// The verb of a resource request, as RBAC names it.
 fn verb_of(method: &Method, t: &Target, q: &QueryPairs) -> &'static str {
-    let watch = matches!(param(q, "watch"), Some("true") | Some("1"));
+    let watch = crate::params::parse_bool(param(q, "watch"));
     match *method {
         Method::GET | Method::HEAD if t.name.is_none() => {
             if watch {
@@ -479,9 +547,22 @@ async fn handle(
             Err(ApiError::method_not_allowed())
         }
     };
+    // This sandbox's custom resource types, for discovery.
+    let custom = || crate::crd::served_types(&shared.lock().store);
     let result: Result<Response, ApiError> = match route {
         Route::Healthz => Ok(respond(200, "text/plain", b"ok".to_vec())),
         Route::Advance => advance_request(&shared, &method, &q),
+        Route::OpenApiV2 => discovery_check(&path).and_then(|_| get_only()).map(|_| {
+            if accept.contains("protobuf") {
+                respond(
+                    200,
+                    openapi::v2::PROTOBUF,
+                    openapi::v2::protobuf_document().to_vec(),
+                )
+            } else {
+                value_response(200, &openapi::v2::json_document())
+            }
+        }),
         Route::OpenApiRoot => discovery_check(&path)
             .and_then(|_| get_only())
             .map(|_| value_response(200, &openapi::root())),
@@ -494,23 +575,27 @@ async fn handle(
             .map(|_| value_response(200, &discovery::version())),
         Route::Api => discovery_check(&path).and_then(|_| get_only()).map(|_| {
             match discovery::wants_aggregated(&accept) {
-                Some(v) => aggregated_response(&discovery::aggregated(true, v), v),
+                Some(v) => aggregated_response(&discovery::aggregated(true, v, &custom()), v),
                 None => value_response(200, &discovery::api_versions(&shared.server_addr)),
             }
         }),
         Route::Apis => discovery_check(&path).and_then(|_| get_only()).map(|_| {
             match discovery::wants_aggregated(&accept) {
-                Some(v) => aggregated_response(&discovery::aggregated(false, v), v),
-                None => value_response(200, &discovery::api_group_list()),
+                Some(v) => aggregated_response(&discovery::aggregated(false, v, &custom()), v),
+                None => value_response(200, &discovery::api_group_list(&custom())),
             }
         }),
         Route::Group(g) => discovery_check(&path)
             .and_then(|_| get_only())
-            .and_then(|_| discovery::api_group(&g).ok_or_else(|| ApiError::no_route(&path)))
+            .and_then(|_| {
+                discovery::api_group(&g, &custom()).ok_or_else(|| ApiError::no_route(&path))
+            })
             .map(|v| value_response(200, &v)),
         Route::GroupVersion(g, v) => discovery_check(&path)
             .and_then(|_| get_only())
-            .and_then(|_| discovery::resource_list(&g, &v).ok_or_else(|| ApiError::no_route(&path)))
+            .and_then(|_| {
+                discovery::resource_list(&g, &v, &custom()).ok_or_else(|| ApiError::no_route(&path))
+            })
             .map(|v| value_response(200, &v)),
         Route::Metrics(rest) => metrics::serve(&shared, method == Method::GET, &rest, &q),
         Route::Resource(target) => {
@@ -530,7 +615,6 @@ async fn handle(
             let delay = shared.faults.latency(&fr);
             let check = shared.faults.check(&fr).and_then(|()| {
                 let attrs = admission::Attributes {
-                    headers: &headers,
                     verb,
                     group: target.rt.group,
                     resource: target.rt.plural,
@@ -538,14 +622,16 @@ async fn handle(
                     namespace: target.namespace.as_deref(),
                     name: target.name.as_deref(),
                 };
-                admission::authorize(&shared.lock().store, &attrs)
+                let subject = admission::subject_of(&headers)?;
+                admission::authorize(&shared.lock().store, &subject, &attrs)?;
+                Ok(subject)
             });
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
             match check {
                 Err(e) => Err(e),
-                Ok(()) => {
+                Ok(subject) => {
                     let req = api::Request {
                         shared: shared.clone(),
                         target,
@@ -555,6 +641,7 @@ async fn handle(
                         content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
                         user_agent: header_str(&headers, header::USER_AGENT).to_string(),
                         body,
+                        subject,
                     };
                     api::serve(req).await
                 }

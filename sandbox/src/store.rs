@@ -190,6 +190,7 @@ impl Store {
             return Err(ApiError::bad_request("the object must be a JSON object"));
         }
         stringify_labels(&mut obj);
+        crate::defaults::apply(rt, &mut obj);
         let name = match meta_str(&obj, "name") {
             Some(n) if !n.is_empty() => n,
             _ => match meta_str(&obj, "generateName") {
@@ -288,6 +289,7 @@ impl Store {
         dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         stringify_labels(&mut obj);
+        crate::defaults::apply(rt, &mut obj);
         let name = meta_str(&obj, "name").unwrap_or_default();
         let namespace = if rt.namespaced {
             meta_str(&obj, "namespace").unwrap_or_else(|| "default".into())
@@ -333,7 +335,12 @@ impl Store {
             .is_some_and(Value::is_string);
         let finalizers = obj["metadata"]["finalizers"]
             .as_array()
-            .is_some_and(|f| !f.is_empty());
+            .is_some_and(|f| !f.is_empty())
+            // A namespace waits for its contents: the namespace controller's finalizer.
+            || (rt.kind == "Namespace"
+                && obj["spec"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|f| !f.is_empty()));
         if dry_run {
             return Ok(Arc::new(obj));
         }

@@ -185,11 +185,21 @@ impl Env {
 
     /// Runs the pinned kubectl off the async runtime, so the server keeps serving.
     async fn run_with(&self, bin: PathBuf, args: &[&str]) -> Output {
+        self.run_env(bin, args, &[]).await
+    }
+
+    /// Runs a kubectl with extra environment variables (`KUBE_EDITOR`).
+    async fn run_env(&self, bin: PathBuf, args: &[&str], vars: &[(&str, &str)]) -> Output {
         let args = self.args(args);
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(bin)
                 .args(&args)
                 .env_remove("KUBECONFIG")
+                .envs(vars)
                 .output()
                 .expect("run kubectl")
         })
@@ -954,13 +964,24 @@ async fn imperative_creates_send_protobuf_and_are_stored() {
     }
 }
 
+/// `spec.replicas` of deployment `name` in `shop`.
+async fn replicas_of(env: &Env, bin: &Path, name: &str) -> String {
+    let path = "jsonpath={.spec.replicas}";
+    ok_with(
+        env,
+        bin,
+        &["get", "deployment", name, "-n", "shop", "-o", path],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_apply_twice_then_a_conflict_then_forced() {
     let env = Env::start(SIMULATED).await;
     for (tag, bin) in [
         ("v133", pinned("1.33")),
         ("disp", dispatcher()),
-        // kubectl 1.27 reads /openapi/v2 first: see the OpenAPI test.
+        ("v127", pinned("1.27")),
     ] {
         let name = format!("ssa-{tag}");
         let manifest = |replicas: u32, image: &str| {
@@ -1036,20 +1057,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
         )
         .await;
         assert!(out.contains("serverside-applied"), "{tag}: {out}");
-        let replicas = ok_with(
-            &env,
-            &bin,
-            &[
-                "get",
-                "deployment",
-                &name,
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.spec.replicas}",
-            ],
-        )
-        .await;
+        let replicas = replicas_of(&env, &bin, &name).await;
         assert_eq!(replicas, "3", "{tag}");
         // Dry run on the server leaves the object as it is.
         std::fs::write(&file, manifest(7, "web:2")).unwrap();
@@ -1066,20 +1074,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
             ],
         )
         .await;
-        let replicas = ok_with(
-            &env,
-            &bin,
-            &[
-                "get",
-                "deployment",
-                &name,
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.spec.replicas}",
-            ],
-        )
-        .await;
+        let replicas = replicas_of(&env, &bin, &name).await;
         assert_eq!(replicas, "3", "{tag}");
     }
 }
@@ -1087,7 +1082,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_reads_the_served_schemas() {
     let env = Env::start(SIMULATED).await;
-    for bin in [pinned("1.33"), dispatcher()] {
+    for bin in [pinned("1.33"), dispatcher(), pinned("1.27")] {
         let out = ok_with(&env, &bin, &["explain", "deployment.spec"]).await;
         assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
         assert!(out.contains("replicas"), "{out}");
@@ -1101,5 +1096,85 @@ async fn explain_reads_the_served_schemas() {
         )
         .await;
         assert!(out.contains("backoffLimit"), "{out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_kubectl_fetches_openapi_v2_then_applies_creates_diffs_and_edits() {
+    let env = Env::start(SIMULATED).await;
+    for (tag, bin) in [("v127", pinned("1.27")), ("v128", pinned("1.28"))] {
+        let name = format!("old-{tag}");
+        let manifest = |image: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: app, image: \"{image}\", ports: [{{containerPort: 80}}]}}]}}\n"
+            )
+        };
+        let file = env.dir.path().join(format!("{name}.yaml"));
+        let file_s = file.display().to_string();
+        std::fs::write(&file, manifest("web:1")).unwrap();
+        let out = ok_with(&env, &bin, &["apply", "-f", &file_s]).await;
+        assert!(out.contains("created"), "{tag}: {out}");
+        std::fs::write(&file, manifest("web:2")).unwrap();
+        let out = env.run_with(bin.clone(), &["diff", "-f", &file_s]).await;
+        // diff exits 1 when there are differences.
+        assert_eq!(out.status.code(), Some(1), "{tag}: {}", stderr(&out));
+        assert!(
+            stdout(&out)
+                .lines()
+                .any(|l| l.starts_with('+') && l.trim_end().ends_with("image: web:2")),
+            "{tag}: {}",
+            stdout(&out)
+        );
+        let out = ok_with(&env, &bin, &["apply", "-f", &file_s]).await;
+        assert!(out.contains("configured"), "{tag}: {out}");
+        let cm = env.dir.path().join(format!("cm-{tag}.yaml"));
+        std::fs::write(
+            &cm,
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{tag}, namespace: shop}}\ndata: {{a: b}}\n"),
+        )
+        .unwrap();
+        let out = ok_with(&env, &bin, &["create", "-f", &cm.display().to_string()]).await;
+        assert!(out.contains("created"), "{tag}: {out}");
+        let editor = env.dir.path().join("editor.sh");
+        std::fs::write(
+            &editor,
+            "#!/bin/sh\nsed -i 's/^  replicas: 1$/  replicas: 3/' \"$1\"\n",
+        )
+        .unwrap();
+        let editor_cmd = format!("sh {}", editor.display());
+        let out = env
+            .run_env(
+                bin.clone(),
+                &["edit", "deployment", &name, "-n", "shop"],
+                &[("KUBE_EDITOR", &editor_cmd)],
+            )
+            .await;
+        assert!(
+            stdout(&out).contains("edited"),
+            "{tag}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            out.status.success(),
+            "{tag}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        let got = ok_with(
+            &env,
+            &bin,
+            &[
+                "get",
+                "deployment",
+                &name,
+                "-n",
+                "shop",
+                "-o",
+                "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}",
+            ],
+        )
+        .await;
+        assert_eq!(got, "3 web:2", "{tag}");
     }
 }

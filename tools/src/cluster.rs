@@ -27,6 +27,27 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// Whether `NO_PROXY` (or `no_proxy`) exempts `host` from a proxy: `*`, the host itself, or
+/// a domain it ends in (`.example.com` or `example.com`).
+pub fn bypasses_proxy(host: &str) -> bool {
+    let list = ["NO_PROXY", "no_proxy"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    list.split(',')
+        .map(|n| n.trim().to_ascii_lowercase())
+        .any(|n| {
+            let domain = n.trim_start_matches('.');
+            n == "*"
+                || (!domain.is_empty() && (host == domain || host.ends_with(&format!(".{domain}"))))
+        })
+}
+
 /// A kubeconfig error in words: the cause of a failed read without the path kube-rs quotes
 /// (the caller names it) or Rust's `(os error N)`.
 fn kubeconfig_words(e: &kube::config::KubeconfigError, named: Option<&Path>) -> String {
@@ -89,9 +110,14 @@ impl Cluster {
             context: Some(context_name.clone()),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kc, &opts)
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts)
             .await
             .map_err(|e| ToolError::Config(format!("context \"{context_name}\": {e}")))?;
+        // kube-rs takes HTTPS_PROXY for every cluster but reads NO_PROXY only with a feature
+        // kai does not build; a cluster NO_PROXY exempts (a local one, usually) goes direct.
+        if config.proxy_url.is_some() && config.cluster_url.host().is_some_and(bypasses_proxy) {
+            config.proxy_url = None;
+        }
         let server = config
             .cluster_url
             .to_string()

@@ -1,4 +1,5 @@
-//! Line editing for the REPL: completion of commands and cluster names, multi-line input.
+//! Line editing for the REPL: completion of commands and cluster names (listed, as a shell
+//! does, not cycled), multi-line input.
 
 use std::sync::{Arc, RwLock};
 
@@ -9,6 +10,16 @@ use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
 use super::commands::command_names;
+
+/// The line editor's settings: Tab completes the common prefix, a second Tab lists every
+/// candidate (bash's way) instead of cycling through them in place.
+pub fn config() -> rustyline::Result<rustyline::Config> {
+    Ok(rustyline::Config::builder()
+        .auto_add_history(false)
+        .max_history_size(1000)?
+        .completion_type(rustyline::CompletionType::List)
+        .build())
+}
 
 /// Names offered by tab completion, refreshed in the background; completion only reads them.
 #[derive(Debug, Default, Clone)]

@@ -18,9 +18,9 @@ use kai_tools::Cluster;
 use kai_tools::registry::{self, Effect};
 use kube::Api;
 use kube::api::ListParams;
+use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{Config, Editor};
 use tokio::sync::watch;
 
 use self::commands::{COMMANDS, Line, ModeArg, SlashCommand, parse_line};
@@ -78,9 +78,11 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     }));
     tokio::spawn(refresh_names(cluster_rx, names.clone()));
 
+    // A hosted endpoint without a key cannot answer: say so once and start offline.
+    let missing_key = settings.model.as_ref().and_then(ModelConfig::missing_key);
     let mut repl = Repl {
         model: settings.model.clone(),
-        offline: global.offline || settings.model.is_none(),
+        offline: global.offline || settings.model.is_none() || missing_key.is_some(),
         settings,
         global,
         cluster,
@@ -91,10 +93,7 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         cluster_tx,
     };
 
-    let config = Config::builder()
-        .auto_add_history(false)
-        .max_history_size(1000)?
-        .build();
+    let config = editor::config()?;
     let mut rl: Editor<KaiHelper, FileHistory> = Editor::with_config(config)?;
     rl.set_helper(Some(KaiHelper { names }));
     let history = history_path();
@@ -105,6 +104,9 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         let _ = rl.load_history(h);
     }
 
+    if let Some(why) = &missing_key {
+        eprintln!("kai: answering offline: {why}");
+    }
     println!(
         "kai — ask about your cluster in plain words. /help lists commands, Ctrl-D leaves.{}",
         if repl.offline && repl.model.is_none() {
@@ -189,6 +191,10 @@ impl Repl {
 
     async fn turn(&mut self, question: &str) {
         let progress = Progress::streaming(render::stderr_styled());
+        let scoped = match crate::scope::Scope::of(&self.global).note() {
+            Some(note) => format!("{question}\n{note}"),
+            None => question.to_string(),
+        };
         if !self.offline {
             let session = match self.session() {
                 Ok(s) => s,
@@ -199,7 +205,7 @@ impl Repl {
             };
             let before = session.len();
             let result = tokio::select! {
-                r = session.ask(question, None, &progress) => Some(r),
+                r = session.ask(&scoped, None, &progress) => Some(r),
                 _ = tokio::signal::ctrl_c() => None,
             };
             progress.finish();
@@ -259,6 +265,12 @@ impl Repl {
             cluster: &self.cluster,
             steps: Vec::new(),
             progress,
+        };
+        // kai -A / -l given when the REPL started hold for every question, as in one-shot.
+        let mut runner = crate::scope::Scoped {
+            inner: &mut runner,
+            scope: crate::scope::Scope::of(&self.global),
+            default_namespace: self.cluster.namespace.clone(),
         };
         let result = tokio::select! {
             r = offline::answer(&self.cluster, &mut runner, question, &mut self.conversation) => Some(r),

@@ -154,3 +154,21 @@ fn tokens_name_their_subject() {
     assert!(Subject::parse("user:bob").is_err());
     assert!(Subject::parse("serviceaccount:Shop:x").is_err());
 }
+
+#[test]
+fn impersonation_is_for_superusers() {
+    let sa = Subject::from_headers(None, Some("system:serviceaccount:shop:ci"), &[]).unwrap();
+    assert_eq!(sa, Subject::service_account("shop", "ci"));
+    let own = format!("Bearer {}", sa.token());
+    assert_eq!(
+        Subject::from_headers(Some(&own), Some("system:serviceaccount:shop:ci"), &[]).unwrap(),
+        sa
+    );
+    let e = Subject::from_headers(Some(&own), Some("bob"), &[]).unwrap_err();
+    assert_eq!(
+        e,
+        "users \"bob\" is forbidden: User \"system:serviceaccount:shop:ci\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+    );
+    let bob = Subject::from_headers(None, Some("bob"), &["devs"]).unwrap();
+    assert_eq!(bob.groups, vec!["devs", "system:authenticated"]);
+}

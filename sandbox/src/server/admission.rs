@@ -9,22 +9,21 @@
 use axum::http::HeaderMap;
 use serde_json::Value;
 
-use super::QueryPairs;
+use super::{QueryPairs, param};
 use crate::error::ApiError;
-use crate::resources::{ResourceType, by_plural};
+use crate::rbac::{self, Subject};
+use crate::resources::{ResourceType, by_plural, is_custom};
 use crate::store::Store;
+use crate::validate::{self, FieldValidation};
+use crate::{crd, namespaces};
 
 /// Namespaces that exist in every cluster, even when a scenario does not list them.
 pub(crate) const BUILTIN_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Who asks to do what to which object: what authorization decides on.
-// Read by the RBAC step (issue 10) once it plugs in here.
-#[allow(dead_code)]
 #[derive(Debug)]
 pub(crate) struct Attributes<'a> {
-    /// The request's headers (its credentials: `Authorization`, impersonation).
-    pub(crate) headers: &'a HeaderMap,
     /// The verb as RBAC names it (`get`, `list`, `watch`, `create`, ...).
     pub(crate) verb: &'a str,
     /// The API group ("" for the core group).
@@ -39,11 +38,69 @@ pub(crate) struct Attributes<'a> {
     pub(crate) name: Option<&'a str>,
 }
 
-/// Decides whether the caller may make the request; runs before any body is read. Every
-/// caller of the sandbox is cluster-admin today, so every request is allowed; RBAC decides
-/// here when it is served.
-pub(crate) fn authorize(_store: &Store, _attrs: &Attributes<'_>) -> Result<(), ApiError> {
-    Ok(())
+/// Who the request's credentials name (a ServiceAccount's token or impersonation, else the
+/// default user), or `403` for an impersonation the caller may not make.
+pub(crate) fn subject_of(headers: &HeaderMap) -> Result<Subject, ApiError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let groups: Vec<&str> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Subject::from_headers(text("authorization"), text("impersonate-user"), &groups).map_err(
+        |message| ApiError {
+            code: 403,
+            reason: "Forbidden",
+            message,
+            details: Some(serde_json::json!({"kind": "users"})),
+        },
+    )
+}
+
+/// Decides whether the caller may make the request, by RBAC; runs before any body is read.
+/// The default user is in `system:masters` (cluster-admin); ServiceAccounts get what their
+/// bindings grant. A custom resource whose definition this sandbox lacks is not found.
+pub(crate) fn authorize(
+    store: &Store,
+    subject: &Subject,
+    attrs: &Attributes<'_>,
+) -> Result<(), ApiError> {
+    if let Some(rt) = by_plural(attrs.group, attrs.resource)
+        && !crd::is_served(store, rt)
+    {
+        return Err(ApiError::not_found(
+            attrs.group,
+            attrs.resource,
+            attrs.name.unwrap_or(""),
+        ));
+    }
+    let decision = rbac::authorize(
+        store,
+        subject,
+        &rbac::Attributes {
+            verb: attrs.verb,
+            group: attrs.group,
+            resource: attrs.resource,
+            subresource: attrs.subresource.unwrap_or(""),
+            name: attrs.name,
+            namespace: attrs.namespace,
+        },
+    );
+    if decision.allowed {
+        return Ok(());
+    }
+    let resource = match attrs.subresource {
+        Some(s) => format!("{}/{s}", attrs.resource),
+        None => attrs.resource.to_string(),
+    };
+    Err(ApiError::forbidden_named(
+        &subject.user,
+        attrs.verb,
+        attrs.group,
+        &resource,
+        attrs.name,
+        attrs.namespace,
+    ))
 }
 
 /// The operation of a write, as admission control names it.
@@ -58,7 +115,7 @@ pub(crate) enum Operation {
 }
 
 /// One write as admission sees it.
-// `old`, `query` and `dry_run` are read by the validation steps of issue 10.
+// `old` and `dry_run` are for steps that compare with the stored object or skip side effects.
 #[allow(dead_code)]
 #[derive(Debug)]
 pub(crate) struct Admission<'a> {
@@ -87,17 +144,53 @@ pub(crate) fn admit(
     a: &Admission<'_>,
     new: Option<&mut Value>,
 ) -> Result<Vec<String>, ApiError> {
-    let _ = new;
-    namespace_lifecycle(store, a)?;
-    Ok(Vec::new())
+    let new_name = new
+        .as_ref()
+        .and_then(|n| n.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    namespace_lifecycle(store, a, &new_name)?;
+    let Some(new) = new else {
+        if a.op == Operation::Delete && a.rt.group.is_empty() && a.rt.kind == "Namespace" {
+            let name = a
+                .old
+                .and_then(|o| o.pointer("/metadata/name"))
+                .and_then(Value::as_str);
+            namespaces::check_deletable(name.unwrap_or(""))?;
+        }
+        return Ok(Vec::new());
+    };
+    // Status writes are the controllers' and the kubelet's: validated as they are made.
+    if a.subresource == Some("status") {
+        return Ok(Vec::new());
+    }
+    // Mutation first, as the API server defaults before it validates.
+    crate::defaults::apply(a.rt, new);
+    let mode = FieldValidation::parse(param(a.query, "fieldValidation"))?;
+    if is_custom(a.rt) {
+        return match crd::schema_of(store, a.rt) {
+            Some(schema) => validate::check_custom(a.rt, new, mode, &schema),
+            None => Ok(Vec::new()),
+        };
+    }
+    let warnings = validate::check(a.rt, new, mode)?;
+    if a.rt.kind == "CustomResourceDefinition" {
+        crd::check_definition(new)?;
+        // Served as soon as it is stored: its type must be routable.
+        crd::register(new);
+    }
+    Ok(warnings)
 }
 
-/// The NamespaceLifecycle step: nothing is created in a namespace that does not exist.
-fn namespace_lifecycle(store: &Store, a: &Admission<'_>) -> Result<(), ApiError> {
+/// The NamespaceLifecycle step: nothing is created in a namespace that does not exist or is
+/// being terminated.
+fn namespace_lifecycle(store: &Store, a: &Admission<'_>, name: &str) -> Result<(), ApiError> {
     if a.op != Operation::Create || !a.rt.namespaced || a.subresource.is_some() {
         return Ok(());
     }
     let ns = a.namespace;
+    namespaces::check_accepts_content(store, ns, a.rt.plural, name)?;
     match by_plural("", "namespaces") {
         Some(nrt) if !BUILTIN_NAMESPACES.contains(&ns) && store.get(nrt, "", ns).is_none() => {
             Err(ApiError::not_found("", "namespaces", ns))

@@ -12,6 +12,7 @@ mod events;
 mod logs;
 mod read;
 mod scale;
+mod semantics;
 mod watch;
 mod write;
 
@@ -40,6 +41,8 @@ pub(crate) struct Request {
     /// The client's `User-Agent`, which names its field manager when it does not.
     pub(crate) user_agent: String,
     pub(crate) body: Bytes,
+    /// Who is asking (from the bearer token).
+    pub(crate) subject: crate::rbac::Subject,
 }
 
 impl Request {
@@ -48,7 +51,7 @@ impl Request {
     }
 
     fn flag(&self, key: &str) -> bool {
-        matches!(self.p(key), Some("true") | Some("1"))
+        crate::params::parse_bool(self.p(key))
     }
 
     fn dry_run(&self) -> bool {
@@ -71,6 +74,19 @@ impl Request {
 
     fn rt(&self) -> &'static ResourceType {
         self.target.rt
+    }
+
+    /// The stored object the URL names (the storage form: core Events for events.k8s.io),
+    /// or 404 as the API server words it.
+    fn stored(&self, store: &crate::store::Store) -> Result<Arc<Value>, ApiError> {
+        let rt = self.rt();
+        store
+            .get(
+                crate::resources::storage_of(rt),
+                self.namespace(),
+                self.name(),
+            )
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, self.name()))
     }
 
     /// The field manager of a write: `fieldManager`, else the client's name from its
@@ -99,7 +115,18 @@ pub(crate) async fn serve(req: Request) -> Result<Response, ApiError> {
     {
         return Err(ApiError::no_route(&format!("{}/{s}", req.rt().plural)));
     }
+    if matches!(req.verb, "list" | "watch" | "deletecollection") {
+        crate::fieldsel::check(req.rt(), req.p("labelSelector"), req.p("fieldSelector"))?;
+    }
+    if crate::reviews::is_review(req.rt().group, req.rt().plural) {
+        return match (req.verb, sub.as_deref()) {
+            ("create", None) => semantics::review(&req),
+            _ => Err(ApiError::method_not_allowed()),
+        };
+    }
     match (req.verb, sub.as_deref()) {
+        ("create", Some("eviction")) => semantics::evict(&req),
+        (_, Some("eviction")) => Err(ApiError::method_not_allowed()),
         ("get", Some("log")) => logs::logs(&req),
         (_, Some("log")) => Err(ApiError::method_not_allowed()),
         ("get", Some("scale")) => scale::scale_get(&req),

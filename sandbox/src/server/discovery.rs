@@ -3,19 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::{RESOURCES, ResourceType};
-
-/// The verbs every served resource accepts.
-pub const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-];
+use crate::resources::{RESOURCES, ResourceType, verbs_of};
 
 /// `GET /version`.
 pub fn version() -> Value {
@@ -32,10 +20,17 @@ pub fn version() -> Value {
     })
 }
 
+/// The served types: the built-ins, then the custom types of this sandbox's definitions.
+fn all<'a>(
+    custom: &'a [&'static ResourceType],
+) -> impl Iterator<Item = &'static ResourceType> + 'a {
+    RESOURCES.iter().chain(custom.iter().copied())
+}
+
 /// Groups in discovery order, each with its one served version.
-fn groups() -> Vec<(&'static str, &'static str)> {
+fn groups(custom: &[&'static ResourceType]) -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for r in RESOURCES {
+    for r in all(custom) {
         if !r.group.is_empty() && !out.iter().any(|(g, _)| *g == r.group) {
             out.push((r.group, r.version));
         }
@@ -63,24 +58,31 @@ fn group_doc(g: &str, v: &str) -> Value {
 }
 
 /// `GET /apis` (legacy `APIGroupList`).
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = groups().iter().map(|(g, v)| group_doc(g, v)).collect();
+pub fn api_group_list(custom: &[&'static ResourceType]) -> Value {
+    let groups: Vec<Value> = groups(custom)
+        .iter()
+        .map(|(g, v)| group_doc(g, v))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/GROUP` (`APIGroup`), if the group is served.
-pub fn api_group(group: &str) -> Option<Value> {
-    groups().iter().find(|(g, _)| *g == group).map(|(g, v)| {
-        let mut d = group_doc(g, v);
-        d["kind"] = json!("APIGroup");
-        d["apiVersion"] = json!("v1");
-        d
-    })
+pub fn api_group(group: &str, custom: &[&'static ResourceType]) -> Option<Value> {
+    groups(custom)
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map(|(g, v)| {
+            let mut d = group_doc(g, v);
+            d["kind"] = json!("APIGroup");
+            d["apiVersion"] = json!("v1");
+            d
+        })
 }
 
 fn sub_kind(r: &ResourceType, sub: &str) -> (&'static str, &'static str, &'static str) {
     match sub {
         "scale" => ("autoscaling", "v1", "Scale"),
+        "eviction" => ("policy", "v1", "Eviction"),
         _ => (r.group, r.version, r.kind),
     }
 }
@@ -88,17 +90,21 @@ fn sub_kind(r: &ResourceType, sub: &str) -> (&'static str, &'static str, &'stati
 fn sub_verbs(sub: &str) -> &'static [&'static str] {
     match sub {
         "log" => &["get"],
+        "eviction" => &["create"],
         _ => &["get", "patch", "update"],
     }
 }
 
 /// `GET /api/v1` or `/apis/GROUP/VERSION` (`APIResourceList`), if served.
-pub fn resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn resource_list(
+    group: &str,
+    version: &str,
+    custom: &[&'static ResourceType],
+) -> Option<Value> {
     if group == super::metrics::GROUP {
         return super::metrics::resource_list(version);
     }
-    let served: Vec<&ResourceType> = RESOURCES
-        .iter()
+    let served: Vec<&ResourceType> = all(custom)
         .filter(|r| r.group == group && r.version == version)
         .collect();
     if served.is_empty() {
@@ -111,7 +117,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": verbs_of(r),
         });
         if !r.short_names.is_empty() {
             doc["shortNames"] = json!(r.short_names);
@@ -129,7 +135,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
                 "kind": k,
                 "verbs": sub_verbs(sub),
             });
-            if *sub == "scale" {
+            if *sub == "scale" || *sub == "eviction" {
                 s["group"] = json!(g);
                 s["version"] = json!(v);
             }
@@ -155,7 +161,7 @@ fn aggregated_resource(r: &ResourceType) -> Value {
         "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
         "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": r.singular,
-        "verbs": VERBS,
+        "verbs": verbs_of(r),
     });
     if !r.short_names.is_empty() {
         doc["shortNames"] = json!(r.short_names);
@@ -182,14 +188,13 @@ fn aggregated_resource(r: &ResourceType) -> Value {
 }
 
 /// Aggregated discovery (`APIGroupDiscoveryList`) for `/api` (`core`) or `/apis`.
-pub fn aggregated(core: bool, api_version: &str) -> Value {
+pub fn aggregated(core: bool, api_version: &str, custom: &[&'static ResourceType]) -> Value {
     let mut items = Vec::new();
     let mut add = |g: &str, v: &str| {
         let resources: Vec<Value> = if g == super::metrics::GROUP {
             super::metrics::aggregated_resources()
         } else {
-            RESOURCES
-                .iter()
+            all(custom)
                 .filter(|r| r.group == g && r.version == v)
                 .map(aggregated_resource)
                 .collect()
@@ -206,7 +211,7 @@ pub fn aggregated(core: bool, api_version: &str) -> Value {
     if core {
         add("", "v1");
     } else {
-        for (g, v) in groups() {
+        for (g, v) in groups(custom) {
             add(g, v);
         }
     }
@@ -239,7 +244,7 @@ mod tests {
 
     #[test]
     fn discovery_lists_subresources() {
-        let core = resource_list("", "v1").unwrap();
+        let core = resource_list("", "v1", &[]).unwrap();
         let names: Vec<&str> = core["resources"]
             .as_array()
             .unwrap()
@@ -247,7 +252,7 @@ mod tests {
             .map(|r| r["name"].as_str().unwrap())
             .collect();
         assert!(names.contains(&"pods/log"));
-        let apps = resource_list("apps", "v1").unwrap();
+        let apps = resource_list("apps", "v1", &[]).unwrap();
         let scale = apps["resources"]
             .as_array()
             .unwrap()
@@ -255,14 +260,14 @@ mod tests {
             .find(|r| r["name"] == "deployments/scale")
             .unwrap();
         assert_eq!(scale["kind"], "Scale");
-        assert!(resource_list("apps", "v2").is_none());
+        assert!(resource_list("apps", "v2", &[]).is_none());
         assert_eq!(
             wants_aggregated(
                 "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
             ),
             Some("v2")
         );
-        let agg = aggregated(false, "v2");
+        let agg = aggregated(false, "v2", &[]);
         assert!(
             agg["items"]
                 .as_array()

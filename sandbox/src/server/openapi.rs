@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+pub(crate) mod v2;
+
 use k8s_openapi::api as k8s;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
@@ -51,19 +53,34 @@ pub fn group_version(key: &str) -> Option<Arc<Vec<u8>>> {
 }
 
 fn build(key: &str) -> Option<Value> {
-    let served: Vec<&ResourceType> = RESOURCES.iter().filter(|r| gv_key(r) == key).collect();
+    let served: Vec<&'static ResourceType> =
+        RESOURCES.iter().filter(|r| gv_key(r) == key).collect();
     if served.is_empty() {
         return None;
     }
-    let mut generator = SchemaSettings::openapi3().into_generator();
     let mut paths = Map::new();
-    let mut kinds = Vec::new();
     for r in &served {
         paths.insert(resource_path(r), patch_operation(r));
-        if let Some(name) = schema_of(r, &mut generator) {
-            kinds.push((name, *r));
-        }
     }
+    let mut schemas = Value::Object(definitions(&served));
+    wrap_refs(&mut schemas);
+    Some(json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (kai sandbox)", "version": "v1.33.0"},
+        "paths": paths,
+        "components": {"schemas": schemas}
+    }))
+}
+
+/// The schemas of these resources' kinds and of everything they use, by name
+/// (`io.k8s.api.apps.v1.Deployment`), referring to each other as `#/components/schemas/NAME`;
+/// each kind's schema is marked with its group, version and kind.
+pub(crate) fn definitions(served: &[&'static ResourceType]) -> Map<String, Value> {
+    let mut generator = SchemaSettings::openapi3().into_generator();
+    let kinds: Vec<(String, &ResourceType)> = served
+        .iter()
+        .filter_map(|r| schema_of(r, &mut generator).map(|n| (n, *r)))
+        .collect();
     let mut schemas = generator.take_definitions(true);
     for (name, r) in kinds {
         if let Some(s) = schemas.get_mut(&name).and_then(Value::as_object_mut) {
@@ -73,14 +90,7 @@ fn build(key: &str) -> Option<Value> {
             );
         }
     }
-    let mut schemas = Value::Object(schemas);
-    wrap_refs(&mut schemas);
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes (kai sandbox)", "version": "v1.33.0"},
-        "paths": paths,
-        "components": {"schemas": schemas}
-    }))
+    schemas
 }
 
 fn resource_path(r: &ResourceType) -> String {
@@ -179,6 +189,18 @@ fn schema_of(r: &ResourceType, g: &mut SchemaGenerator) -> Option<String> {
         ("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding") => {
             add::<k8s::rbac::v1::ClusterRoleBinding>(g)
         }
+        ("authorization.k8s.io", "v1", "SelfSubjectAccessReview") => {
+            add::<k8s::authorization::v1::SelfSubjectAccessReview>(g)
+        }
+        ("authorization.k8s.io", "v1", "SelfSubjectRulesReview") => {
+            add::<k8s::authorization::v1::SelfSubjectRulesReview>(g)
+        }
+        ("authentication.k8s.io", "v1", "SelfSubjectReview") => {
+            add::<k8s::authentication::v1::SelfSubjectReview>(g)
+        }
+        ("apiextensions.k8s.io", "v1", "CustomResourceDefinition") => add::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(g),
         _ => None,
     }
 }

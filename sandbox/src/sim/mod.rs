@@ -8,6 +8,7 @@
 mod behavior;
 mod controllers;
 mod events;
+mod fit;
 pub(crate) mod kinds;
 mod kubelet;
 mod labels;

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::fit::{NodeFit, affinity_matches};
 use super::labels::selects;
 use super::object::{arr, namespace, s};
-use super::scheduler::{NodeFit, affinity_matches};
 
 /// The pods in `n`'s topology domain for `key` (every node sharing its value of the label)
 /// that `term` selects, counting only namespaces the term covers.
@@ -29,7 +29,7 @@ fn matches_in_domain(pod: &Value, term: &Value, key: &str, n: &NodeFit, all: &[N
     all.iter()
         .filter(|m| m.labels.get(key) == Some(value))
         .flat_map(|m| m.residents.iter())
-        .any(|(ns, labels)| ns_ok(ns) && selects(&term["labelSelector"], labels))
+        .any(|p| ns_ok(namespace(p)) && selects(&term["labelSelector"], &p["metadata"]["labels"]))
 }
 
 /// Why node `n` fails the pod's required pod affinity or anti-affinity, if it does.
@@ -74,7 +74,10 @@ pub fn spread_failure(pod: &Value, n: &NodeFit, all: &[NodeFit]) -> Option<Strin
             let here = m
                 .residents
                 .iter()
-                .filter(|(ns, labels)| ns == namespace(pod) && selects(&c["labelSelector"], labels))
+                .filter(|p| {
+                    namespace(p) == namespace(pod)
+                        && selects(&c["labelSelector"], &p["metadata"]["labels"])
+                })
                 .count() as i64;
             *counts.entry(d.to_string()).or_default() += here;
         }

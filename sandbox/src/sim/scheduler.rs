@@ -2,48 +2,21 @@
 //! tolerations, node selector and required affinity, resource requests and claims, and
 //! words its refusals as kube-scheduler does (`0/3 nodes are available: ...`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::Simulator;
 use super::events::{self, Ev, Source};
+use super::fit::{NodeFit, affinity_matches, extended_requests, node_fits, requests, tolerated};
 use super::kinds::Kinds;
 use super::object::{arr, name, namespace, s};
-use super::quantity::{cpu_millis, mem_bytes};
 use super::timestamps::{time, ts};
 use crate::store::Store;
 
 /// Seconds between retries of an unschedulable pod (kube-scheduler's 5-minute flush).
 const RETRY_SECS: f64 = 300.0;
-
-/// A node as the scheduler sees it.
-#[derive(Debug, Clone)]
-pub struct NodeFit {
-    /// Node name.
-    pub name: String,
-    /// Labels.
-    pub labels: Value,
-    /// Taints (including the ones the node lifecycle controller adds to NotReady nodes).
-    pub taints: Vec<Value>,
-    /// `spec.unschedulable`.
-    pub unschedulable: bool,
-    /// Allocatable CPU (millicores) and memory (bytes) and pods.
-    pub cpu: i64,
-    /// Allocatable memory in bytes.
-    pub mem: i64,
-    /// Allocatable pod count.
-    pub pods: i64,
-    /// CPU, memory and pods already requested by pods bound to the node.
-    pub used: (i64, i64, i64),
-    /// Allocatable extended resources (`nvidia.com/gpu` ...).
-    pub ext: BTreeMap<String, i64>,
-    /// Extended resources already requested on the node.
-    pub ext_used: BTreeMap<String, i64>,
-    /// The pods bound to the node: namespace and labels (for pod affinity and spreading).
-    pub residents: Vec<(String, Value)>,
-}
 
 /// Why a node does not fit; the scheduler's wording. Like kube-scheduler, the first filter
 /// that fails names the reasons: taints, node affinity, resources, spreading, pod affinity.
@@ -96,132 +69,11 @@ fn reasons_for(pod: &Value, n: &NodeFit, all: &[NodeFit]) -> Vec<String> {
     out
 }
 
-/// Whether a resource name is an extended resource (not CPU, memory, pods, storage).
-pub fn is_extended(res: &str) -> bool {
-    !matches!(res, "cpu" | "memory" | "pods" | "ephemeral-storage")
-        && !res.starts_with("hugepages-")
-}
-
-/// A pod's extended resource requests (limits stand for requests, which must equal them).
-pub fn extended_requests(pod: &Value) -> BTreeMap<String, i64> {
-    let mut out: BTreeMap<String, i64> = BTreeMap::new();
-    for c in arr(pod, "/spec/containers") {
-        let r = &c["resources"];
-        let mut seen: BTreeMap<String, i64> = BTreeMap::new();
-        for field in ["limits", "requests"] {
-            for (res, v) in r[field].as_object().into_iter().flatten() {
-                if is_extended(res) {
-                    seen.insert(
-                        res.clone(),
-                        super::quantity::quantity(v).unwrap_or(0.0) as i64,
-                    );
-                }
-            }
-        }
-        for (res, n) in seen {
-            *out.entry(res).or_default() += n;
-        }
-    }
-    out
-}
-
 fn tolerates_unschedulable(pod: &Value) -> bool {
     arr(pod, "/spec/tolerations").iter().any(|t| {
         t["key"] == "node.kubernetes.io/unschedulable"
             || (t["key"].is_null() && t["operator"] == "Exists")
     })
-}
-
-/// Whether one of the pod's tolerations tolerates `taint`.
-pub fn tolerated(pod: &Value, taint: &Value) -> bool {
-    arr(pod, "/spec/tolerations").iter().any(|t| {
-        let key_ok = match t["key"].as_str() {
-            None | Some("") => t["operator"] == "Exists",
-            Some(k) => k == s(taint, "/key"),
-        };
-        let value_ok = t["operator"] == "Exists" || s(t, "/value") == s(taint, "/value");
-        let effect_ok = match t["effect"].as_str() {
-            None | Some("") => true,
-            Some(e) => e == s(taint, "/effect"),
-        };
-        key_ok && value_ok && effect_ok
-    })
-}
-
-/// Whether the node satisfies the pod's nodeSelector and required node affinity.
-pub fn affinity_matches(pod: &Value, n: &NodeFit) -> bool {
-    if let Some(sel) = pod["spec"]["nodeSelector"].as_object()
-        && !sel.iter().all(|(k, v)| n.labels.get(k) == Some(v))
-    {
-        return false;
-    }
-    let terms = arr(
-        pod,
-        "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms",
-    );
-    if terms.is_empty() {
-        return true;
-    }
-    let fields = json!({"metadata.name": n.name});
-    terms.iter().any(|term| {
-        arr(term, "/matchExpressions")
-            .iter()
-            .all(|e| requirement(e, &n.labels))
-            && arr(term, "/matchFields")
-                .iter()
-                .all(|e| requirement(e, &fields))
-    })
-}
-
-fn requirement(e: &Value, labels: &Value) -> bool {
-    let key = s(e, "/key");
-    let values: Vec<&str> = arr(e, "/values").iter().filter_map(Value::as_str).collect();
-    let have = labels.get(key).and_then(Value::as_str);
-    match s(e, "/operator") {
-        "In" => have.is_some_and(|h| values.contains(&h)),
-        "NotIn" => have.is_none_or(|h| !values.contains(&h)),
-        "Exists" => have.is_some(),
-        "DoesNotExist" => have.is_none(),
-        "Gt" | "Lt" => {
-            let (Some(h), Some(v)) = (
-                have.and_then(|h| h.parse::<i64>().ok()),
-                values.first().and_then(|v| v.parse::<i64>().ok()),
-            ) else {
-                return false;
-            };
-            if s(e, "/operator") == "Gt" {
-                h > v
-            } else {
-                h < v
-            }
-        }
-        _ => false,
-    }
-}
-
-/// A pod's CPU (millicores) and memory (bytes) requests: the sum over its containers, or
-/// the largest init container if that is more. Requests default to limits.
-pub fn requests(pod: &Value) -> (i64, i64) {
-    let one = |c: &Value| {
-        let r = &c["resources"];
-        let get = |k: &str| r["requests"].get(k).or_else(|| r["limits"].get(k));
-        (
-            get("cpu").map_or(0, cpu_millis),
-            get("memory").map_or(0, mem_bytes),
-        )
-    };
-    let (mut cpu, mut mem) = (0, 0);
-    for c in arr(pod, "/spec/containers") {
-        let (a, b) = one(c);
-        cpu += a;
-        mem += b;
-    }
-    for c in arr(pod, "/spec/initContainers") {
-        let (a, b) = one(c);
-        cpu = cpu.max(a);
-        mem = mem.max(b);
-    }
-    (cpu, mem)
 }
 
 /// The `0/N nodes are available: ...` message for reasons per node.
@@ -255,71 +107,6 @@ pub fn failure_message(total: usize, per_node: &[Vec<String>]) -> String {
         join(counts.iter().map(|(r, n)| format!("{n} {r}")).collect()),
         join(preemption.iter().map(|(r, n)| format!("{n} {r}")).collect()),
     )
-}
-
-/// Builds the scheduler's view of the nodes and their current load.
-pub fn node_fits(store: &Store) -> Vec<NodeFit> {
-    let mut used: HashMap<String, (i64, i64, i64)> = HashMap::new();
-    let mut ext_used: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
-    let mut residents: HashMap<String, Vec<(String, Value)>> = HashMap::new();
-    for p in store.list(Kinds::pods(), None) {
-        let node = s(&p, "/spec/nodeName");
-        if node.is_empty() || matches!(s(&p, "/status/phase"), "Succeeded" | "Failed") {
-            continue;
-        }
-        let (c, m) = requests(&p);
-        let e = used.entry(node.to_string()).or_default();
-        e.0 += c;
-        e.1 += m;
-        e.2 += 1;
-        let x = ext_used.entry(node.to_string()).or_default();
-        for (res, n) in extended_requests(&p) {
-            *x.entry(res).or_default() += n;
-        }
-        residents
-            .entry(node.to_string())
-            .or_default()
-            .push((namespace(&p).to_string(), p["metadata"]["labels"].clone()));
-    }
-    store
-        .list(Kinds::nodes(), None)
-        .iter()
-        .map(|n| {
-            let alloc = &n["status"]["allocatable"];
-            let mut taints: Vec<Value> = arr(n, "/spec/taints").to_vec();
-            if !super::kubelet::node_ready(n)
-                && !taints
-                    .iter()
-                    .any(|t| s(t, "/key").starts_with("node.kubernetes.io/"))
-            {
-                taints.push(json!({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}));
-            }
-            NodeFit {
-                name: name(n).to_string(),
-                labels: n["metadata"]["labels"].clone(),
-                taints,
-                unschedulable: n["spec"]["unschedulable"].as_bool() == Some(true),
-                cpu: alloc.get("cpu").map_or(i64::MAX / 4, cpu_millis),
-                mem: alloc.get("memory").map_or(i64::MAX / 4, mem_bytes),
-                pods: alloc.get("pods").map_or(110, |p| {
-                    super::quantity::quantity(p).unwrap_or(110.0) as i64
-                }),
-                used: used.get(name(n)).copied().unwrap_or_default(),
-                ext: alloc
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| is_extended(k))
-                    .map(|(k, v)| {
-                        let n = super::quantity::quantity(v).unwrap_or(0.0) as i64;
-                        (k.clone(), n)
-                    })
-                    .collect(),
-                ext_used: ext_used.remove(name(n)).unwrap_or_default(),
-                residents: residents.remove(name(n)).unwrap_or_default(),
-            }
-        })
-        .collect()
 }
 
 /// Binds every pending pod it can; marks the others Unschedulable with a FailedScheduling
@@ -363,10 +150,7 @@ pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
                 for (res, n) in extended_requests(&pod) {
                     *nodes[idx].ext_used.entry(res).or_default() += n;
                 }
-                nodes[idx].residents.push((
-                    namespace(&pod).to_string(),
-                    pod["metadata"]["labels"].clone(),
-                ));
+                nodes[idx].residents.push(pod.clone());
                 let node = nodes[idx].name.clone();
                 let mut bound = (*pod).clone();
                 bound["spec"]["nodeName"] = json!(node);

@@ -58,7 +58,8 @@ impl Committed {
 /// Adds `Warning: 299 - "text"` headers, as the API server sends them.
 pub(super) fn with_warnings(mut r: Response, warnings: &[String]) -> Response {
     for w in warnings {
-        let text = format!("299 - \"{}\"", w.replace('"', "'"));
+        // Quoted as Go's strconv.Quote does, so kubectl prints `Warning: unknown field "x"`.
+        let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
         if let Ok(v) = HeaderValue::from_str(&text) {
             r.headers_mut().append("warning", v);
         }
@@ -118,6 +119,10 @@ pub(super) fn commit(
             let warnings = admission::admit(store, &admission, None)?;
             let object = if dry_run {
                 old
+            } else if storage.group.is_empty() && storage.kind == "Namespace" {
+                // A namespace terminates: its contents go first (crate::namespaces).
+                let name = key_of(&old).1.to_string();
+                crate::namespaces::begin_delete(store, &name)?
             } else {
                 let (ns, name) = key_of(&old);
                 let (ns, name) = (ns.to_string(), name.to_string());

@@ -62,13 +62,9 @@ fn delete_opts(req: &Request) -> DeleteOpts {
 /// DELETE of one object.
 pub(super) fn delete(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
-    let storage = storage_of(rt);
     let opts = delete_opts(req);
     let mut w = req.shared.lock();
-    let old = w
-        .store
-        .get(storage, req.namespace(), req.name())
-        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+    let old = req.stored(&w.store)?;
     if let Some(uid) = &opts.precondition_uid
         && meta_str(&old, "uid").as_deref() != Some(uid.as_str())
     {

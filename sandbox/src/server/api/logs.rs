@@ -64,10 +64,7 @@ pub(super) fn logs(req: &Request) -> Result<Response, ApiError> {
     let previous = req.flag("previous");
     let (container, lines, now, running_now) = {
         let w = req.shared.lock();
-        let pod = w
-            .store
-            .get(rt, req.namespace(), req.name())
-            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+        let pod = req.stored(&w.store)?;
         let container = log_container(&pod, req.p("container"))?;
         let lines = w.sim.logs(
             &w.store,

@@ -19,10 +19,7 @@ pub(super) fn get(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
     let (obj, now) = {
         let w = req.shared.lock();
-        let o = w
-            .store
-            .get(rt, req.namespace(), req.name())
-            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+        let o = req.stored(&w.store)?;
         (o, w.store.clock().now())
     };
     let obj = served(rt, obj);

@@ -33,12 +33,8 @@ fn scale_of(o: &Value) -> Value {
 
 /// GET of a workload's Scale.
 pub(super) fn scale_get(req: &Request) -> Result<Response, ApiError> {
-    let rt = req.rt();
     let w = req.shared.lock();
-    let o = w
-        .store
-        .get(rt, req.namespace(), req.name())
-        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+    let o = req.stored(&w.store)?;
     drop(w);
     encoded_response(req, 200, &scale_of(&o))
 }
@@ -48,10 +44,7 @@ pub(super) fn scale_write(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
     let dry = req.dry_run();
     let mut w = req.shared.lock();
-    let old = w
-        .store
-        .get(rt, req.namespace(), req.name())
-        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+    let old = req.stored(&w.store)?;
     let current = scale_of(&old);
     let wanted = if req.verb == "patch" {
         let kind = PatchType::from_content_type(&req.content_type)?;

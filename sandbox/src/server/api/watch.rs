@@ -113,6 +113,7 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
             content_type: String::new(),
             user_agent: String::new(),
             body: Bytes::new(),
+            subject: req.subject.clone(),
         },
         rx,
         start_rv,

@@ -8,7 +8,6 @@ use super::commit::{Change, commit};
 use super::events::{from_events_v1, is_events_v1, served};
 use super::{Request, parse_body, strip_nulls};
 use crate::error::ApiError;
-use crate::resources::storage_of;
 use crate::server::patch::{self, PatchType};
 use crate::store::meta_str;
 
@@ -122,13 +121,9 @@ pub(super) fn update(req: &Request) -> Result<Response, ApiError> {
     if is_events_v1(rt) {
         obj = from_events_v1(&obj);
     }
-    let storage = storage_of(rt);
     let dry = req.dry_run();
     let mut w = req.shared.lock();
-    let old = w
-        .store
-        .get(storage, req.namespace(), req.name())
-        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+    let old = req.stored(&w.store)?;
     let new = merge_for_write(req, &old, obj);
     let stored = commit(req, &mut w.store, Change::Update { old, new }, dry)?;
     if !dry {
@@ -145,13 +140,9 @@ pub(super) fn patch_object(req: &Request) -> Result<Response, ApiError> {
     if kind == PatchType::Apply {
         return super::apply::apply_object(req);
     }
-    let storage = storage_of(rt);
     let dry = req.dry_run();
     let mut w = req.shared.lock();
-    let old = w
-        .store
-        .get(storage, req.namespace(), req.name())
-        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, req.name()))?;
+    let old = req.stored(&w.store)?;
     let base = served(rt, old.clone());
     let mut patched = patch::apply(kind, &base, &req.body)?;
     strip_nulls(&mut patched);

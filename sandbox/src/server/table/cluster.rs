@@ -64,6 +64,7 @@ pub(super) fn node_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(s(o, "/status/nodeInfo/containerRuntimeVersion")),
     ]
 }
+
 /// The `kubectl get` cells computed by `event`.
 pub(super) fn event_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let first = [
@@ -120,6 +121,7 @@ pub(super) fn event_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(s(o, "/metadata/name")),
     ]
 }
+
 /// The `kubectl get` cells of a Namespace.
 pub(super) fn namespace_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -132,6 +134,7 @@ pub(super) fn namespace_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(age(o, now)),
     ]
 }
+
 /// The `kubectl get` cells of a PersistentVolumeClaim.
 pub(super) fn persistent_volume_claim_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -164,6 +167,7 @@ pub(super) fn persistent_volume_claim_cells(o: &Value, now: Timestamp) -> Vec<Va
         }),
     ]
 }
+
 /// The `kubectl get` cells of a ConfigMap.
 pub(super) fn config_map_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -176,6 +180,7 @@ pub(super) fn config_map_cells(o: &Value, now: Timestamp) -> Vec<Value> {
             .map_or(0, |m| m.len());
     vec![name, json!(n), json!(age(o, now))]
 }
+
 /// The `kubectl get` cells of a Secret.
 pub(super) fn secret_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -192,6 +197,7 @@ pub(super) fn secret_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     };
     vec![name, json!(ty), json!(n), json!(age(o, now))]
 }
+
 /// The `kubectl get serviceaccounts` cells.
 pub(super) fn service_account_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     vec![

@@ -180,6 +180,7 @@ pub(super) fn columns(kind: &str) -> &'static [Col] {
         _ => &[("Name", "string", 0), ("Age", "string", 0)],
     }
 }
+
 /// The column definitions of a Table of `rt`.
 pub(super) fn column_definitions(rt: &ResourceType) -> Value {
     Value::Array(
@@ -192,6 +193,7 @@ pub(super) fn column_definitions(rt: &ResourceType) -> Value {
             .collect(),
     )
 }
+
 fn description(col: &str) -> &'static str {
     match col {
         "Name" => {

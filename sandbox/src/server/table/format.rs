@@ -9,10 +9,12 @@ use crate::server::select::{label_selector_text, map_text};
 pub(super) fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
 }
+
 /// The integer at `ptr`, or 0.
 pub(super) fn i(v: &Value, ptr: &str) -> i64 {
     v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
 }
+
 /// The array at `ptr`, or empty.
 pub(super) fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
     v.pointer(ptr)
@@ -20,14 +22,17 @@ pub(super) fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
+
 /// `<none>` for an empty cell.
 pub(super) fn or_none(x: String) -> String {
     if x.is_empty() { "<none>".into() } else { x }
 }
+
 /// The AGE column.
 pub(super) fn age(obj: &Value, now: Timestamp) -> String {
     since(s(obj, "/metadata/creationTimestamp"), now)
 }
+
 /// `translateTimestampSince`: the human duration from an RFC 3339 time to now.
 pub(super) fn since(ts: &str, now: Timestamp) -> String {
     match ts.parse::<Timestamp>() {
@@ -35,6 +40,7 @@ pub(super) fn since(ts: &str, now: Timestamp) -> String {
         Err(_) => "<unknown>".into(),
     }
 }
+
 /// `duration.HumanDuration` of apimachinery, from seconds.
 pub(super) fn human_duration(secs: i64) -> String {
     if secs < -1 {
@@ -91,6 +97,7 @@ pub(super) fn human_duration(secs: i64) -> String {
     }
     format!("{}y", hours / 24 / 365)
 }
+
 /// The CONTAINERS and IMAGES columns.
 pub(super) fn containers_images(obj: &Value, ptr: &str) -> (String, String) {
     let cs = arr(obj, ptr);
@@ -98,6 +105,7 @@ pub(super) fn containers_images(obj: &Value, ptr: &str) -> (String, String) {
     let images: Vec<&str> = cs.iter().map(|c| s(c, "/image")).collect();
     (names.join(","), images.join(","))
 }
+
 /// A `LabelSelector` as the SELECTOR column shows it.
 pub(super) fn selector_cell(sel: Option<&Value>) -> String {
     or_none(sel.map(label_selector_text).unwrap_or_default())
@@ -106,4 +114,11 @@ pub(super) fn selector_cell(sel: Option<&Value>) -> String {
 /// A plain label map (a Service selector, a node selector) as a cell.
 pub(super) fn map_cell(m: Option<&Value>) -> String {
     or_none(m.map(map_text).unwrap_or_default())
+}
+
+/// `spec.replicas`, 1 when unset (the API server's default).
+pub(super) fn desired(o: &Value) -> i64 {
+    o.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
 }

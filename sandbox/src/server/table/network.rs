@@ -65,6 +65,7 @@ pub(super) fn service_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(map_cell(o.pointer("/spec/selector"))),
     ]
 }
+
 /// The `kubectl get` cells of a Endpoints.
 pub(super) fn endpoints_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -87,6 +88,7 @@ pub(super) fn endpoints_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     };
     vec![name, json!(shown), json!(age(o, now))]
 }
+
 /// The `kubectl get` cells of a EndpointSlice.
 pub(super) fn endpoint_slice_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -120,6 +122,7 @@ pub(super) fn endpoint_slice_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(age(o, now)),
     ]
 }
+
 /// The `kubectl get` cells of a Ingress.
 pub(super) fn ingress_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));

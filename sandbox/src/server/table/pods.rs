@@ -130,6 +130,7 @@ pub(super) fn pod_status(o: &Value) -> (String, usize, usize, i64, Option<String
     let last = (!last_restart.is_empty()).then_some(last_restart);
     (reason, ready, total, restarts, last)
 }
+
 /// The `kubectl get` cells computed by `pod_cells`.
 pub(super) fn pod_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let (reason, ready, total, restarts, last) = pod_status(o);

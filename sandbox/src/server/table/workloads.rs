@@ -60,6 +60,7 @@ pub(super) fn job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(selector_cell(o.pointer("/spec/selector"))),
     ]
 }
+
 /// The TARGETS column of a HorizontalPodAutoscaler.
 pub(super) fn hpa_targets(o: &Value) -> String {
     let current = arr(o, "/status/currentMetrics");
@@ -87,19 +88,14 @@ pub(super) fn hpa_targets(o: &Value) -> String {
         parts.join(", ")
     }
 }
+
 /// The `kubectl get` cells of a Deployment.
 pub(super) fn deployment_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(format!(
-            "{}/{}",
-            i(o, "/status/readyReplicas"),
-            o.pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1)
-        )),
+        json!(format!("{}/{}", i(o, "/status/readyReplicas"), desired(o))),
         json!(i(o, "/status/updatedReplicas")),
         json!(i(o, "/status/availableReplicas")),
         json!(age(o, now)),
@@ -108,17 +104,14 @@ pub(super) fn deployment_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(selector_cell(o.pointer("/spec/selector"))),
     ]
 }
+
 /// The `kubectl get` cells of a ReplicaSet.
 pub(super) fn replica_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(
-            o.pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1)
-        ),
+        json!(desired(o)),
         json!(i(o, "/status/replicas")),
         json!(i(o, "/status/readyReplicas")),
         json!(age(o, now)),
@@ -127,24 +120,20 @@ pub(super) fn replica_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(selector_cell(o.pointer("/spec/selector"))),
     ]
 }
+
 /// The `kubectl get` cells of a StatefulSet.
 pub(super) fn stateful_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(format!(
-            "{}/{}",
-            i(o, "/status/readyReplicas"),
-            o.pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1)
-        )),
+        json!(format!("{}/{}", i(o, "/status/readyReplicas"), desired(o))),
         json!(age(o, now)),
         json!(c),
         json!(im),
     ]
 }
+
 /// The `kubectl get` cells of a DaemonSet.
 pub(super) fn daemon_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -163,6 +152,7 @@ pub(super) fn daemon_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(selector_cell(o.pointer("/spec/selector"))),
     ]
 }
+
 /// The `kubectl get` cells of a CronJob.
 pub(super) fn cron_job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
@@ -189,6 +179,7 @@ pub(super) fn cron_job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         json!(selector_cell(o.pointer("/spec/jobTemplate/spec/selector"))),
     ]
 }
+
 /// The `kubectl get` cells of a HorizontalPodAutoscaler.
 pub(super) fn horizontal_pod_autoscaler_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));

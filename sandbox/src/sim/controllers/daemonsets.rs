@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use super::{active, new_pod, pods_by_owner, ready};
 use crate::sim::Simulator;
 use crate::sim::events::{self, Ev, Source};
+use crate::sim::fit;
 use crate::sim::kinds::Kinds;
 use crate::sim::naming::template_hash;
 use crate::sim::object::{arr, name, namespace, s, terminating, uid};
-use crate::sim::scheduler;
 use crate::store::Store;
 
 /// The daemonset controller: one pod per eligible node.
@@ -22,7 +22,7 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         return;
     }
     let pods = pods_by_owner(sim, store);
-    let nodes = scheduler::node_fits(store);
+    let nodes = fit::node_fits(store);
     for ds in sets {
         if sim.is_frozen(&ds) || terminating(&ds) {
             continue;
@@ -47,13 +47,13 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         }
         template["spec"]["tolerations"] = json!(tolerations);
         let probe = json!({"spec": template["spec"]});
-        let eligible: Vec<&scheduler::NodeFit> = nodes
+        let eligible: Vec<&fit::NodeFit> = nodes
             .iter()
             .filter(|n| {
-                scheduler::affinity_matches(&probe, n)
+                fit::affinity_matches(&probe, n)
                     && n.taints.iter().all(|t| {
                         !matches!(s(t, "/effect"), "NoSchedule" | "NoExecute")
-                            || scheduler::tolerated(&probe, t)
+                            || fit::tolerated(&probe, t)
                     })
             })
             .collect();

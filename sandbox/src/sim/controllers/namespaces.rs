@@ -15,7 +15,7 @@ pub fn namespaces(sim: &mut Simulator, store: &mut Store, _now: Timestamp) {
             continue;
         }
         if terminating(&ns) {
-            sim.delete(store, Kinds::namespaces(), "", name(&ns));
+            // crate::namespaces deletes the contents, then the namespace.
             continue;
         }
         let mut v = (*ns).clone();

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::container::{CRes, One, hex64};
+use super::context::{CRes, One, hex64};
 use super::timeline::retries;
 use super::{Ctr, Pending};
 use crate::sim::timestamps::{plus, secs_between};

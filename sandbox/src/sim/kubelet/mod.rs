@@ -7,6 +7,7 @@
 
 mod client;
 mod container;
+mod context;
 mod images;
 mod logs;
 mod pod;
@@ -133,7 +134,7 @@ pub fn run(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         let mut rt = sim.runtime.remove(&pod_uid).unwrap_or_default();
         let mut evs = Vec::new();
         let policy = s(&pod, "/spec/restartPolicy");
-        let cx = pod::PodCtx {
+        let cx = context::PodCtx {
             sim,
             store,
             pod: &pod,

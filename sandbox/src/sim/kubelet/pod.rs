@@ -4,35 +4,16 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::container::{self, CRes};
+use super::container;
+use super::context::{CRes, PodCtx};
 use super::references::missing_volume;
 use super::timeline::retries;
 use super::{NodeInfo, Pending, PodRuntime};
-use crate::sim::Simulator;
-use crate::sim::events::{Ev, Source};
+use crate::sim::events::Ev;
 use crate::sim::naming::hex_suffix;
 use crate::sim::object::{arr, s, uid};
 use crate::sim::quantity::{cpu_millis, mem_bytes};
 use crate::sim::timestamps::{plus, time, ts};
-use crate::store::Store;
-
-/// What the kubelet works with while it plays one pod; shared by its containers.
-pub struct PodCtx<'a> {
-    /// The simulator (behaviours, missing images, runtime memory).
-    pub sim: &'a Simulator,
-    /// The store, for config references and the cluster the containers see.
-    pub store: &'a Store,
-    /// The pod.
-    pub pod: &'a Value,
-    /// `spec.restartPolicy`, defaulted to `Always`.
-    pub policy: &'a str,
-    /// The reporting kubelet.
-    pub kubelet: Source,
-    /// The moment played.
-    pub now: Timestamp,
-    /// The pod's IP (probe and client messages name it).
-    pub ip: String,
-}
 
 /// An unready condition's moment and the containers it names.
 type Unready<'a> = (Timestamp, Vec<&'a str>);
