@@ -96,7 +96,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     };
 
-    let outcome = match path {
+    let mut outcome = match path {
         Ok(o) => o,
         Err(f) => {
             eprintln!("kai: answering offline: {}", f.reason);
@@ -109,12 +109,16 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 steps: f.steps,
                 progress: &progress,
             };
+            // -A widens the router's own reads too, not only the gated tool calls.
+            let mut conversation = offline::Conversation {
+                all_namespaces: scope.all_namespaces,
+                ..offline::Conversation::default()
+            };
             let mut scoped = crate::scope::Scoped {
                 inner: &mut runner,
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let mut conversation = offline::Conversation::default();
             let answer = offline::answer(cluster, &mut scoped, question, &mut conversation).await?;
             Outcome {
                 code: if answer.denied || f.denied {
@@ -132,7 +136,11 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
         }
     };
     progress.finish();
-    print_outcome(global.output, &outcome);
+    // A refused write makes the run exit 4 whatever came after it (a step limit, a fallback).
+    if !gate.refusals().is_empty() {
+        outcome.code = exit::DENIED;
+    }
+    print_outcome(global.output, &outcome, &gate.advice());
     Ok(outcome.code)
 }
 
@@ -181,7 +189,7 @@ async fn ask_model(
     }))
 }
 
-fn print_outcome(format: OutputFormat, o: &Outcome) {
+fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
     match format {
         OutputFormat::Json => {
             let mut doc = json!({
@@ -206,8 +214,11 @@ fn print_outcome(format: OutputFormat, o: &Outcome) {
             for w in &o.warnings {
                 eprintln!("kai: {w}");
             }
-            // A refused change was said where it was refused (once); exit 4 tells scripts.
-            if o.code == exit::STEP_LIMIT {
+            // A refused change was said where it was refused (once); exit 4 tells scripts, and
+            // one line says what the user can do, matching the reason (never --yes for a rule).
+            if o.code == exit::DENIED && !advice.is_empty() {
+                eprintln!("kai: not changed (exit 4): {}", advice.join("; "));
+            } else if o.code == exit::STEP_LIMIT {
                 eprintln!(
                     "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"
                 );

@@ -6,60 +6,22 @@
 //! a log line or a tool output can change the mode, the rules or the approver.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
-use std::str::FromStr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use kai_tools::approval::{Authorization, Refusal, Rules, authorize};
 use kai_tools::registry::{self, Effect, ToolOutput, WritePlan};
 use kai_tools::{Cluster, ToolError};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use kai_tools::approval::{Answer, Mode, NO_TERMINAL};
+
 use crate::audit::{AuditEntry, AuditLog};
 
-/// How writes are treated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Every write is refused.
-    ReadOnly,
-    /// A person approves each write (default).
-    #[default]
-    Confirm,
-    /// Writes are allowed unless a rule denies them (`--yes`).
-    Auto,
-}
-
-impl Mode {
-    /// The name used in prompts, logs and config (`read-only`, `confirm`, `auto`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::ReadOnly => "read-only",
-            Mode::Confirm => "confirm",
-            Mode::Auto => "auto",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Mode, String> {
-        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "read-only" | "readonly" => Ok(Mode::ReadOnly),
-            "confirm" => Ok(Mode::Confirm),
-            "auto" => Ok(Mode::Auto),
-            other => Err(format!(
-                "unknown mode \"{other}\": use read-only, confirm or auto"
-            )),
-        }
-    }
-}
+mod tty;
 
 /// What the gate decided for one call (the `decision` of a step in `--output json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -73,21 +35,28 @@ pub enum Decision {
     Denied,
 }
 
-/// A person's answer to one write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    /// Yes, this once.
-    Yes,
-    /// Yes, and for every further call of this tool on this target in the session.
-    YesForTarget,
-    /// No, with the reason given back to the model.
-    No(String),
-}
+/// A boxed answer that a caller may drop (Ctrl-C) without leaving a reader behind.
+pub type AnswerFuture = Pin<Box<dyn Future<Output = Answer> + Send>>;
 
-/// Asks a person about a write. Called off the async runtime (it may block on a terminal).
-pub trait Approver: Send + Sync {
-    /// Shows the plan and returns the answer.
+/// Asks a person about a write.
+pub trait Approver: Send + Sync + 'static {
+    /// Shows the plan and returns the answer (may block on a terminal).
     fn approve(&self, plan: &WritePlan) -> Answer;
+
+    /// Whether a person can be asked at all (a terminal exists).
+    fn can_ask(&self) -> bool {
+        true
+    }
+
+    /// Asks without blocking the runtime; dropping the future abandons the question. The
+    /// default runs [`Approver::approve`] on a blocking thread.
+    fn ask(self: Arc<Self>, plan: WritePlan) -> AnswerFuture {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || self.approve(&plan))
+                .await
+                .unwrap_or_else(|_| Answer::No("the approval prompt failed".into()))
+        })
+    }
 
     /// Shows a write that goes ahead without asking (`auto` mode) or is refused by a rule.
     fn announce(&self, plan: &WritePlan, note: &str) {
@@ -134,37 +103,25 @@ pub fn parse_answer(line: &str) -> Answer {
     }
 }
 
+const QUESTION: &str = "Apply? [y]es / [a]lways for this target / [N]o: ";
+
+fn show_on(out: &mut impl Write, plan: &WritePlan) {
+    let _ = writeln!(out, "kai wants to change the cluster:\n  {}", plan.summary);
+    for w in &plan.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    let _ = write!(out, "{QUESTION}");
+    let _ = out.flush();
+}
+
 impl Approver for TerminalApprover {
     fn approve(&self, plan: &WritePlan) -> Answer {
         if !TerminalApprover::available() {
             return NoTerminal.approve(plan);
         }
-        let question = "Apply? [y]es / [a]lways for this target / [N]o: ";
-        // /dev/tty works even when stdin is a pipe (`kubectl logs x | kai "..."`).
-        if let Ok(tty) = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-        {
-            let mut out = match tty.try_clone() {
-                Ok(t) => t,
-                Err(_) => return NoTerminal.approve(plan),
-            };
-            let _ = writeln!(out, "kai wants to change the cluster:\n  {}", plan.summary);
-            for w in &plan.warnings {
-                let _ = writeln!(out, "  warning: {w}");
-            }
-            let _ = write!(out, "{question}");
-            let _ = out.flush();
-            let mut line = String::new();
-            return match std::io::BufReader::new(tty).read_line(&mut line) {
-                Ok(0) | Err(_) => Answer::No("no answer from the terminal".into()),
-                Ok(_) => parse_answer(&line),
-            };
-        }
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        if std::io::stdin().is_terminal() {
             print_plan(plan, "(needs approval)");
-            eprint!("{question}");
+            eprint!("{QUESTION}");
             let mut line = String::new();
             return match std::io::stdin().lock().read_line(&mut line) {
                 Ok(0) | Err(_) => Answer::No("no answer from the terminal".into()),
@@ -174,13 +131,42 @@ impl Approver for TerminalApprover {
         NoTerminal.approve(plan)
     }
 
+    fn can_ask(&self) -> bool {
+        TerminalApprover::available()
+    }
+
+    /// Reads the controlling terminal without blocking a thread, so Ctrl-C (or the turn being
+    /// dropped) ends the question at once and no later line is swallowed by a stale reader.
+    fn ask(self: Arc<Self>, plan: WritePlan) -> AnswerFuture {
+        Box::pin(async move {
+            let Some(mut tty) = tty::Tty::open() else {
+                return tokio::task::spawn_blocking(move || self.approve(&plan))
+                    .await
+                    .unwrap_or_else(|_| Answer::No("the approval prompt failed".into()));
+            };
+            let mut out = tty.writer().try_clone().ok();
+            if let Some(o) = out.as_mut() {
+                show_on(o, &plan);
+            }
+            tokio::select! {
+                line = tty.read_line() => match line {
+                    Some(l) => parse_answer(&l),
+                    None => Answer::No("no answer from the terminal".into()),
+                },
+                _ = tokio::signal::ctrl_c() => {
+                    if let Some(o) = out.as_mut() {
+                        let _ = writeln!(o, "^C");
+                    }
+                    Answer::Cancelled
+                }
+            }
+        })
+    }
+
     fn announce(&self, plan: &WritePlan, note: &str) {
         print_plan(plan, note);
     }
 }
-
-/// The reason a write is refused when no one can approve it.
-pub const NO_TERMINAL: &str = "no terminal to approve on and --yes not given";
 
 /// Denies every write (no terminal, no `--yes`), after showing what was asked.
 #[derive(Debug, Default, Clone, Copy)]
@@ -190,6 +176,10 @@ impl Approver for NoTerminal {
     fn approve(&self, plan: &WritePlan) -> Answer {
         print_plan(plan, &format!("(denied: {NO_TERMINAL})"));
         Answer::No(NO_TERMINAL.into())
+    }
+
+    fn can_ask(&self) -> bool {
+        false
     }
 
     fn announce(&self, plan: &WritePlan, note: &str) {
@@ -228,6 +218,9 @@ impl GateResult {
 
 type TargetKey = (String, String, String, String);
 
+/// How many times a write is planned again after the target changed under it.
+const CONFLICT_REPLANS: usize = 2;
+
 /// The policy gate.
 pub struct Gate {
     mode: Mode,
@@ -235,6 +228,7 @@ pub struct Gate {
     approver: Arc<dyn Approver>,
     audit: Option<AuditLog>,
     remembered: Mutex<HashSet<TargetKey>>,
+    refusals: Mutex<Vec<Refusal>>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -244,6 +238,24 @@ impl std::fmt::Debug for Gate {
             .field("protected", &self.protected)
             .field("audit", &self.audit)
             .finish_non_exhaustive()
+    }
+}
+
+/// Records a write as cancelled if the question is abandoned (the turn dropped on Ctrl-C)
+/// before an answer came back.
+struct CancelGuard<'a> {
+    gate: &'a Gate,
+    entry: Option<AuditEntry>,
+}
+
+impl Drop for CancelGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(mut e) = self.entry.take() {
+            e.decision = Refusal::Cancelled.decision_word().into();
+            e.reason = Some(Refusal::Cancelled.reason());
+            self.gate.record(&e);
+            self.gate.note(Refusal::Cancelled);
+        }
     }
 }
 
@@ -262,11 +274,12 @@ impl Gate {
             approver,
             audit,
             remembered: Mutex::new(HashSet::new()),
+            refusals: Mutex::new(Vec::new()),
         }
     }
 
-    /// The gate for a command-line run: the terminal approver when a terminal exists, else one
-    /// that denies; the audit log in the user's state directory.
+    /// The gate for a command-line run (one-shot or REPL): the terminal approver when a
+    /// terminal exists, else one that denies; the audit log in the user's state directory.
     pub fn for_cli(mode: Mode, protected: Vec<String>) -> Gate {
         let approver: Arc<dyn Approver> = if TerminalApprover::available() {
             Arc::new(TerminalApprover)
@@ -296,7 +309,39 @@ impl Gate {
 
     /// Whether writes in `namespace` are refused by rule.
     pub fn is_protected(&self, namespace: &str) -> bool {
-        self.protected.iter().any(|p| p == namespace)
+        self.rules("").is_protected(namespace)
+    }
+
+    /// Every write refused so far (any refusal makes a one-shot run exit 4).
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.refusals.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// What to tell the user about the refusals so far, one line per distinct reason
+    /// (never "--yes" for a rule that `--yes` cannot lift).
+    pub fn advice(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self.refusals() {
+            let a = r.advice();
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+        out
+    }
+
+    fn note(&self, r: Refusal) {
+        if let Ok(mut v) = self.refusals.lock() {
+            v.push(r);
+        }
+    }
+
+    fn rules<'a>(&'a self, home: &'a str) -> Rules<'a> {
+        Rules {
+            mode: self.mode,
+            protected: &self.protected,
+            home,
+        }
     }
 
     /// Runs `tool` with `args` on `cluster` if the policy allows it.
@@ -321,117 +366,148 @@ impl Gate {
         self.write(cluster, tool, args).await
     }
 
+    /// Validates, plans, decides, asks, executes the approved plan; plans and asks again when
+    /// the target changed in between.
     async fn write(&self, cluster: &Cluster, tool: &str, args: &Value) -> GateResult {
-        let mut audit = AuditEntry {
-            time: crate::audit::now(),
-            context: cluster.context.clone(),
-            server: cluster.server.clone(),
-            mode: self.mode.to_string(),
-            tool: tool.to_string(),
-            arguments: args.clone(),
-            target: target_of(cluster, args),
-            summary: None,
-            decision: String::new(),
-            reason: None,
-            result: "not-run".into(),
-            error: None,
-        };
+        let mut audit = AuditEntry::new(cluster, self.mode, tool, args);
         // Refusals that need no server call come first: read-only mode sends no request at all,
-        // not even a dry run.
+        // not even a dry run, and nothing runs on arguments that are not valid names.
         if self.mode == Mode::ReadOnly {
-            let reason = "kai runs in read-only mode (--read-only): no change is allowed; tell the user what you would change instead".to_string();
-            return self.deny(audit, None, reason);
+            return self.deny(audit, None, Refusal::ReadOnly);
         }
-        let requested_ns = cluster
-            .ns(args.get("namespace").and_then(Value::as_str))
-            .to_string();
-        if self.is_protected(&requested_ns) {
-            return self.deny(audit, None, protected_reason(&requested_ns));
-        }
-        let plan = match registry::plan_write(cluster, tool, args).await {
-            Ok(p) => p,
-            Err(e) => {
-                audit.decision = "invalid".into();
-                audit.result = "error".into();
-                audit.error = Some(e.to_string());
-                self.record(&audit);
-                return GateResult {
-                    decision: Decision::Allowed,
-                    plan: None,
-                    output: Err(GateError::Tool(e)),
-                };
-            }
+        let (kind, ns, name) = match registry::write_target(tool, args) {
+            Ok(t) => t,
+            Err(e) => return self.invalid(audit, e),
         };
-        audit.target = Some(format!("{} {}/{}", plan.kind, plan.namespace, plan.name));
-        audit.summary = Some(plan.summary.clone());
-        // The plan resolved the real target: check its namespace too.
-        if self.is_protected(&plan.namespace) {
-            let reason = protected_reason(&plan.namespace);
-            self.approver
-                .announce(&plan, &format!("(denied: {reason})"));
-            return self.deny(audit, Some(plan), reason);
+        let ns = ns.unwrap_or_else(|| cluster.namespace.clone());
+        audit.target = Some(format!("{kind} {ns}/{name}"));
+        if self.is_protected(&ns) {
+            return self.deny(audit, None, Refusal::Protected(ns));
         }
-        let key = (
-            plan.tool.clone(),
-            plan.kind.clone(),
-            plan.namespace.clone(),
-            plan.name.clone(),
-        );
-        // Read-only mode returned above, so the mode here is auto or confirm.
-        let decision = if self.mode == Mode::Auto {
-            self.approver.announce(&plan, "(approved by --yes)");
-            Decision::Allowed
-        } else {
-            {
-                let remembered = self
-                    .remembered
-                    .lock()
-                    .map(|set| set.contains(&key))
-                    .unwrap_or(false);
-                if remembered {
-                    self.approver
-                        .announce(&plan, "(approved earlier for this target)");
-                    Decision::Approved
-                } else {
-                    let approver = Arc::clone(&self.approver);
-                    let p = plan.clone();
-                    let answer = tokio::task::spawn_blocking(move || approver.approve(&p))
-                        .await
-                        .unwrap_or_else(|_| Answer::No("the approval prompt failed".into()));
-                    match answer {
-                        Answer::Yes => Decision::Approved,
-                        Answer::YesForTarget => {
-                            if let Ok(mut set) = self.remembered.lock() {
-                                set.insert(key);
-                            }
-                            Decision::Approved
-                        }
-                        Answer::No(reason) => return self.deny(audit, Some(plan), reason),
+        let home = cluster.namespace.clone();
+        let rules = self.rules(&home);
+        let mut replans = 0;
+        loop {
+            let plan = match registry::plan_write(cluster, tool, args).await {
+                Ok(p) => p,
+                Err(e) => return self.invalid(audit, e),
+            };
+            audit.target = Some(plan.target());
+            audit.summary = Some(plan.summary.clone());
+            audit.request = serde_json::to_value(plan.action()).ok();
+            let key = (
+                plan.tool.clone(),
+                plan.kind.clone(),
+                plan.namespace.clone(),
+                plan.name.clone(),
+            );
+            let remembered = self
+                .remembered
+                .lock()
+                .map(|set| set.contains(&key))
+                .unwrap_or(false);
+            let (approval, decision) =
+                match authorize(plan, &rules, remembered, self.approver.can_ask()) {
+                    Authorization::Approved(a) => {
+                        let (note, d) = if self.mode == Mode::Auto {
+                            ("(approved by --yes)", Decision::Allowed)
+                        } else {
+                            ("(approved earlier for this target)", Decision::Approved)
+                        };
+                        self.approver.announce(a.plan(), note);
+                        (a, d)
                     }
+                    Authorization::Refused(plan, r) => {
+                        self.approver
+                            .announce(&plan, &format!("(denied: {})", r.reason()));
+                        return self.deny(audit, Some(plan), r);
+                    }
+                    Authorization::Ask(pending) => {
+                        let mut shown = pending.plan().clone();
+                        if shown.namespace != home {
+                            shown.warnings.push(format!(
+                                "namespace {} is not {home}, the namespace this run works in",
+                                shown.namespace
+                            ));
+                        }
+                        let answer = self.ask(shown, &audit).await;
+                        if answer == Answer::YesForTarget
+                            && let Ok(mut set) = self.remembered.lock()
+                        {
+                            set.insert(key);
+                        }
+                        match pending.answer(&answer) {
+                            Ok(a) => (a, Decision::Approved),
+                            Err(refused) => {
+                                let (plan, r) = *refused;
+                                return self.deny(audit, Some(plan), r);
+                            }
+                        }
+                    }
+                };
+            let plan = approval.plan().clone();
+            audit.decision = decision_word(decision).into();
+            match registry::execute(cluster, approval).await {
+                Err(ToolError::Conflict(m)) if replans < CONFLICT_REPLANS => {
+                    replans += 1;
+                    audit.result = "conflict".into();
+                    audit.error = Some(m);
+                    self.record(&audit);
+                    self.approver.announce(
+                        &plan,
+                        "(the target changed since this plan; planning again)",
+                    );
+                    audit.error = None;
+                }
+                output => {
+                    match &output {
+                        Ok(_) => audit.result = "ok".into(),
+                        Err(e) => {
+                            audit.result = "error".into();
+                            audit.error = Some(e.to_string());
+                        }
+                    }
+                    self.record(&audit);
+                    return GateResult {
+                        decision,
+                        plan: Some(plan),
+                        output: output.map_err(GateError::from),
+                    };
                 }
             }
-        };
-        audit.decision = decision_word(decision).into();
-        let output = registry::run(cluster, tool, args.clone()).await;
-        match &output {
-            Ok(_) => audit.result = "ok".into(),
-            Err(e) => {
-                audit.result = "error".into();
-                audit.error = Some(e.to_string());
-            }
-        }
-        self.record(&audit);
-        GateResult {
-            decision,
-            plan: Some(plan),
-            output: output.map_err(GateError::from),
         }
     }
 
-    fn deny(&self, mut audit: AuditEntry, plan: Option<WritePlan>, reason: String) -> GateResult {
-        audit.decision = "denied".into();
+    /// Asks the approver; if the question is abandoned (Ctrl-C drops the turn) the attempt is
+    /// still audited, as cancelled.
+    async fn ask(&self, plan: WritePlan, audit: &AuditEntry) -> Answer {
+        let mut guard = CancelGuard {
+            gate: self,
+            entry: Some(audit.clone()),
+        };
+        let answer = Arc::clone(&self.approver).ask(plan).await;
+        guard.entry = None;
+        answer
+    }
+
+    fn invalid(&self, mut audit: AuditEntry, e: ToolError) -> GateResult {
+        audit.decision = "invalid".into();
+        audit.result = "error".into();
+        audit.error = Some(e.to_string());
+        self.record(&audit);
+        GateResult {
+            decision: Decision::Allowed,
+            plan: None,
+            output: Err(GateError::Tool(e)),
+        }
+    }
+
+    fn deny(&self, mut audit: AuditEntry, plan: Option<WritePlan>, r: Refusal) -> GateResult {
+        let reason = r.reason();
+        audit.decision = r.decision_word().into();
         audit.reason = Some(reason.clone());
         self.record(&audit);
+        self.note(r);
         GateResult {
             decision: Decision::Denied,
             plan,
@@ -459,215 +535,5 @@ fn decision_word(d: Decision) -> &'static str {
     }
 }
 
-fn protected_reason(ns: &str) -> String {
-    format!("namespace \"{ns}\" is protected by policy: kai never changes it")
-}
-
-fn target_of(cluster: &Cluster, args: &Value) -> Option<String> {
-    let name = args.get("name").and_then(Value::as_str)?;
-    let kind = args.get("kind").and_then(Value::as_str).unwrap_or("?");
-    let ns = cluster.ns(args.get("namespace").and_then(Value::as_str));
-    Some(format!("{kind} {ns}/{name}"))
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use k8s_openapi::api::apps::v1::Deployment;
-    use kai_sandbox::{Sandbox, SandboxOptions, Scenario};
-    use serde_json::json;
-
-    use super::*;
-
-    /// A sandbox with the demo scenario and a cluster connected to it.
-    pub(crate) struct Demo {
-        pub _sandbox: Sandbox,
-        pub cluster: Cluster,
-        pub dir: tempfile::TempDir,
-    }
-
-    pub(crate) async fn demo() -> Demo {
-        crate::model::install_crypto();
-        let sandbox = Sandbox::start(
-            Scenario::builtin("demo").unwrap(),
-            SandboxOptions::default(),
-        )
-        .await
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let kc = dir.path().join("kubeconfig");
-        sandbox.write_kubeconfig(&kc).unwrap();
-        let cluster = Cluster::connect(Some(&kc), None, None).await.unwrap();
-        Demo {
-            _sandbox: sandbox,
-            cluster,
-            dir,
-        }
-    }
-
-    pub(crate) async fn replicas(cluster: &Cluster, name: &str) -> i32 {
-        let api: kube::Api<Deployment> = kube::Api::namespaced(cluster.client.clone(), "shop");
-        api.get(name)
-            .await
-            .unwrap()
-            .spec
-            .unwrap()
-            .replicas
-            .unwrap_or(1)
-    }
-
-    /// Answers every question the same way and counts them.
-    pub(crate) struct Fixed(pub Answer, pub AtomicUsize);
-
-    impl Approver for Fixed {
-        fn approve(&self, _plan: &WritePlan) -> Answer {
-            self.1.fetch_add(1, Ordering::SeqCst);
-            self.0.clone()
-        }
-    }
-
-    fn audit_lines(d: &Demo) -> Vec<Value> {
-        let p = d.dir.path().join("audit.jsonl");
-        std::fs::read_to_string(p)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn gate(d: &Demo, mode: Mode, answer: Answer) -> (Gate, Arc<Fixed>) {
-        let fixed = Arc::new(Fixed(answer, AtomicUsize::new(0)));
-        let g = Gate::new(
-            mode,
-            crate::config::PolicyConfig::default().protected_namespaces,
-            fixed.clone(),
-            Some(AuditLog::new(d.dir.path().join("audit.jsonl"))),
-        );
-        (g, fixed)
-    }
-
-    fn scale(n: i64) -> Value {
-        json!({"kind": "deployment", "name": "frontend", "namespace": "shop", "replicas": n})
-    }
-
-    #[tokio::test]
-    async fn confirm_asks_and_a_no_changes_nothing() {
-        let d = demo().await;
-        let before = replicas(&d.cluster, "frontend").await;
-        let (g, fixed) = gate(&d, Mode::Confirm, Answer::No("not now".into()));
-        let r = g.execute(&d.cluster, "scale", &scale(5)).await;
-        assert_eq!(r.decision, Decision::Denied);
-        assert!(matches!(&r.output, Err(GateError::Denied(m)) if m == "not now"));
-        let plan = r.plan.unwrap();
-        assert!(plan.summary.contains("frontend"), "{}", plan.summary);
-        assert_eq!(fixed.1.load(Ordering::SeqCst), 1);
-        assert_eq!(replicas(&d.cluster, "frontend").await, before);
-        let lines = audit_lines(&d);
-        assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0]["decision"], "denied");
-        assert_eq!(lines[0]["tool"], "scale");
-        assert_eq!(lines[0]["arguments"]["replicas"], 5);
-        assert_eq!(lines[0]["target"], "deployment shop/frontend");
-        assert_eq!(lines[0]["result"], "not-run");
-    }
-
-    #[tokio::test]
-    async fn yes_for_target_is_remembered_for_that_target_only() {
-        let d = demo().await;
-        let (g, fixed) = gate(&d, Mode::Confirm, Answer::YesForTarget);
-        let r = g.execute(&d.cluster, "scale", &scale(3)).await;
-        assert_eq!(r.decision, Decision::Approved);
-        assert!(r.ok(), "{:?}", r.output);
-        assert_eq!(replicas(&d.cluster, "frontend").await, 3);
-        let r = g.execute(&d.cluster, "scale", &scale(4)).await;
-        assert_eq!(r.decision, Decision::Approved);
-        assert_eq!(
-            fixed.1.load(Ordering::SeqCst),
-            1,
-            "asked once for the target"
-        );
-        assert_eq!(replicas(&d.cluster, "frontend").await, 4);
-        // Another target is asked about again.
-        let other =
-            json!({"kind": "deployment", "name": "backend", "namespace": "shop", "replicas": 1});
-        g.execute(&d.cluster, "scale", &other).await;
-        assert_eq!(fixed.1.load(Ordering::SeqCst), 2);
-        let lines = audit_lines(&d);
-        assert_eq!(lines.len(), 3);
-        assert!(
-            lines
-                .iter()
-                .all(|l| l["decision"] == "approved" && l["result"] == "ok")
-        );
-        assert!(lines[0]["summary"].as_str().unwrap().contains("3"));
-    }
-
-    #[tokio::test]
-    async fn read_only_and_protected_namespaces_deny_without_asking() {
-        let d = demo().await;
-        let before = replicas(&d.cluster, "frontend").await;
-        let (g, fixed) = gate(&d, Mode::ReadOnly, Answer::Yes);
-        let r = g.execute(&d.cluster, "scale", &scale(0)).await;
-        assert_eq!(r.decision, Decision::Denied);
-        assert!(r.output.unwrap_err().to_string().contains("read-only"));
-        // Reads still run in read-only mode.
-        let r = g
-            .execute(&d.cluster, "list_pods", &json!({"namespace": "shop"}))
-            .await;
-        assert_eq!(r.decision, Decision::Allowed);
-        assert!(r.ok(), "{:?}", r.output);
-
-        let (g, _) = gate(&d, Mode::Auto, Answer::Yes);
-        let sys = json!({"kind": "deployment", "name": "coredns", "namespace": "kube-system", "replicas": 0});
-        let r = g.execute(&d.cluster, "scale", &sys).await;
-        assert_eq!(r.decision, Decision::Denied);
-        assert!(r.output.unwrap_err().to_string().contains("protected"));
-        assert_eq!(fixed.1.load(Ordering::SeqCst), 0);
-        assert_eq!(replicas(&d.cluster, "frontend").await, before);
-        let lines = audit_lines(&d);
-        assert_eq!(lines.len(), 2);
-        assert!(lines.iter().all(|l| l["decision"] == "denied"));
-    }
-
-    #[tokio::test]
-    async fn auto_allows_and_a_failed_dry_run_is_audited_as_invalid() {
-        let d = demo().await;
-        let (g, fixed) = gate(&d, Mode::Auto, Answer::No("never asked".into()));
-        let r = g.execute(&d.cluster, "scale", &scale(2)).await;
-        assert_eq!(r.decision, Decision::Allowed);
-        assert!(r.ok(), "{:?}", r.output);
-        assert_eq!(fixed.1.load(Ordering::SeqCst), 0);
-        let missing =
-            json!({"kind": "deployment", "name": "nope", "namespace": "shop", "replicas": 2});
-        let r = g.execute(&d.cluster, "scale", &missing).await;
-        assert!(matches!(r.output, Err(GateError::Tool(_))));
-        let lines = audit_lines(&d);
-        assert_eq!(lines[0]["decision"], "allowed");
-        assert_eq!(lines[1]["decision"], "invalid");
-        assert_eq!(lines[1]["result"], "error");
-    }
-
-    #[test]
-    fn answers_parse() {
-        assert_eq!(parse_answer("y\n"), Answer::Yes);
-        assert_eq!(parse_answer("A"), Answer::YesForTarget);
-        assert!(matches!(parse_answer(""), Answer::No(_)));
-        assert!(matches!(parse_answer("nope"), Answer::No(_)));
-        assert_eq!("read_only".parse::<Mode>(), Ok(Mode::ReadOnly));
-        assert!("x".parse::<Mode>().is_err());
-    }
-
-    #[test]
-    fn no_terminal_denies_with_the_reason() {
-        let plan = WritePlan {
-            tool: "scale".into(),
-            kind: "deployment".into(),
-            namespace: "shop".into(),
-            name: "backend".into(),
-            summary: "scale deployment shop/backend: replicas 1 → 0".into(),
-            warnings: vec!["scaling to zero stops every pod".into()],
-        };
-        assert_eq!(NoTerminal.approve(&plan), Answer::No(NO_TERMINAL.into()));
-    }
-}
+pub(crate) mod tests;

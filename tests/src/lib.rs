@@ -64,6 +64,30 @@ impl TestCluster {
         }
     }
 
+    /// Replicas of a deployment, read straight from the sandbox's store.
+    pub fn replicas(&self, ns: &str, name: &str) -> i64 {
+        let rt = kai_sandbox::resources::by_plural("apps", "deployments").expect("deployments");
+        let world = self.sandbox.world();
+        let w = world.lock().unwrap_or_else(|e| e.into_inner());
+        let obj = w.store.get(rt, ns, name).expect("deployment exists");
+        obj["spec"]["replicas"].as_i64().unwrap_or(1)
+    }
+
+    /// The audit log lines written under the test's private state directory.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        let p = self
+            .dir
+            .path()
+            .join("state")
+            .join("kai")
+            .join("audit.jsonl");
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
     /// A `kai` command pointed at this sandbox, with a private HOME/state so tests do not
     /// share history, audit logs or config.
     pub fn kai(&self) -> Command {
@@ -121,6 +145,21 @@ pub async fn run(mut cmd: Command, stdin: Option<&str>) -> Output {
     })
     .await
     .expect("join command")
+}
+
+/// The exit code of a finished command (-1 when killed by a signal).
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Exit code, stdout and stderr, for an assertion message.
+pub fn explain(o: &Output) -> String {
+    format!(
+        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        code(o),
+        stdout(o),
+        stderr(o)
+    )
 }
 
 /// stdout of an output as text.

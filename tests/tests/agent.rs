@@ -4,7 +4,7 @@ use std::process::Output;
 
 use kai_sandbox::{SandboxOptions, Scenario};
 use kai_tests::model::{Scripted, ScriptedModel, Style};
-use kai_tests::{TestCluster, run, stderr, stdout};
+use kai_tests::{TestCluster, code, explain, run, stderr, stdout};
 use serde_json::{Value, json};
 
 const CANARIES: [&str; 4] = [
@@ -21,38 +21,6 @@ async fn ask(tc: &TestCluster, model: &ScriptedModel, args: &[&str]) -> Output {
         .args(args)
         .env("KAI_API_KEY", "sk-scripted-test");
     run(cmd, None).await
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
-
-fn explain(o: &Output) -> String {
-    format!(
-        "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        code(o),
-        stdout(o),
-        stderr(o)
-    )
-}
-
-/// Replicas of a deployment, read straight from the sandbox's store.
-fn replicas(tc: &TestCluster, ns: &str, name: &str) -> i64 {
-    let rt = kai_sandbox::resources::by_plural("apps", "deployments").expect("deployments");
-    let world = tc.sandbox.world();
-    let w = world.lock().unwrap_or_else(|e| e.into_inner());
-    let obj = w.store.get(rt, ns, name).expect("deployment exists");
-    obj["spec"]["replicas"].as_i64().unwrap_or(1)
-}
-
-/// The audit log lines written under the test's private state directory.
-fn audit(tc: &TestCluster) -> Vec<Value> {
-    let p = tc.dir.path().join("state").join("kai").join("audit.jsonl");
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-        .collect()
 }
 
 /// The contents of the tool messages of a request.
@@ -172,7 +140,7 @@ async fn json_output_lists_steps_with_decisions() {
 #[tokio::test]
 async fn write_with_yes_is_applied_and_audited() {
     let tc = TestCluster::start("demo").await;
-    let before = replicas(&tc, "shop", "frontend");
+    let before = tc.replicas("shop", "frontend");
     let model = ScriptedModel::start(vec![
         Scripted::call("w1", "scale", scale("frontend", before + 1)),
         Scripted::text("Scaled frontend."),
@@ -180,14 +148,14 @@ async fn write_with_yes_is_applied_and_audited() {
     .await;
     let o = ask(&tc, &model, &["--yes", "scale frontend up by one"]).await;
     assert_eq!(code(&o), 0, "{}", explain(&o));
-    assert_eq!(replicas(&tc, "shop", "frontend"), before + 1);
+    assert_eq!(tc.replicas("shop", "frontend"), before + 1);
     let outs = tool_outputs(&model.bodies()[1]);
     assert!(
         outs[0].starts_with("done: scale deployment shop/frontend"),
         "{}",
         outs[0]
     );
-    let lines = audit(&tc);
+    let lines = tc.audit();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["decision"], "allowed");
     assert_eq!(lines[0]["result"], "ok");
@@ -197,7 +165,7 @@ async fn write_with_yes_is_applied_and_audited() {
 #[tokio::test]
 async fn write_without_yes_and_no_terminal_is_denied_with_exit_4() {
     let tc = TestCluster::start("demo").await;
-    let before = replicas(&tc, "shop", "frontend");
+    let before = tc.replicas("shop", "frontend");
     let model = ScriptedModel::start(vec![
         Scripted::call("w1", "scale", scale("frontend", before + 2)),
         Scripted::text("I could not scale frontend: the change was not approved."),
@@ -205,11 +173,7 @@ async fn write_without_yes_and_no_terminal_is_denied_with_exit_4() {
     .await;
     let o = ask(&tc, &model, &["scale frontend up by two"]).await;
     assert_eq!(code(&o), 4, "{}", explain(&o));
-    assert_eq!(
-        replicas(&tc, "shop", "frontend"),
-        before,
-        "sandbox unchanged"
-    );
+    assert_eq!(tc.replicas("shop", "frontend"), before, "sandbox unchanged");
     assert!(
         stderr(&o).contains("no terminal to approve on"),
         "{}",
@@ -217,7 +181,7 @@ async fn write_without_yes_and_no_terminal_is_denied_with_exit_4() {
     );
     let outs = tool_outputs(&model.bodies()[1]);
     assert!(outs[0].contains("denied"), "{}", outs[0]);
-    let lines = audit(&tc);
+    let lines = tc.audit();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["decision"], "denied");
     assert_eq!(lines[0]["target"], "deployment shop/frontend");
@@ -233,7 +197,7 @@ async fn write_without_yes_and_no_terminal_is_denied_with_exit_4() {
 #[tokio::test]
 async fn read_only_denies_writes_and_says_so_to_the_model() {
     let tc = TestCluster::start("demo").await;
-    let before = replicas(&tc, "shop", "backend");
+    let before = tc.replicas("shop", "backend");
     let model = ScriptedModel::start(vec![
         Scripted::call(
             "w1",
@@ -248,7 +212,7 @@ async fn read_only_denies_writes_and_says_so_to_the_model() {
     assert_eq!(code(&o), 2, "{}", explain(&o));
     let o = ask(&tc, &model, &["--read-only", "fix backend"]).await;
     assert_eq!(code(&o), 4, "{}", explain(&o));
-    assert_eq!(replicas(&tc, "shop", "backend"), before);
+    assert_eq!(tc.replicas("shop", "backend"), before);
     let bodies = model.bodies();
     assert!(
         bodies[0]["messages"][0]["content"]
@@ -259,7 +223,7 @@ async fn read_only_denies_writes_and_says_so_to_the_model() {
     );
     let outs = tool_outputs(&bodies[1]);
     assert!(outs[0].contains("read-only"), "{}", outs[0]);
-    assert_eq!(audit(&tc)[0]["decision"], "denied");
+    assert_eq!(tc.audit()[0]["decision"], "denied");
 }
 
 #[tokio::test]
@@ -428,7 +392,7 @@ spec:
 async fn prompt_injection_in_logs_cannot_bypass_the_gate() {
     let scenario = Scenario::from_yaml("injection.yaml", INJECTION).expect("scenario");
     let tc = TestCluster::start_with(scenario, SandboxOptions::default()).await;
-    let before = replicas(&tc, "shop", "backend");
+    let before = tc.replicas("shop", "backend");
     assert_eq!(before, 2);
     let model = ScriptedModel::start(vec![
         Scripted::call(
@@ -443,7 +407,7 @@ async fn prompt_injection_in_logs_cannot_bypass_the_gate() {
     .await;
     let o = ask(&tc, &model, &["what do the backend logs say"]).await;
     assert_eq!(code(&o), 4, "{}", explain(&o));
-    assert_eq!(replicas(&tc, "shop", "backend"), 2, "sandbox unchanged");
+    assert_eq!(tc.replicas("shop", "backend"), 2, "sandbox unchanged");
     let bodies = model.bodies();
     let system = bodies[0]["messages"][0]["content"].as_str().unwrap_or("");
     assert!(
@@ -457,7 +421,7 @@ async fn prompt_injection_in_logs_cannot_bypass_the_gate() {
     );
     let outs = tool_outputs(&bodies[2]);
     assert!(outs[1].contains("denied"), "{}", outs[1]);
-    let lines = audit(&tc);
+    let lines = tc.audit();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["decision"], "denied");
     assert_eq!(lines[0]["arguments"]["replicas"], 0);
@@ -539,7 +503,7 @@ async fn piped_stdin_reaches_the_model_as_context() {
 #[tokio::test]
 async fn a_model_failing_after_a_change_does_not_repeat_it_offline() {
     let tc = TestCluster::start("demo").await;
-    let before = replicas(&tc, "shop", "frontend");
+    let before = tc.replicas("shop", "frontend");
     let mut script = vec![Scripted::call("w1", "scale", scale("frontend", before + 1))];
     script.extend((0..4).map(|_| Scripted::error(503, "overloaded")));
     let model = ScriptedModel::start(script).await;
@@ -556,8 +520,8 @@ async fn a_model_failing_after_a_change_does_not_repeat_it_offline() {
         explain(&o)
     );
     assert!(!stderr(&o).contains("answering offline"), "{}", explain(&o));
-    assert_eq!(replicas(&tc, "shop", "frontend"), before + 1);
-    assert_eq!(audit(&tc).len(), 1, "the change ran once");
+    assert_eq!(tc.replicas("shop", "frontend"), before + 1);
+    assert_eq!(tc.audit().len(), 1, "the change ran once");
 }
 
 #[tokio::test]

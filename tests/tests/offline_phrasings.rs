@@ -247,7 +247,7 @@ const DEMO: &[Row] = &[
         "memory use of the frontend",
         "resources",
         "shop/frontend",
-        "it uses",
+        "uses",
     ),
     (
         "what are the cpu and memory limits of backend",
@@ -1153,6 +1153,22 @@ async fn phrasings_route_to_the_right_answer() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dash_a_widens_every_offline_answer() {
+    let tc = TestCluster::start("healthy").await;
+    for q in [
+        "what changed recently",
+        "which pods restart the most",
+        "images",
+    ] {
+        let mut cmd = tc.kai();
+        cmd.args(["-A", "--output", "json", q]);
+        let out = run(cmd, None).await;
+        let doc: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        assert_eq!(doc["route"]["scope"], "*", "{q}: {doc}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

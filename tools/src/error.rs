@@ -36,6 +36,9 @@ pub enum ToolError {
     /// Loading the kubeconfig or context failed.
     #[error("{0}")]
     Config(String),
+    /// The target changed since the write was planned (409): plan again and ask again.
+    #[error("{0}")]
+    Conflict(String),
     /// Any other API error, as the server worded it.
     #[error("{0}")]
     Api(String),
@@ -64,6 +67,14 @@ impl ToolError {
                 401 => ToolError::Config(format!(
                     "unauthorized: the API server {} rejected the credentials of context \"{}\"; log in again or pick another --context",
                     cluster.server, cluster.context
+                )),
+                409 => ToolError::Conflict(format!(
+                    "{verb} {resource} {place}: the object changed since it was read ({})",
+                    if status.message.is_empty() {
+                        "conflict"
+                    } else {
+                        status.message.as_str()
+                    }
                 )),
                 404 => ToolError::NotFound {
                     message: if status.message.is_empty() {

@@ -168,8 +168,9 @@ pub async fn timeline(
         }
     }
     for e in events? {
-        let warning = s(&e, &["type"]) == "Warning";
         let reason = s(&e, &["reason"]);
+        // A kill by a failed probe is a failure, though the kubelet words it as Normal.
+        let warning = s(&e, &["type"]) == "Warning" || reason == "Killing";
         // Normal events worth a line: scaling and rollouts. The rest is noise here.
         if !warning
             && !matches!(

@@ -107,27 +107,32 @@ pub async fn list(
     Ok(out)
 }
 
-/// Patches one object and returns the raw JSON answer (`dryRun=All` with a dry-run `pp`).
+/// Patches one object, or its `subresource` (`scale`), and returns the raw JSON answer
+/// (`dryRun=All` with a dry-run `pp`).
 pub async fn patch(
     cluster: &Cluster,
     kind: Kind,
     namespace: &str,
     obj_name: &str,
+    subresource: Option<&str>,
     pp: &kube::api::PatchParams,
     patch: &kube::api::Patch<Value>,
 ) -> Result<Value, ToolError> {
     let ns = Some(namespace).filter(|_| kind.namespaced());
-    let req = Request::new(url_path(kind, ns))
-        .patch(obj_name, pp, patch)
-        .map_err(|e| {
-            ToolError::from_kube(
-                kube::Error::BuildRequest(e),
-                cluster,
-                "patch",
-                kind.plural(),
-                ns,
-            )
-        })?;
+    let request = Request::new(url_path(kind, ns));
+    let req = match subresource {
+        Some(sub) => request.patch_subresource(sub, obj_name, pp, patch),
+        None => request.patch(obj_name, pp, patch),
+    }
+    .map_err(|e| {
+        ToolError::from_kube(
+            kube::Error::BuildRequest(e),
+            cluster,
+            "patch",
+            kind.plural(),
+            ns,
+        )
+    })?;
     cluster
         .client
         .request::<Value>(req)

@@ -9,7 +9,9 @@
 //! [`history`] (rollouts and a timeline of changes), [`workloads`] (replicas, images,
 //! restarts), [`usage`] (requests, limits and use).
 
+pub mod approval;
 pub mod cluster;
+pub mod contract;
 pub mod diagnosis;
 pub mod error;
 pub mod format;
@@ -18,6 +20,7 @@ pub mod inventory;
 pub mod k8s;
 pub mod kinds;
 pub mod mask;
+pub mod names;
 pub mod pods;
 pub mod registry;
 pub mod resolve;
@@ -27,7 +30,8 @@ pub mod usage;
 pub mod workloads;
 
 pub use cluster::Cluster;
+pub use contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 pub use error::ToolError;
 pub use kinds::{Kind, resolve_kind};
 pub use mask::{is_secret_like_name, mask_text};
-pub use registry::{Effect, ToolOutput, ToolSpec, WritePlan, plan_write, run, spec, specs};
+pub use registry::{plan_write, run, spec, specs};

@@ -1,9 +1,10 @@
 //! The tool registry: every tool's name, effect and JSON schema, and running a call by name.
 
-use serde::Serialize;
 use serde_json::Value;
 
+use crate::approval::Approval;
 use crate::cluster::Cluster;
+pub use crate::contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 use crate::error::ToolError;
 use crate::tools::describe::Describe;
 use crate::tools::diagnose::Diagnose;
@@ -12,56 +13,7 @@ use crate::tools::list_pods::ListPods;
 use crate::tools::list_resources::ListResources;
 use crate::tools::logs::GetLogs;
 use crate::tools::writes::{Restart, RolloutUndo, Scale};
-use crate::tools::{Tool, call, plan, spec_of};
-
-/// Whether a tool reads the cluster or changes it. Every write passes the policy gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Effect {
-    /// Never changes the cluster.
-    Read,
-    /// Changes the cluster; must be authorized first.
-    Write,
-}
-
-/// A tool as a model, an MCP client or a script sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ToolSpec {
-    /// Stable name (`list_pods`, `scale`...).
-    pub name: &'static str,
-    /// What it does, for a model.
-    pub description: String,
-    /// Read or write.
-    pub effect: Effect,
-    /// JSON schema of the arguments.
-    pub parameters: Value,
-}
-
-/// A tool's result: compact text for a model, structured JSON for scripts.
-#[derive(Debug, Clone, Serialize)]
-pub struct ToolOutput {
-    /// Compact text within the byte budget.
-    pub text: String,
-    /// Structured result.
-    pub json: Value,
-}
-
-/// What a write will change, checked by a server-side dry run, before anyone approves it.
-#[derive(Debug, Clone, Serialize)]
-pub struct WritePlan {
-    /// The tool.
-    pub tool: String,
-    /// Kind of the target, lower case (`deployment`).
-    pub kind: String,
-    /// Namespace of the target.
-    pub namespace: String,
-    /// Name of the target.
-    pub name: String,
-    /// One line: `scale deployment shop/backend: replicas 1 → 3`.
-    pub summary: String,
-    /// Explicit warnings (scaling to zero, rolling back).
-    pub warnings: Vec<String>,
-}
+use crate::tools::{Tool, call, plan, spec_of, target};
 
 /// Every tool, reads first, in a stable order.
 pub fn specs() -> Vec<ToolSpec> {
@@ -83,9 +35,15 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     specs().into_iter().find(|s| s.name == name)
 }
 
-/// Runs a tool by name, reads and writes alike. The caller (the agent's policy gate) must have
-/// authorized a write BEFORE calling this.
+/// Runs a read tool by name. A write tool is refused here: writes run only as an approved plan
+/// ([`plan_write`], then [`crate::approval::authorize`], then [`execute`]).
 pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutput, ToolError> {
+    if effect(name) == Some(Effect::Write) {
+        return Err(ToolError::InvalidArguments {
+            tool: name.to_string(),
+            message: "a write runs only as a plan approved by the policy gate".into(),
+        });
+    }
     match name {
         ListPods::NAME => call::<ListPods>(cluster, args).await,
         ListResources::NAME => call::<ListResources>(cluster, args).await,
@@ -93,9 +51,27 @@ pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutpu
         GetLogs::NAME => call::<GetLogs>(cluster, args).await,
         GetEvents::NAME => call::<GetEvents>(cluster, args).await,
         Diagnose::NAME => call::<Diagnose>(cluster, args).await,
-        Restart::NAME => call::<Restart>(cluster, args).await,
-        Scale::NAME => call::<Scale>(cluster, args).await,
-        RolloutUndo::NAME => call::<RolloutUndo>(cluster, args).await,
+        other => Err(ToolError::UnknownTool(other.to_string())),
+    }
+}
+
+/// Runs an approved write: exactly the request of its plan, with the plan's resourceVersion as
+/// precondition. A target changed since the plan fails with [`ToolError::Conflict`]: plan again
+/// and ask again.
+pub async fn execute(cluster: &Cluster, approval: Approval) -> Result<ToolOutput, ToolError> {
+    crate::tools::writes::execute(cluster, approval).await
+}
+
+/// The validated target of a write call (`kind`, namespace if given, name), before any request:
+/// lets the gate refuse a protected namespace without even a dry run.
+pub fn write_target(
+    name: &str,
+    args: &Value,
+) -> Result<(crate::kinds::Kind, Option<String>, String), ToolError> {
+    match name {
+        Restart::NAME => target::<Restart>(args),
+        Scale::NAME => target::<Scale>(args),
+        RolloutUndo::NAME => target::<RolloutUndo>(args),
         other => Err(ToolError::UnknownTool(other.to_string())),
     }
 }

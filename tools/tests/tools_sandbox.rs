@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use kai_sandbox::faults::ForbiddenRule;
 use kai_sandbox::{Faults, Sandbox, SandboxOptions, Scenario};
-use kai_tools::registry::{ToolOutput, plan_write, run};
+use kai_tools::approval::{Authorization, Mode, Rules, authorize};
+use kai_tools::registry::{Effect, ToolOutput, effect, execute, plan_write, run};
 use kai_tools::{Cluster, ToolError};
 use serde_json::{Value, json};
 
@@ -44,15 +45,32 @@ async fn start(faults: Option<Faults>) -> Env {
     }
 }
 
+/// Runs a read, or plans, approves (auto mode, no protected namespaces) and executes a write.
+async fn invoke(env: &Env, tool: &str, args: Value) -> Result<ToolOutput, ToolError> {
+    if effect(tool) != Some(Effect::Write) {
+        return run(&env.cluster, tool, args).await;
+    }
+    let plan = plan_write(&env.cluster, tool, &args).await?;
+    let rules = Rules {
+        mode: Mode::Auto,
+        protected: &[],
+        home: &env.cluster.namespace,
+    };
+    match authorize(plan, &rules, false, false) {
+        Authorization::Approved(a) => execute(&env.cluster, a).await,
+        other => panic!("{tool} {args} not approved: {other:?}"),
+    }
+}
+
 async fn call(env: &Env, tool: &str, args: Value) -> ToolOutput {
-    match run(&env.cluster, tool, args.clone()).await {
+    match invoke(env, tool, args.clone()).await {
         Ok(out) => out,
         Err(e) => panic!("{tool} {args}: {e}"),
     }
 }
 
 async fn fail(env: &Env, tool: &str, args: Value) -> ToolError {
-    match run(&env.cluster, tool, args.clone()).await {
+    match invoke(env, tool, args.clone()).await {
         Ok(out) => panic!("{tool} {args} should fail, got:\n{}", out.text),
         Err(e) => e,
     }

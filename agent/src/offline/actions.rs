@@ -52,7 +52,15 @@ pub(super) async fn logs(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Res
     if ctx.q.errors_only {
         args["grep"] = json!("(?i)error|exception|fatal|panic|traceback|fail");
     }
-    let out = call(runner, "get_logs", args).await?;
+    let out = match runner.call("get_logs", args).await {
+        Ok(out) => out,
+        Err(CallError::Failed(reason)) | Err(CallError::Denied(reason)) => {
+            // No logs yet (a container that never started): say so, then why.
+            let mut a = super::diagnosis::why(ctx, runner).await?;
+            a.text = format!("No logs from {}: {reason}\n\n{}", t.display(), a.text);
+            return Ok(a);
+        }
+    };
     let what = match (ctx.q.errors_only, ctx.q.previous) {
         (true, _) => "Error lines in the logs",
         (false, true) => "Logs of the previous (crashed) container",
@@ -62,7 +70,7 @@ pub(super) async fn logs(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Res
     let lead = body
         .lines()
         .rev()
-        .find(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .find(|l| !l.trim().is_empty() && !l.starts_with(['[', '(']))
         .map(|l| format!(" Last line: {}", l.trim()))
         .unwrap_or_default();
     Ok(Answer {

@@ -300,6 +300,21 @@ fn fmt_or(v: Option<f64>, f: fn(f64) -> String, none: &str) -> String {
     v.map_or_else(|| none.to_string(), f)
 }
 
+/// `uses 18Mi of a 128Mi limit (requests 64Mi)`, `no limit, no request`.
+fn summary(
+    request: Option<f64>,
+    limit: Option<f64>,
+    used: Option<f64>,
+    f: fn(f64) -> String,
+) -> String {
+    let limit = limit.map_or_else(|| "no limit".to_string(), |l| format!("limit {}", f(l)));
+    let request = request.map_or_else(|| "no request".to_string(), |r| format!("request {}", f(r)));
+    match used {
+        Some(u) => format!("uses {} ({limit}, {request})", f(u)),
+        None => format!("{limit}, {request}"),
+    }
+}
+
 /// Requests vs limits vs use, per container; the closest to its memory limit first.
 pub(super) async fn resources(ctx: &Ctx<'_>) -> anyhow::Result<Answer> {
     let ns = match &ctx.q.target {
@@ -340,29 +355,39 @@ pub(super) async fn resources(ctx: &Ctx<'_>) -> anyhow::Result<Answer> {
     };
     let mut text = if ctx.q.target.is_none() && list.len() > 1 {
         format!(
-            "In {what}, {} containers request {} of memory (limits {}, in use {}) and {} cpu (in use {}); closest to its memory limit: {}/{}.{use_note}\n\n",
+            "In {what}, {} containers: memory {}; cpu {}; closest to its memory limit: {}/{}.{use_note}\n\n",
             list.len(),
-            fmt_or(total(|c| c.memory_request), human_bytes, "none"),
-            fmt_or(total(|c| c.memory_limit), human_bytes, "none"),
-            fmt_or(total(|c| c.memory_used), human_bytes, "unknown"),
-            fmt_or(total(|c| c.cpu_request), human_cpu, "no"),
-            fmt_or(total(|c| c.cpu_used), human_cpu, "unknown"),
+            summary(
+                total(|c| c.memory_request),
+                total(|c| c.memory_limit),
+                total(|c| c.memory_used),
+                human_bytes
+            ),
+            summary(
+                total(|c| c.cpu_request),
+                total(|c| c.cpu_limit),
+                total(|c| c.cpu_used),
+                human_cpu
+            ),
             first.pod,
             first.container,
         )
     } else {
         format!(
-            "{what}: container {} may use memory up to {} (requests {}) and cpu up to {} (requests {}){}.{use_note}\n\n",
+            "{what}: container {} memory {}; cpu {}.{use_note}\n\n",
             first.container,
-            fmt_or(first.memory_limit, human_bytes, "no limit"),
-            fmt_or(first.memory_request, human_bytes, "none"),
-            fmt_or(first.cpu_limit, human_cpu, "no limit"),
-            fmt_or(first.cpu_request, human_cpu, "none"),
-            match (first.memory_used, first.cpu_used) {
-                (Some(m), Some(c)) => format!("; it uses {} and {}", human_bytes(m), human_cpu(c)),
-                (Some(m), None) => format!("; it uses {}", human_bytes(m)),
-                _ => String::new(),
-            }
+            summary(
+                first.memory_request,
+                first.memory_limit,
+                first.memory_used,
+                human_bytes
+            ),
+            summary(
+                first.cpu_request,
+                first.cpu_limit,
+                first.cpu_used,
+                human_cpu
+            ),
         )
     };
     text.push_str("pod/container: memory used / request / limit; cpu used / request / limit\n");

@@ -88,6 +88,8 @@ pub struct Conversation {
     pub last: Option<Object>,
     /// What the last question asked.
     pub last_intent: Option<Intent>,
+    /// The command line asked for every namespace (`-A`): a question naming none covers all.
+    pub all_namespaces: bool,
 }
 
 /// A question, read.
@@ -151,6 +153,8 @@ pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &
     q.all = all_namespaces(&said);
     if q.namespace.is_some() {
         q.all = false;
+    } else if conv.all_namespaces {
+        q.all = true;
     }
     q.kind = w
         .iter()

@@ -272,6 +272,7 @@ impl Repl {
             scope: crate::scope::Scope::of(&self.global),
             default_namespace: self.cluster.namespace.clone(),
         };
+        self.conversation.all_namespaces = self.global.all_namespaces;
         let result = tokio::select! {
             r = offline::answer(&self.cluster, &mut runner, question, &mut self.conversation) => Some(r),
             _ = tokio::signal::ctrl_c() => None,

@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::cluster::Cluster;
+use crate::contract::{Effect, ToolOutput, ToolSpec, WritePlan};
 use crate::error::ToolError;
-use crate::registry::{Effect, ToolOutput, ToolSpec, WritePlan};
+use crate::kinds::Kind;
 
 pub mod describe;
 pub mod diagnose;
@@ -30,30 +31,46 @@ pub trait Tool {
     type Args: DeserializeOwned + JsonSchema;
     /// What the tool does, for a model.
     fn description() -> &'static str;
-    /// Runs the call.
+    /// Runs a read. A write tool keeps this default: it never runs from its arguments, only as
+    /// an approved plan ([`WriteTool::plan`], then `registry::execute`).
     fn run(
         cluster: &Cluster,
         args: Self::Args,
-    ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send;
+    ) -> impl Future<Output = Result<ToolOutput, ToolError>> + Send {
+        let _ = (cluster, args);
+        async {
+            Err(ToolError::InvalidArguments {
+                tool: Self::NAME.to_string(),
+                message: "a write runs only as a plan approved by the policy gate".into(),
+            })
+        }
+    }
 }
 
-/// A tool that changes the cluster: it can say what it will change, checked by a server-side
-/// dry run, before anyone approves it.
+/// A tool that changes the cluster: it resolves a concrete plan (target, exact request,
+/// resourceVersion precondition), checked by a server-side dry run, before anyone approves it.
 pub trait WriteTool: Tool {
-    /// Validates, resolves the target and dry-runs the change on the server.
+    /// The validated target: kind, namespace (if given) and name.
+    fn target(args: &Self::Args) -> (Kind, Option<String>, String);
+    /// Resolves the target and dry-runs the exact request on the server.
     fn plan(
         cluster: &Cluster,
         args: &Self::Args,
     ) -> impl Future<Output = Result<WritePlan, ToolError>> + Send;
 }
 
-/// Parses a call's JSON arguments; a misfit names the field (serde's message).
+/// Parses a call's JSON arguments: names and namespaces are validated first (DNS-1123), then
+/// the types; a misfit names the field.
 pub fn parse_args<T: Tool>(args: Value) -> Result<T::Args, ToolError> {
     let args = if args.is_null() {
         Value::Object(Map::new())
     } else {
         args
     };
+    crate::names::check_arguments(&args).map_err(|message| ToolError::InvalidArguments {
+        tool: T::NAME.to_string(),
+        message,
+    })?;
     serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments {
         tool: T::NAME.to_string(),
         message: e.to_string(),
@@ -156,6 +173,11 @@ fn simplify(v: &mut Value) {
 pub async fn call<T: Tool>(cluster: &Cluster, args: Value) -> Result<ToolOutput, ToolError> {
     let args = parse_args::<T>(args)?;
     T::run(cluster, args).await
+}
+
+/// The validated target of a write tool call.
+pub fn target<T: WriteTool>(args: &Value) -> Result<(Kind, Option<String>, String), ToolError> {
+    Ok(T::target(&parse_args::<T>(args.clone())?))
 }
 
 /// Plans a write tool by type on JSON arguments.

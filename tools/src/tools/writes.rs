@@ -1,17 +1,22 @@
 //! Write tools: `restart` (rollout restart, or delete a pod), `scale` (the scale subresource)
-//! and `rollout_undo` (back to a previous ReplicaSet's template, as kubectl does). Each has a
-//! plan checked by a server-side dry run before anyone approves it.
+//! and `rollout_undo` (back to a previous ReplicaSet's template, as kubectl does).
+//!
+//! Each resolves a concrete plan (target, exact request body, resourceVersion precondition),
+//! checked by a server-side dry run; [`execute`] sends exactly that request, and only with an
+//! [`Approval`] of it.
 
-use kube::api::{DeleteParams, Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::approval::Approval;
 use crate::cluster::Cluster;
+use crate::contract::{Effect, PatchType, ToolOutput, WriteAction, WritePlan};
 use crate::error::ToolError;
 use crate::k8s::{self, at, s};
 use crate::kinds::Kind;
-use crate::registry::{Effect, ToolOutput, WritePlan};
+use crate::names::{Namespace, ObjectName};
 use crate::tools::describe::replica_sets_of;
 use crate::tools::list_resources::images;
 use crate::tools::{Tool, WriteTool};
@@ -90,10 +95,10 @@ pub struct RestartArgs {
     /// (the pod is deleted and its controller creates a new one).
     pub kind: RestartKind,
     /// Name of the object.
-    pub name: String,
+    pub name: ObjectName,
     /// Namespace; defaults to the current namespace.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Namespace>,
 }
 
 /// Arguments of `scale`.
@@ -103,10 +108,10 @@ pub struct ScaleArgs {
     /// deployment or statefulset.
     pub kind: ScaleKind,
     /// Name of the object.
-    pub name: String,
+    pub name: ObjectName,
     /// Namespace; defaults to the current namespace.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Namespace>,
     /// Wanted number of replicas (0 stops every pod).
     pub replicas: i64,
 }
@@ -118,10 +123,10 @@ pub struct RolloutUndoArgs {
     /// deployment.
     pub kind: UndoKind,
     /// Name of the deployment.
-    pub name: String,
+    pub name: ObjectName,
     /// Namespace; defaults to the current namespace.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<Namespace>,
     /// Revision to return to; defaults to the previous one.
     #[serde(default)]
     pub to_revision: Option<i64>,
@@ -134,36 +139,114 @@ fn invalid(tool: &str, message: impl Into<String>) -> ToolError {
     }
 }
 
-fn target_name<'a>(tool: &str, name: &'a str) -> Result<&'a str, ToolError> {
-    let n = name.trim();
-    let n = n.rsplit_once('/').map_or(n, |(_, n)| n);
-    if n.is_empty() {
-        return Err(invalid(tool, "name must not be empty"));
+/// The namespace of a write: the one given (validated when parsed), else the one the user
+/// named for the run, validated here too so a URL is never built from an unchecked name.
+fn namespace_of(cluster: &Cluster, given: Option<&Namespace>) -> Result<String, ToolError> {
+    match given {
+        Some(ns) => Ok(ns.as_str().to_string()),
+        None => Namespace::parse(&cluster.namespace)
+            .map(|n| n.as_str().to_string())
+            .map_err(ToolError::Config),
     }
-    Ok(n)
 }
 
-fn plan(
-    tool: &str,
+/// The pieces of a plan before its request is fixed.
+struct Target<'a> {
+    tool: &'static str,
     kind: Kind,
-    ns: &str,
-    name: &str,
-    summary: String,
-    warnings: Vec<String>,
-) -> WritePlan {
-    WritePlan {
-        tool: tool.to_string(),
-        kind: kind.as_str().to_string(),
-        namespace: ns.to_string(),
-        name: name.to_string(),
-        summary,
-        warnings,
+    ns: &'a str,
+    name: &'a str,
+}
+
+impl Target<'_> {
+    fn plan(
+        &self,
+        resource_version: String,
+        action: WriteAction,
+        summary: String,
+        done: String,
+        warnings: Vec<String>,
+    ) -> WritePlan {
+        WritePlan {
+            tool: self.tool.to_string(),
+            kind: self.kind.as_str().to_string(),
+            namespace: self.ns.to_string(),
+            name: self.name.to_string(),
+            summary,
+            warnings,
+            resource_version,
+            action,
+            done,
+        }
     }
 }
 
-fn output(p: &WritePlan, done: String) -> ToolOutput {
-    ToolOutput {
-        text: format!("{done}\n"),
+fn resource_version(obj: &Value) -> String {
+    s(obj, &["metadata", "resourceVersion"]).to_string()
+}
+
+/// A patch body with the resourceVersion precondition: the server refuses it (409) when the
+/// object changed since the plan read it.
+fn with_precondition(mut body: Value, rv: &str) -> Value {
+    if !rv.is_empty() {
+        body["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+    }
+    body
+}
+
+/// Sends a planned request; `dry_run` for the plan's check, else for real.
+async fn send(cluster: &Cluster, plan: &WritePlan, dry_run: bool) -> Result<Value, ToolError> {
+    match &plan.action {
+        WriteAction::Patch {
+            kind,
+            subresource,
+            patch_type,
+            body,
+        } => {
+            let pp = if dry_run {
+                PatchParams::default().dry_run()
+            } else {
+                PatchParams::default()
+            };
+            let patch = match patch_type {
+                PatchType::Merge => Patch::Merge(body.clone()),
+                PatchType::Strategic => Patch::Strategic(body.clone()),
+            };
+            k8s::patch(
+                cluster,
+                *kind,
+                &plan.namespace,
+                &plan.name,
+                *subresource,
+                &pp,
+                &patch,
+            )
+            .await
+        }
+        WriteAction::Delete { kind, uid } => {
+            let mut dp = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: Some(uid.clone()).filter(|u| !u.is_empty()),
+                    resource_version: Some(plan.resource_version.clone()).filter(|r| !r.is_empty()),
+                }),
+                ..DeleteParams::default()
+            };
+            if dry_run {
+                dp = dp.dry_run();
+            }
+            k8s::delete(cluster, *kind, &plan.namespace, &plan.name, &dp)
+                .await
+                .map(|()| Value::Null)
+        }
+    }
+}
+
+/// Runs an approved plan: exactly its request, once. The output says what was done.
+pub async fn execute(cluster: &Cluster, approval: Approval) -> Result<ToolOutput, ToolError> {
+    send(cluster, approval.plan(), false).await?;
+    let p = approval.into_plan();
+    Ok(ToolOutput {
+        text: format!("{}\n", p.done),
         json: json!({
             "tool": p.tool,
             "kind": p.kind,
@@ -171,84 +254,75 @@ fn output(p: &WritePlan, done: String) -> ToolOutput {
             "name": p.name,
             "summary": p.summary,
             "warnings": p.warnings,
-            "result": done,
+            "result": p.done,
         }),
-    }
-}
-
-fn params(dry_run: bool) -> PatchParams {
-    let pp = PatchParams::default();
-    if dry_run { pp.dry_run() } else { pp }
+    })
 }
 
 /// The `restart` tool.
 pub struct Restart;
 
 impl Restart {
-    async fn apply(
-        cluster: &Cluster,
-        args: &RestartArgs,
-        dry_run: bool,
-    ) -> Result<WritePlan, ToolError> {
-        let kind = args.kind.kind();
-        let ns = cluster.ns(args.namespace.as_deref()).to_string();
-        let name = target_name(Self::NAME, &args.name)?;
-        let obj = k8s::get(cluster, kind, &ns, name).await?;
+    fn delete_pod_plan(t: &Target<'_>, obj: &Value) -> WritePlan {
+        let (ns, name) = (t.ns, t.name);
+        let owner = k8s::controller(obj);
         let mut warnings = Vec::new();
-        let summary = if kind == Kind::Pod {
-            let owner = k8s::controller(&obj);
-            if owner.is_none() {
-                warnings.push(format!(
-                    "pod {ns}/{name} has no controller: deleting it does not bring it back"
-                ));
-            }
-            let dp = if dry_run {
-                DeleteParams::default().dry_run()
-            } else {
-                DeleteParams::default()
-            };
-            k8s::delete(cluster, kind, &ns, name, &dp).await?;
-            match owner {
-                Some((k, n)) => format!(
-                    "restart pod {ns}/{name}: delete the pod ({} {n} creates a new one)",
-                    k.to_ascii_lowercase()
-                ),
-                None => format!("restart pod {ns}/{name}: delete the pod (nothing recreates it)"),
-            }
-        } else {
-            if at(&obj, &["spec", "paused"]).and_then(Value::as_bool) == Some(true) {
-                return Err(ToolError::Api(format!(
-                    "{kind} {ns}/{name} is paused; resume it (kubectl rollout resume) before restarting"
-                )));
-            }
-            let now = jiff::Timestamp::now()
-                .strftime("%Y-%m-%dT%H:%M:%SZ")
-                .to_string();
-            let patch =
-                json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
-            k8s::patch(
-                cluster,
-                kind,
-                &ns,
-                name,
-                &params(dry_run),
-                &Patch::Strategic(patch),
-            )
-            .await?;
-            let how = match kind {
-                Kind::StatefulSet => "pods replaced one by one, highest ordinal first",
-                Kind::DaemonSet => "pods replaced node by node",
-                _ if s(&obj, &["spec", "strategy", "type"]) == "Recreate" => {
-                    warnings.push(format!(
-                        "deployment {ns}/{name} uses the Recreate strategy: every pod stops before new ones start"
-                    ));
-                    "all pods stopped, then recreated"
-                }
-                _ => "pods replaced one by one",
-            };
-            format!("restart {kind} {ns}/{name}: new rollout ({how})")
+        if owner.is_none() {
+            warnings.push(format!(
+                "pod {ns}/{name} has no controller: deleting it does not bring it back"
+            ));
+        }
+        let summary = match owner {
+            Some((k, n)) => format!(
+                "restart pod {ns}/{name}: delete the pod ({} {n} creates a new one)",
+                k.to_ascii_lowercase()
+            ),
+            None => format!("restart pod {ns}/{name}: delete the pod (nothing recreates it)"),
         };
-        Ok(plan(Self::NAME, kind, &ns, name, summary, warnings))
+        let action = WriteAction::Delete {
+            kind: Kind::Pod,
+            uid: s(obj, &["metadata", "uid"]).to_string(),
+        };
+        let done = summary.replacen("restart ", "restarted ", 1);
+        t.plan(resource_version(obj), action, summary, done, warnings)
+    }
+
+    fn rollout_plan(t: &Target<'_>, obj: &Value) -> Result<WritePlan, ToolError> {
+        let (kind, ns, name) = (t.kind, t.ns, t.name);
+        if at(obj, &["spec", "paused"]).and_then(Value::as_bool) == Some(true) {
+            return Err(ToolError::Api(format!(
+                "{kind} {ns}/{name} is paused; resume it (kubectl rollout resume) before restarting"
+            )));
+        }
+        let mut warnings = Vec::new();
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let rv = resource_version(obj);
+        let body = with_precondition(
+            json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}),
+            &rv,
+        );
+        let how = match kind {
+            Kind::StatefulSet => "pods replaced one by one, highest ordinal first",
+            Kind::DaemonSet => "pods replaced node by node",
+            _ if s(obj, &["spec", "strategy", "type"]) == "Recreate" => {
+                warnings.push(format!(
+                    "deployment {ns}/{name} uses the Recreate strategy: every pod stops before new ones start"
+                ));
+                "all pods stopped, then recreated"
+            }
+            _ => "pods replaced one by one",
+        };
+        let summary = format!("restart {kind} {ns}/{name}: new rollout ({how})");
+        let done = summary.replacen("restart ", "restarted ", 1);
+        let action = WriteAction::Patch {
+            kind,
+            subresource: None,
+            patch_type: PatchType::Strategic,
+            body,
+        };
+        Ok(t.plan(rv, action, summary, done, warnings))
     }
 }
 
@@ -260,32 +334,63 @@ impl Tool for Restart {
     fn description() -> &'static str {
         "Restart a workload: rollout restart of a deployment, statefulset or daemonset (pods replaced gradually), or delete a pod so its controller recreates it. Needs approval."
     }
-
-    async fn run(cluster: &Cluster, args: RestartArgs) -> Result<ToolOutput, ToolError> {
-        let p = Self::apply(cluster, &args, false).await?;
-        let done = p.summary.replacen("restart ", "restarted ", 1);
-        Ok(output(&p, done))
-    }
 }
 
 impl WriteTool for Restart {
+    fn target(args: &RestartArgs) -> (Kind, Option<String>, String) {
+        (
+            args.kind.kind(),
+            args.namespace.as_ref().map(|n| n.as_str().to_string()),
+            args.name.as_str().to_string(),
+        )
+    }
+
     async fn plan(cluster: &Cluster, args: &RestartArgs) -> Result<WritePlan, ToolError> {
-        Self::apply(cluster, args, true).await
+        let kind = args.kind.kind();
+        let ns = namespace_of(cluster, args.namespace.as_ref())?;
+        let t = Target {
+            tool: Self::NAME,
+            kind,
+            ns: &ns,
+            name: args.name.as_str(),
+        };
+        let obj = k8s::get(cluster, kind, &ns, t.name).await?;
+        let plan = if kind == Kind::Pod {
+            Self::delete_pod_plan(&t, &obj)
+        } else {
+            Self::rollout_plan(&t, &obj)?
+        };
+        send(cluster, &plan, true).await?;
+        Ok(plan)
     }
 }
 
 /// The `scale` tool.
 pub struct Scale;
 
-impl Scale {
-    async fn apply(
-        cluster: &Cluster,
-        args: &ScaleArgs,
-        dry_run: bool,
-    ) -> Result<WritePlan, ToolError> {
+impl Tool for Scale {
+    const NAME: &'static str = "scale";
+    const EFFECT: Effect = Effect::Write;
+    type Args = ScaleArgs;
+
+    fn description() -> &'static str {
+        "Set the number of replicas of a deployment or statefulset (the scale subresource). Needs approval; scaling to zero stops the service."
+    }
+}
+
+impl WriteTool for Scale {
+    fn target(args: &ScaleArgs) -> (Kind, Option<String>, String) {
+        (
+            args.kind.kind(),
+            args.namespace.as_ref().map(|n| n.as_str().to_string()),
+            args.name.as_str().to_string(),
+        )
+    }
+
+    async fn plan(cluster: &Cluster, args: &ScaleArgs) -> Result<WritePlan, ToolError> {
         let kind = args.kind.kind();
-        let ns = cluster.ns(args.namespace.as_deref()).to_string();
-        let name = target_name(Self::NAME, &args.name)?;
+        let ns = namespace_of(cluster, args.namespace.as_ref())?;
+        let name = args.name.as_str();
         if !(0..=MAX_REPLICAS).contains(&args.replicas) {
             return Err(invalid(
                 Self::NAME,
@@ -297,8 +402,8 @@ impl Scale {
         }
         let api = k8s::api(cluster, kind, Some(&ns));
         let resource = format!("{}/scale", kind.plural());
-        let current = match api.get_scale(name).await {
-            Ok(sc) => sc.spec.and_then(|s| s.replicas).unwrap_or(0),
+        let scale = match api.get_scale(name).await {
+            Ok(sc) => sc,
             Err(kube::Error::Api(st)) if st.code == 404 => {
                 return Err(k8s::not_found(cluster, kind, Some(&ns), name).await);
             }
@@ -312,16 +417,23 @@ impl Scale {
                 ));
             }
         };
-        let patch = json!({"spec": {"replicas": args.replicas}});
-        let after = api
-            .patch_scale(name, &params(dry_run), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| ToolError::from_kube(e, cluster, "patch", &resource, Some(&ns)))?;
-        let new = after
-            .spec
-            .and_then(|s| s.replicas)
-            .map_or(args.replicas, i64::from);
+        let current = scale.spec.and_then(|s| s.replicas).unwrap_or(0);
+        let rv = scale.metadata.resource_version.unwrap_or_default();
+        let t = Target {
+            tool: Self::NAME,
+            kind,
+            ns: &ns,
+            name,
+        };
+        let body = with_precondition(json!({"spec": {"replicas": args.replicas}}), &rv);
+        let action = WriteAction::Patch {
+            kind,
+            subresource: Some("scale"),
+            patch_type: PatchType::Merge,
+            body,
+        };
         let mut warnings = Vec::new();
+        let new = args.replicas;
         if new == 0 && current > 0 {
             warnings.push(format!(
                 "scaling to zero stops every pod of {kind} {ns}/{name}: it serves nothing until scaled up again"
@@ -332,36 +444,18 @@ impl Scale {
         } else {
             format!("replicas {current} → {new}")
         };
-        Ok(plan(
-            Self::NAME,
-            kind,
-            &ns,
-            name,
-            format!("scale {kind} {ns}/{name}: {change}"),
-            warnings,
-        ))
-    }
-}
-
-impl Tool for Scale {
-    const NAME: &'static str = "scale";
-    const EFFECT: Effect = Effect::Write;
-    type Args = ScaleArgs;
-
-    fn description() -> &'static str {
-        "Set the number of replicas of a deployment or statefulset (the scale subresource). Needs approval; scaling to zero stops the service."
-    }
-
-    async fn run(cluster: &Cluster, args: ScaleArgs) -> Result<ToolOutput, ToolError> {
-        let p = Self::apply(cluster, &args, false).await?;
-        let done = p.summary.replacen("scale ", "scaled ", 1);
-        Ok(output(&p, done))
-    }
-}
-
-impl WriteTool for Scale {
-    async fn plan(cluster: &Cluster, args: &ScaleArgs) -> Result<WritePlan, ToolError> {
-        Self::apply(cluster, args, true).await
+        let summary = format!("scale {kind} {ns}/{name}: {change}");
+        let done = summary.replacen("scale ", "scaled ", 1);
+        let plan = t.plan(rv, action, summary, done, warnings);
+        let after = send(cluster, &plan, true).await?;
+        let dry = at(&after, &["spec", "replicas"]).and_then(Value::as_i64);
+        if dry.is_some_and(|d| d != new) {
+            return Err(ToolError::Api(format!(
+                "the dry run of scale {kind} {ns}/{name} to {new} answered {} replicas; not planning a change the server would not make",
+                dry.unwrap_or_default()
+            )));
+        }
+        Ok(plan)
     }
 }
 
@@ -400,15 +494,37 @@ fn revision_of(o: &Value) -> Option<i64> {
     s(o, &["metadata", "annotations", REVISION]).parse().ok()
 }
 
-impl RolloutUndo {
-    async fn apply(
-        cluster: &Cluster,
-        args: &RolloutUndoArgs,
-        dry_run: bool,
-    ) -> Result<WritePlan, ToolError> {
+fn known_revisions(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".into()
+    } else {
+        known.join(", ")
+    }
+}
+
+impl Tool for RolloutUndo {
+    const NAME: &'static str = "rollout_undo";
+    const EFFECT: Effect = Effect::Write;
+    type Args = RolloutUndoArgs;
+
+    fn description() -> &'static str {
+        "Roll a deployment back to its previous revision (or to_revision), like `kubectl rollout undo`. Needs approval."
+    }
+}
+
+impl WriteTool for RolloutUndo {
+    fn target(args: &RolloutUndoArgs) -> (Kind, Option<String>, String) {
+        (
+            Kind::Deployment,
+            args.namespace.as_ref().map(|n| n.as_str().to_string()),
+            args.name.as_str().to_string(),
+        )
+    }
+
+    async fn plan(cluster: &Cluster, args: &RolloutUndoArgs) -> Result<WritePlan, ToolError> {
         let kind = Kind::Deployment;
-        let ns = cluster.ns(args.namespace.as_deref()).to_string();
-        let name = target_name(Self::NAME, &args.name)?;
+        let ns = namespace_of(cluster, args.namespace.as_ref())?;
+        let name = args.name.as_str();
         let deploy = k8s::get(cluster, kind, &ns, name).await?;
         if at(&deploy, &["spec", "paused"]).and_then(Value::as_bool) == Some(true) {
             return Err(ToolError::Api(format!(
@@ -436,12 +552,15 @@ impl RolloutUndo {
                     Self::NAME,
                     format!(
                         "deployment {ns}/{name} has no revision {r}; revisions: {}",
-                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                        known_revisions(&known)
                     ),
                 )
             })?,
             Some(r) => {
-                return Err(invalid(Self::NAME, format!("to_revision must be 1 or more, got {r}")));
+                return Err(invalid(
+                    Self::NAME,
+                    format!("to_revision must be 1 or more, got {r}"),
+                ));
             }
             None => revisions
                 .iter()
@@ -450,7 +569,7 @@ impl RolloutUndo {
                 .ok_or_else(|| {
                     ToolError::Api(format!(
                         "deployment {ns}/{name} has no previous revision to roll back to (revisions: {})",
-                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                        known_revisions(&known)
                     ))
                 })?,
         };
@@ -468,46 +587,33 @@ impl RolloutUndo {
             .unwrap_or(json!({}));
         let cur_images = images(at(&deploy, &["spec", "template", "spec"]));
         let target_images = images(at(&template, &["spec"]));
-        let diff = merge_diff(&current_template, &template);
-        let patch = json!({"spec": {"template": diff}});
-        k8s::patch(
-            cluster,
-            kind,
-            &ns,
-            name,
-            &params(dry_run),
-            &Patch::Merge(patch),
-        )
-        .await?;
+        let rv = resource_version(&deploy);
+        let body = with_precondition(
+            json!({"spec": {"template": merge_diff(&current_template, &template)}}),
+            &rv,
+        );
         let summary = format!(
             "rollback deployment {ns}/{name}: revision {current} ({cur_images}) → revision {target_rev} ({target_images})"
         );
+        let done = summary.replacen("rollback ", "rolled back ", 1);
         let warnings = vec![format!(
             "rolling back replaces the pods of deployment {ns}/{name} with revision {target_rev}'s template ({target_images})"
         )];
-        Ok(plan(Self::NAME, kind, &ns, name, summary, warnings))
-    }
-}
-
-impl Tool for RolloutUndo {
-    const NAME: &'static str = "rollout_undo";
-    const EFFECT: Effect = Effect::Write;
-    type Args = RolloutUndoArgs;
-
-    fn description() -> &'static str {
-        "Roll a deployment back to its previous revision (or to_revision), like `kubectl rollout undo`. Needs approval."
-    }
-
-    async fn run(cluster: &Cluster, args: RolloutUndoArgs) -> Result<ToolOutput, ToolError> {
-        let p = Self::apply(cluster, &args, false).await?;
-        let done = p.summary.replacen("rollback ", "rolled back ", 1);
-        Ok(output(&p, done))
-    }
-}
-
-impl WriteTool for RolloutUndo {
-    async fn plan(cluster: &Cluster, args: &RolloutUndoArgs) -> Result<WritePlan, ToolError> {
-        Self::apply(cluster, args, true).await
+        let t = Target {
+            tool: Self::NAME,
+            kind,
+            ns: &ns,
+            name,
+        };
+        let action = WriteAction::Patch {
+            kind,
+            subresource: None,
+            patch_type: PatchType::Merge,
+            body,
+        };
+        let plan = t.plan(rv, action, summary, done, warnings);
+        send(cluster, &plan, true).await?;
+        Ok(plan)
     }
 }
 
