@@ -606,13 +606,13 @@ async fn a_denied_write_exits_4_even_when_the_model_then_fails() {
         Scripted::template_error(),
     ])
     .await;
-    let before = replicas(&tc, "shop", "backend");
+    let before = tc.replicas("shop", "backend");
     // The offline path answers this question without a write: the 4 comes from the model's.
     let o = ask(&tc, &model, &["why is backend crashing"]).await;
     assert_eq!(code(&o), 4, "{}", explain(&o));
     assert!(stderr(&o).contains("answering offline"), "{}", explain(&o));
     assert_eq!(model.served(), 2, "a template's 500 is not retried");
-    assert_eq!(replicas(&tc, "shop", "backend"), before);
+    assert_eq!(tc.replicas("shop", "backend"), before);
     let assistant = model.bodies()[1]["messages"]
         .as_array()
         .expect("messages")
