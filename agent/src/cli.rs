@@ -69,6 +69,9 @@ pub struct Global {
     /// Most tool-calling steps before giving up (exit 5).
     #[arg(long, default_value_t = 20, value_name = "N", help_heading = "Model")]
     pub max_steps: usize,
+    /// Most tokens the model may generate in one turn (default 2048; config `max_tokens`).
+    #[arg(long, value_name = "N", help_heading = "Model")]
+    pub max_tokens: Option<u32>,
     /// System prompt file replacing the built-in one.
     #[arg(long, value_name = "PATH", help_heading = "Model")]
     pub system_prompt: Option<PathBuf>,

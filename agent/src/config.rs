@@ -99,8 +99,45 @@ pub struct ModelConfig {
     pub idle_timeout: Duration,
     /// Retries after 429, 5xx, connect errors and timeouts.
     pub max_retries: u32,
+    /// Most tokens the model may generate in one turn (`--max-tokens`, `max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// `tool_choice` sent whenever tools are (`auto` by default; `None` sends none).
+    pub tool_choice: Option<ToolChoice>,
+    /// Longest time for one model request, from sending it to the end of its answer.
+    pub turn_timeout: Duration,
+    /// Longest time spent on the model over one question: all its turns and retries.
+    pub total_timeout: Duration,
     /// Where each value came from, for `-v` logs.
     pub sources: ModelSources,
+}
+
+/// Most tokens generated per turn when nothing else is configured: room for an answer with its
+/// evidence, and a bound on a local model that would otherwise write until its context is full.
+pub const DEFAULT_MAX_TOKENS: u32 = 2048;
+
+/// The `tool_choice` sent with the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides (the default). Some servers leave the tools out of the prompt without it.
+    Auto,
+    /// The model must call a tool.
+    Required,
+    /// The model must not call a tool.
+    None,
+}
+
+impl std::str::FromStr for ToolChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ToolChoice, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(ToolChoice::Auto),
+            "required" => Ok(ToolChoice::Required),
+            "none" => Ok(ToolChoice::None),
+            other => Err(format!(
+                "unknown tool_choice \"{other}\": use auto, required, none, or omit to send none"
+            )),
+        }
+    }
 }
 
 impl ModelConfig {
@@ -118,6 +155,10 @@ impl ModelConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
             max_retries: 3,
+            max_tokens: Some(DEFAULT_MAX_TOKENS),
+            tool_choice: Some(ToolChoice::Auto),
+            turn_timeout: Duration::from_secs(300),
+            total_timeout: Duration::from_secs(900),
             sources: ModelSources::default(),
         }
     }
@@ -347,6 +388,14 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     /// Retries after transient failures.
     pub max_retries: Option<u32>,
+    /// Most tokens generated per turn.
+    pub max_tokens: Option<u32>,
+    /// `auto`, `required`, `none`, or `omit` (send no `tool_choice`).
+    pub tool_choice: Option<String>,
+    /// Longest time for one model request, in seconds.
+    pub turn_timeout_secs: Option<u64>,
+    /// Longest time spent on the model over one question, in seconds.
+    pub total_timeout_secs: Option<u64>,
     /// `[policy]`.
     #[serde(default)]
     pub policy: FilePolicy,
@@ -523,6 +572,7 @@ impl Settings {
             if let Some(n) = file.max_retries {
                 cfg.max_retries = n;
             }
+            apply_generation(&mut cfg, &file, file_path.as_deref())?;
             cfg.sources = ModelSources {
                 model: model_src,
                 base_url: base_src,
@@ -559,7 +609,46 @@ fn policy_from(p: &FilePolicy, path: Option<&Path>) -> Result<PolicyConfig, Conf
     Ok(out)
 }
 
-fn is_openai(url: &str) -> bool {
+/// The config file's bounds on generation: `max_tokens`, `tool_choice` and the deadlines.
+fn apply_generation(
+    cfg: &mut ModelConfig,
+    file: &FileConfig,
+    path: Option<&Path>,
+) -> Result<(), ConfigError> {
+    let at = || {
+        path.map(|p| format!("config file {}: ", p.display()))
+            .unwrap_or_default()
+    };
+    if let Some(n) = file.max_tokens {
+        if n == 0 {
+            return Err(ConfigError(format!(
+                "{}max_tokens must be at least 1",
+                at()
+            )));
+        }
+        cfg.max_tokens = Some(n);
+    }
+    if let Some(c) = &file.tool_choice {
+        cfg.tool_choice = if c.trim().eq_ignore_ascii_case("omit") {
+            None
+        } else {
+            Some(
+                c.parse()
+                    .map_err(|e: String| ConfigError(format!("{}{e}", at())))?,
+            )
+        };
+    }
+    if let Some(s) = file.turn_timeout_secs {
+        cfg.turn_timeout = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = file.total_timeout_secs {
+        cfg.total_timeout = Duration::from_secs(s.max(1));
+    }
+    Ok(())
+}
+
+/// Whether `url` is OpenAI's own endpoint.
+pub fn is_openai(url: &str) -> bool {
     url.contains("://api.openai.com")
 }
 

@@ -43,6 +43,11 @@ pub enum Event<'a> {
         /// A short line: the error, the denial, or the first line of the output.
         detail: &'a str,
     },
+    /// The model's answer grew (text or a tool call): `bytes` received so far in this request.
+    Received {
+        /// Bytes of text and tool calls so far.
+        bytes: usize,
+    },
     /// A model request failed transiently and is retried.
     Retrying {
         /// Retry number.

@@ -19,9 +19,29 @@ struct Outcome {
     mode: &'static str,
     steps: Vec<Step>,
     findings: Vec<Finding>,
+    warnings: Vec<String>,
     code: u8,
     /// How the offline path read the question.
     route: Option<offline::Route>,
+}
+
+/// Why the offline path answers, and what the model path did before.
+struct Fallback {
+    reason: String,
+    /// The model's calls before it failed.
+    steps: Vec<Step>,
+    /// A write was denied before the model failed: the run ends as denied (exit 4).
+    denied: bool,
+}
+
+impl Fallback {
+    fn new(reason: impl Into<String>) -> Fallback {
+        Fallback {
+            reason: reason.into(),
+            steps: Vec::new(),
+            denied: false,
+        }
+    }
 }
 
 /// Answers one question and returns the exit code.
@@ -32,7 +52,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     let gate = gate_for(global, &settings);
     let progress = Progress::new(render::stderr_styled());
 
-    let mut offline_reason = if global.offline {
+    let offline_reason = if global.offline {
         Some("--offline given".to_string())
     } else {
         match &settings.model {
@@ -56,57 +76,37 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     let scope = crate::scope::Scope::of(global);
     // The model reads the flags' scope with the question; the offline router gets the
     // question alone and the scope laid over its calls.
-    let asked = question;
     let scoped_question = match scope.note() {
         Some(note) => format!("{question}\n{note}"),
         None => question.to_string(),
     };
-    let question = scoped_question.as_str();
 
-    let mut outcome = None;
-    if let (None, Some(cfg)) = (&offline_reason, settings.model.clone()) {
-        cfg.log_sources();
-        match ModelClient::new(cfg) {
-            Err(e) => offline_reason = Some(e.offline_reason()),
-            Ok(client) => {
-                let mut session = Session::new(cluster.clone(), client, gate.clone(), opts);
-                match session.ask(question, extra.as_deref(), &progress).await {
-                    Ok(turn) => {
-                        let code = match turn.reason {
-                            EndReason::Finished => exit::OK,
-                            EndReason::StepLimit => exit::STEP_LIMIT,
-                            EndReason::WriteDenied => exit::DENIED,
-                        };
-                        outcome = Some(Outcome {
-                            answer: turn.answer,
-                            mode: "model",
-                            steps: turn.steps,
-                            findings: turn.findings,
-                            code,
-                            route: None,
-                        });
-                    }
-                    Err(SessionError::Model(e)) => offline_reason = Some(e.offline_reason()),
-                    Err(e @ SessionError::AfterChange { .. }) => {
-                        return Err(anyhow::Error::new(e));
-                    }
+    let path = match (offline_reason, settings.model.clone()) {
+        (Some(reason), _) => Err(Fallback::new(reason)),
+        (None, None) => Err(Fallback::new("no model configured")),
+        (None, Some(cfg)) => {
+            cfg.log_sources();
+            match ModelClient::new(cfg) {
+                Err(e) => Err(Fallback::new(e.offline_reason())),
+                Ok(client) => {
+                    let session = Session::new(cluster.clone(), client, gate.clone(), opts);
+                    ask_model(session, &scoped_question, extra.as_deref(), &progress).await?
                 }
             }
         }
-    }
+    };
 
-    let mut outcome = match outcome {
-        Some(o) => o,
-        None => {
-            let reason = offline_reason.unwrap_or_else(|| "the model did not answer".into());
-            eprintln!("kai: answering offline: {reason}");
+    let mut outcome = match path {
+        Ok(o) => o,
+        Err(f) => {
+            eprintln!("kai: answering offline: {}", f.reason);
             if extra.is_some() {
                 eprintln!("kai: piped input is only read by a model; answering from the cluster");
             }
             let mut runner = GateRunner {
                 gate: &gate,
                 cluster,
-                steps: Vec::new(),
+                steps: f.steps,
                 progress: &progress,
             };
             // -A widens the router's own reads too, not only the gated tool calls.
@@ -119,9 +119,9 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 scope,
                 default_namespace: cluster.namespace.clone(),
             };
-            let answer = offline::answer(cluster, &mut scoped, asked, &mut conversation).await?;
+            let answer = offline::answer(cluster, &mut scoped, question, &mut conversation).await?;
             Outcome {
-                code: if answer.denied {
+                code: if answer.denied || f.denied {
                     exit::DENIED
                 } else {
                     exit::OK
@@ -130,6 +130,7 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
                 mode: "offline",
                 steps: runner.steps,
                 findings: answer.findings,
+                warnings: Vec::new(),
                 route: Some(answer.route),
             }
         }
@@ -143,6 +144,51 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     Ok(outcome.code)
 }
 
+/// The model path: its outcome, or why the offline path must answer instead. A model failure
+/// after a change is an error: answering again offline could repeat the change.
+async fn ask_model(
+    mut session: Session,
+    question: &str,
+    extra: Option<&str>,
+    progress: &Progress,
+) -> anyhow::Result<Result<Outcome, Fallback>> {
+    let turn = match session.ask(question, extra, progress).await {
+        Ok(turn) => turn,
+        Err(SessionError::Model(e)) => return Ok(Err(Fallback::new(e.offline_reason()))),
+        Err(SessionError::AfterDenial { error, steps }) => {
+            return Ok(Err(Fallback {
+                reason: error.offline_reason(),
+                steps,
+                denied: true,
+            }));
+        }
+        Err(e @ SessionError::AfterChange { .. }) => return Err(anyhow::Error::new(e)),
+    };
+    let code = match turn.reason {
+        EndReason::Finished => exit::OK,
+        EndReason::Cut => exit::FAILURE,
+        EndReason::StepLimit => exit::STEP_LIMIT,
+        EndReason::WriteDenied => exit::DENIED,
+    };
+    if turn.answer.trim().is_empty() {
+        // Never a blank answer with exit 0: the offline path answers instead.
+        return Ok(Err(Fallback {
+            reason: "the model's answer was blank".to_string(),
+            denied: turn.reason == EndReason::WriteDenied,
+            steps: turn.steps,
+        }));
+    }
+    Ok(Ok(Outcome {
+        answer: turn.answer,
+        mode: "model",
+        steps: turn.steps,
+        findings: turn.findings,
+        warnings: turn.warnings,
+        code,
+        route: None,
+    }))
+}
+
 fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
     match format {
         OutputFormat::Json => {
@@ -151,16 +197,23 @@ fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
                 "mode": o.mode,
                 "steps": o.steps,
                 "findings": o.findings,
+                "warnings": o.warnings,
                 "exit_code": o.code,
             });
             if let Some(route) = &o.route {
                 doc["route"] = json!(route);
             }
             render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+            for w in &o.warnings {
+                eprintln!("kai: {w}");
+            }
         }
         OutputFormat::Text => {
             let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
             render::print_line(text.trim_end());
+            for w in &o.warnings {
+                eprintln!("kai: {w}");
+            }
             // A refused change was said where it was refused (once); exit 4 tells scripts, and
             // one line says what the user can do, matching the reason (never --yes for a rule).
             if o.code == exit::DENIED && !advice.is_empty() {

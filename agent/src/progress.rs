@@ -1,18 +1,22 @@
 //! Progress of a turn on stderr: on a terminal, one spinner line naming the calls that are
-//! running and a ✓/✗ line as each ends; elsewhere, plain `kai: …` lines. Optionally the model's
-//! text streams to stdout as it arrives (the REPL).
+//! running, or the model being asked (its step, the seconds waited, the bytes received), and a
+//! ✓/✗ line as each call ends; elsewhere, plain `kai: …` lines, with a line every
+//! [`REPORT_EVERY`] while the model is slow. Optionally the model's text streams to stdout as it
+//! arrives (the REPL).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::events::{Event, EventSink};
 use crate::policy::Decision;
 
 const FRAMES: &[&str] = &["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 const TICK: Duration = Duration::from_millis(100);
+/// How often a plain (non-terminal) stderr hears that the model is still being waited for.
+const REPORT_EVERY: Duration = Duration::from_secs(15);
 
 /// Shows tool calls on stderr and streams the model's text to stdout when asked to.
 pub struct Progress {
@@ -30,7 +34,35 @@ struct Shared {
     /// The spinner line is on screen (no newline after it yet).
     open: bool,
     frame: usize,
+    /// Streamed text is on stdout with no newline after it yet.
     streamed: bool,
+    /// The text streamed since the model was last asked: the answer, when it ends the turn.
+    segment: String,
+    /// The model request under way: when it started, its step, bytes received so far.
+    model: Option<ModelWait>,
+}
+
+/// A model request under way.
+struct ModelWait {
+    since: Instant,
+    step: usize,
+    bytes: usize,
+    /// When a plain stderr is next told about it.
+    next_report: Duration,
+}
+
+impl ModelWait {
+    fn line(&self) -> String {
+        let secs = self.since.elapsed().as_secs();
+        if self.bytes == 0 {
+            format!("asking the model (step {}) · {secs}s", self.step)
+        } else {
+            format!(
+                "asking the model (step {}) · {secs}s · {} bytes received",
+                self.step, self.bytes
+            )
+        }
+    }
 }
 
 impl Shared {
@@ -42,15 +74,33 @@ impl Shared {
     }
 
     fn draw(&mut self, err: &mut impl Write) {
-        if self.running.is_empty() {
-            self.clear_line(err);
-            return;
-        }
-        let labels: Vec<&str> = self.running.iter().map(|(_, l)| l.as_str()).collect();
+        let text = if !self.running.is_empty() {
+            let labels: Vec<&str> = self.running.iter().map(|(_, l)| l.as_str()).collect();
+            labels.join(" · ")
+        } else {
+            // Not over streamed text: the spinner line would overwrite it on the terminal.
+            match &self.model {
+                Some(w) if !self.streamed => w.line(),
+                _ => {
+                    self.clear_line(err);
+                    return;
+                }
+            }
+        };
         let frame = FRAMES[self.frame % FRAMES.len()];
-        let _ = write!(err, "\r\x1b[2K\x1b[2m{frame} {}\x1b[0m", labels.join(" · "));
+        let _ = write!(err, "\r\x1b[2K\x1b[2m{frame} {text}\x1b[0m");
         let _ = err.flush();
         self.open = true;
+    }
+
+    /// On a plain stderr, a line now and then while the model is slow.
+    fn report(&mut self, err: &mut impl Write) {
+        if let Some(w) = self.model.as_mut()
+            && w.since.elapsed() >= w.next_report
+        {
+            w.next_report += REPORT_EVERY;
+            let _ = writeln!(err, "kai: still {}", w.line());
+        }
     }
 }
 
@@ -77,9 +127,11 @@ impl Progress {
         self.shared.lock().ok()
     }
 
-    /// Whether any text was streamed to stdout during the turn.
-    pub fn streamed(&self) -> bool {
-        self.lock().is_some_and(|s| s.streamed)
+    /// Whether `answer` is what was streamed to stdout since the model was last asked (the
+    /// REPL then does not print it again).
+    pub fn showed(&self, answer: &str) -> bool {
+        self.lock()
+            .is_some_and(|s| !s.segment.trim().is_empty() && s.segment.trim() == answer.trim())
     }
 
     /// Ends the turn: stops the spinner and ends an open streamed line.
@@ -92,6 +144,7 @@ impl Progress {
                 println!();
             }
             s.streamed = false;
+            s.model = None;
         }
     }
 
@@ -126,6 +179,7 @@ impl Progress {
         }
         let shared = self.shared.clone();
         let stop = self.stop.clone();
+        let styled = self.styled;
         *slot = Some(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(TICK);
@@ -134,8 +188,11 @@ impl Progress {
                 }
                 if let Ok(mut s) = shared.lock() {
                     s.frame += 1;
-                    if !s.running.is_empty() {
-                        s.draw(&mut std::io::stderr().lock());
+                    let mut err = std::io::stderr().lock();
+                    if !styled {
+                        s.report(&mut err);
+                    } else if !s.running.is_empty() || s.model.is_some() {
+                        s.draw(&mut err);
                     }
                 }
             }
@@ -165,6 +222,7 @@ impl EventSink for Progress {
         let mut err = std::io::stderr().lock();
         match event {
             Event::Text(t) => {
+                st.segment.push_str(t);
                 if self.stream_text {
                     st.clear_line(&mut err);
                     print!("{t}");
@@ -172,10 +230,30 @@ impl EventSink for Progress {
                     st.streamed = true;
                 }
             }
-            Event::ModelTurn { .. } => {}
+            Event::ModelTurn { step } => {
+                st.segment.clear();
+                st.model = Some(ModelWait {
+                    since: Instant::now(),
+                    step,
+                    bytes: 0,
+                    next_report: REPORT_EVERY,
+                });
+                if self.styled {
+                    st.draw(&mut err);
+                }
+                drop(err);
+                drop(st);
+                self.ensure_spinner();
+            }
+            Event::Received { bytes } => {
+                if let Some(w) = st.model.as_mut() {
+                    w.bytes = bytes;
+                }
+            }
             Event::ToolStarted {
                 id, summary, write, ..
             } => {
+                st.model = None;
                 if st.streamed {
                     println!();
                     st.streamed = false;

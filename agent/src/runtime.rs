@@ -66,9 +66,19 @@ pub fn gate_for(global: &Global, settings: &Settings) -> Arc<Gate> {
     ))
 }
 
-/// Loads the model and policy settings; a bad configuration is a usage error (exit 2).
+/// Loads the model and policy settings, `--max-tokens` over the config; a bad configuration is
+/// a usage error (exit 2).
 pub fn settings(global: &Global) -> anyhow::Result<Settings> {
-    Settings::load(&Flags::from(global)).map_err(|e| usage(e.0))
+    let mut settings = Settings::load(&Flags::from(global)).map_err(|e| usage(e.0))?;
+    if let Some(n) = global.max_tokens {
+        if n == 0 {
+            return Err(usage("--max-tokens must be at least 1"));
+        }
+        if let Some(m) = settings.model.as_mut() {
+            m.max_tokens = Some(n);
+        }
+    }
+    Ok(settings)
 }
 
 /// Session options from the flags (and the `--system-prompt` file).

@@ -523,3 +523,102 @@ async fn a_model_failing_after_a_change_does_not_repeat_it_offline() {
     assert_eq!(tc.replicas("shop", "frontend"), before + 1);
     assert_eq!(tc.audit().len(), 1, "the change ran once");
 }
+
+#[tokio::test]
+async fn a_stream_cut_by_a_context_overflow_falls_back_offline_naming_it() {
+    let tc = TestCluster::start("demo").await;
+    let model = ScriptedModel::start(vec![
+        Scripted::cut("The backend crash"),
+        Scripted::error(400, "Requested tokens (9120) exceed context window of 8192"),
+    ])
+    .await;
+    let o = ask(&tc, &model, &["why is backend crashing"]).await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("answering offline") && err.contains("context window"),
+        "{}",
+        explain(&o)
+    );
+    assert!(stdout(&o).contains("DATABASE_URL"), "{}", explain(&o));
+    assert!(!stdout(&o).contains("The backend crash"), "{}", explain(&o));
+    let bodies = model.bodies();
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies[1].get("stream").is_none(),
+        "asked again without streaming"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_model_never_gives_a_blank_answer() {
+    let tc = TestCluster::start("demo").await;
+    let model = ScriptedModel::start(vec![
+        Scripted::empty(),
+        Scripted::null_message(),
+        Scripted::empty(),
+        Scripted::empty(),
+    ])
+    .await;
+    let o = ask(&tc, &model, &["why is backend crashing"]).await;
+    let err = stderr(&o);
+    assert!(
+        err.contains("answering offline") && err.contains("no text and no tool call"),
+        "{}",
+        explain(&o)
+    );
+    assert!(stdout(&o).contains("DATABASE_URL"), "{}", explain(&o));
+    assert_eq!(
+        model.served(),
+        4,
+        "streamed, unstreamed, then once more after a nudge"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_answer_exits_1_and_an_answer_without_tools_is_flagged() {
+    let tc = TestCluster::start("demo").await;
+    let model =
+        ScriptedModel::start(vec![Scripted::length("The backend is crashing because")]).await;
+    let o = ask(
+        &tc,
+        &model,
+        &["--max-tokens", "64", "why is backend crashing"],
+    )
+    .await;
+    assert_eq!(code(&o), 1, "{}", explain(&o));
+    assert!(stdout(&o).contains("The backend is crashing because"));
+    let err = stderr(&o);
+    assert!(err.contains("cut at its token limit (64 tokens)"), "{err}");
+    assert!(err.contains("without calling any tool"), "{err}");
+    let body = &model.bodies()[0];
+    assert_eq!(body["max_tokens"], json!(64));
+    assert_eq!(body["tool_choice"], json!("auto"));
+    let o = ask(&tc, &model, &["--max-tokens", "0", "why"]).await;
+    assert_eq!(code(&o), 2, "{}", explain(&o));
+}
+
+#[tokio::test]
+async fn a_denied_write_exits_4_even_when_the_model_then_fails() {
+    let tc = TestCluster::start("demo").await;
+    let model = ScriptedModel::start(vec![
+        Scripted::call("w1", "scale", scale("backend", 0)),
+        Scripted::template_error(),
+    ])
+    .await;
+    let before = tc.replicas("shop", "backend");
+    // The offline path answers this question without a write: the 4 comes from the model's.
+    let o = ask(&tc, &model, &["why is backend crashing"]).await;
+    assert_eq!(code(&o), 4, "{}", explain(&o));
+    assert!(stderr(&o).contains("answering offline"), "{}", explain(&o));
+    assert_eq!(model.served(), 2, "a template's 500 is not retried");
+    assert_eq!(tc.replicas("shop", "backend"), before);
+    let assistant = model.bodies()[1]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .cloned()
+        .expect("assistant message");
+    assert_eq!(assistant["content"], json!(""));
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use kai_sandbox::resources::by_plural;
-use kai_tests::model::{Scripted, ScriptedModel};
+use kai_tests::model::{Scripted, ScriptedModel, Style};
 use kai_tests::{TestCluster, kai_terminal_command};
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
@@ -306,4 +306,38 @@ async fn a_model_that_stops_answering_switches_the_session_to_offline() {
         5,
         "one answer, then the first try and three retries"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_model_answer_is_printed_once_streamed_or_not() {
+    let tc = std::sync::Arc::new(TestCluster::start("demo").await);
+    let model = ScriptedModel::start(vec![
+        Scripted::call("c1", "list_pods", json!({"namespace": "shop"})),
+        Scripted::text("Streamed answer seven."),
+        Scripted::text("Whole answer eight.").style(Style::Json),
+    ])
+    .await;
+    let url = model.url();
+    let home = tempfile::tempdir().unwrap();
+    let home_path = home.path().to_path_buf();
+    let t = tc.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut p = spawn_model_repl(&t, &home_path, &url);
+        p.exp_string("(scripted) > ").unwrap();
+        p.send_line("what runs in shop").unwrap();
+        let shown = p.exp_string("(scripted) > ").unwrap();
+        assert_eq!(
+            shown.matches("Streamed answer seven.").count(),
+            1,
+            "{shown}"
+        );
+        p.send_line("and now").unwrap();
+        let shown = p.exp_string("(scripted) > ").unwrap();
+        assert_eq!(shown.matches("Whole answer eight.").count(), 1, "{shown}");
+        p.send_line("/exit").unwrap();
+        p.exp_eof().unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(model.served(), 3);
 }

@@ -284,7 +284,17 @@ async fn namespace_scope_kind_and_name_filter() {
         ..Scope::default()
     };
     let r = diagnose_with("demo", scope, SandboxOptions::default()).await;
-    assert!(r.findings.is_empty(), "{}", render_compact(&r));
+    // Frontend only suffers backend's outage (its log: connection refused to backend): the
+    // answer about frontend is backend's finding, which names frontend among the affected.
+    assert_eq!(r.findings.len(), 1, "{}", render_compact(&r));
+    assert_eq!(r.findings[0].name, "backend");
+    assert!(
+        r.findings[0]
+            .related
+            .contains(&"deployment/frontend".to_string()),
+        "{}",
+        render_compact(&r)
+    );
 }
 
 #[tokio::test]

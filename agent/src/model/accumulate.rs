@@ -26,6 +26,18 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// Bytes merged so far (text, tool names and arguments) plus one for a finish reason: it
+    /// grows with every chunk that brings something.
+    pub fn size(&self) -> usize {
+        self.content.len()
+            + self
+                .calls
+                .iter()
+                .map(|c| c.name.len() + c.arguments.len() + c.id.len())
+                .sum::<usize>()
+            + usize::from(self.finish_reason.is_some())
+    }
+
     /// Whether any text or tool call has been merged.
     pub fn has_output(&self) -> bool {
         !self.content.is_empty() || !self.calls.is_empty()

@@ -2,11 +2,12 @@
 //! what may pass (429, 5xx, timeouts, refused connections), and the classification of failures
 //! into [`ModelError`]s.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kai_tools::registry::ToolSpec;
 
 use super::ModelError;
+use super::hygiene::clean_text;
 use super::wire::{self, body_message, parse_completion, parse_retry_after};
 use crate::chat::{Completion, Message};
 use crate::config::ModelConfig;
@@ -50,10 +51,25 @@ impl std::fmt::Debug for ModelClient {
     }
 }
 
-/// A failure of one attempt, with whether to try again.
+/// What may be done after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    /// Nothing: it would fail the same way (4xx, a chat template's 500, a bad response).
+    No,
+    /// Again after a back-off (429, 5xx, a refused connection), up to `max_retries` times.
+    Backoff,
+    /// The server went silent or ran out of time. It may still be working on the request, so
+    /// it is sent again at most once, with twice the time.
+    Timeout,
+    /// A stream ended without its end, or with nothing in it: asked again once without
+    /// streaming, which makes servers say what went wrong (a context overflow is a 400 there).
+    Unstreamed,
+}
+
+/// A failure of one attempt, with what may be done about it.
 pub(super) struct Attempt {
     pub(super) error: ModelError,
-    pub(super) retry: bool,
+    pub(super) retry: Retry,
     pub(super) retry_after: Option<Duration>,
 }
 
@@ -62,10 +78,36 @@ impl Attempt {
     pub(super) fn fail(error: ModelError) -> Attempt {
         Attempt {
             error,
-            retry: false,
+            retry: Retry::No,
             retry_after: None,
         }
     }
+
+    /// A failure worth `retry`.
+    pub(super) fn with(error: ModelError, retry: Retry) -> Attempt {
+        Attempt {
+            error,
+            retry,
+            retry_after: None,
+        }
+    }
+}
+
+/// The limits of one attempt.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// Longest silence.
+    pub(super) idle: Duration,
+    /// Longest time for the whole attempt.
+    pub(super) turn: Duration,
+}
+
+/// What the attempts of one turn have done so far, for the retry decisions.
+#[derive(Debug, Default)]
+struct Tries {
+    backoffs: u32,
+    timed_out: bool,
+    unstreamed: bool,
 }
 
 impl ModelClient {
@@ -106,54 +148,131 @@ impl ModelClient {
         )
     }
 
-    /// Runs one model turn with retries; text deltas go to `events` as they arrive. With no
-    /// `tools` the model must answer in text.
+    /// Runs one model turn within the client's own total deadline.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "sessions pass their question's deadline")
+    )]
     pub async fn complete(
         &self,
         messages: &[Message],
         tools: &[ToolSpec],
         events: &dyn EventSink,
     ) -> Result<Completion, ModelError> {
-        let body = wire::request(&self.cfg, messages, tools, self.cfg.stream);
-        let mut attempt: u32 = 0;
+        let deadline = Instant::now() + self.cfg.total_timeout;
+        self.complete_by(messages, tools, events, deadline).await
+    }
+
+    /// Runs one model turn, ending by `deadline` whatever happens; text deltas go to `events`
+    /// as they arrive. With no `tools` the model must answer in text. A completion with
+    /// neither text nor a tool call is an error, never an empty answer.
+    pub async fn complete_by(
+        &self,
+        messages: &[Message],
+        tools: &[ToolSpec],
+        events: &dyn EventSink,
+        deadline: Instant,
+    ) -> Result<Completion, ModelError> {
+        let mut tries = Tries::default();
+        let mut stream = self.cfg.stream;
+        let mut limits = Limits {
+            idle: self.cfg.idle_timeout,
+            turn: self.cfg.turn_timeout,
+        };
         loop {
-            let a = match self.attempt(&body, events).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.deadline_passed());
+            }
+            let body = wire::request(&self.cfg, messages, tools, stream);
+            let window = limits.turn.min(left);
+            let result =
+                match tokio::time::timeout(window, self.attempt(&body, events, limits)).await {
+                    Ok(r) => r,
+                    Err(_) if window < limits.turn => return Err(self.deadline_passed()),
+                    Err(_) => Err(Attempt::with(self.timed_out(window), Retry::Timeout)),
+                };
+            let a = match result {
                 Ok(c) => return Ok(c),
                 Err(a) => a,
             };
-            if !a.retry || attempt >= self.retry.max_retries {
+            let delay = match a.retry {
+                Retry::No => return Err(a.error),
+                Retry::Unstreamed if stream && !tries.unstreamed => {
+                    tries.unstreamed = true;
+                    stream = false;
+                    Duration::ZERO
+                }
+                Retry::Unstreamed => return Err(a.error),
+                Retry::Timeout if tries.timed_out => return Err(a.error),
+                Retry::Timeout => {
+                    tries.timed_out = true;
+                    limits.idle = limits.idle.saturating_mul(2);
+                    limits.turn = limits.turn.saturating_mul(2);
+                    Duration::ZERO
+                }
+                Retry::Backoff => match self.backoff(&a, &mut tries) {
+                    Some(d) => d,
+                    None => return Err(a.error),
+                },
+            };
+            if Instant::now() + delay >= deadline {
                 return Err(a.error);
             }
-            let backoff = self
-                .retry
-                .base_delay
-                .saturating_mul(2u32.saturating_pow(attempt))
-                .min(self.retry.max_delay);
-            let delay = match a.retry_after {
-                Some(d) if d > self.retry.max_delay => return Err(a.error),
-                Some(d) => d,
-                None => jitter(backoff),
-            };
-            attempt += 1;
-            tracing::info!(
-                "model request failed ({}); retry {attempt}/{} in {:.1}s",
-                a.error,
-                self.retry.max_retries,
-                delay.as_secs_f64()
-            );
-            events.event(Event::Retrying {
-                attempt,
-                delay,
-                reason: a.error.to_string(),
-            });
+            self.announce(&a, &tries, delay, stream, events);
             tokio::time::sleep(delay).await;
         }
+    }
+
+    /// The wait before the next try after a transient failure, if one is left.
+    fn backoff(&self, a: &Attempt, tries: &mut Tries) -> Option<Duration> {
+        if tries.backoffs >= self.retry.max_retries {
+            return None;
+        }
+        let backoff = self
+            .retry
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(tries.backoffs))
+            .min(self.retry.max_delay);
+        let delay = match a.retry_after {
+            Some(d) if d > self.retry.max_delay => return None,
+            Some(d) => d,
+            None => jitter(backoff),
+        };
+        tries.backoffs += 1;
+        Some(delay)
+    }
+
+    fn announce(
+        &self,
+        a: &Attempt,
+        tries: &Tries,
+        delay: Duration,
+        stream: bool,
+        events: &dyn EventSink,
+    ) {
+        let how = match a.retry {
+            Retry::Unstreamed => "; asking again without streaming".to_string(),
+            Retry::Timeout => "; asking once more with twice the time".to_string(),
+            _ => String::new(),
+        };
+        tracing::info!(
+            "model request failed ({}){how}; retry in {:.1}s (stream {stream})",
+            a.error,
+            delay.as_secs_f64()
+        );
+        events.event(Event::Retrying {
+            attempt: tries.backoffs + u32::from(tries.timed_out) + u32::from(tries.unstreamed),
+            delay,
+            reason: format!("{}{how}", a.error),
+        });
     }
 
     async fn attempt(
         &self,
         body: &async_openai::types::chat::CreateChatCompletionRequest,
         events: &dyn EventSink,
+        limits: Limits,
     ) -> Result<Completion, Attempt> {
         let mut req = self.http.post(self.endpoint()).json(body).header(
             reqwest::header::ACCEPT,
@@ -162,9 +281,9 @@ impl ModelClient {
         if let Some(key) = &self.cfg.api_key {
             req = req.bearer_auth(key.expose());
         }
-        let idle = self.cfg.idle_timeout;
+        let idle = limits.idle;
         let resp = match tokio::time::timeout(idle, req.send()).await {
-            Err(_) => return Err(self.timeout()),
+            Err(_) => return Err(Attempt::with(self.timed_out(idle), Retry::Timeout)),
             Ok(Err(e)) => return Err(self.transport_error(&e)),
             Ok(Ok(r)) => r,
         };
@@ -186,31 +305,44 @@ impl ModelClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("text/event-stream"));
-        if is_sse {
-            return super::stream::read(self, resp, events).await;
-        }
-        // Not streamed (stream off, or a server that ignores `stream`): one JSON document.
-        let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
-            Err(_) => return Err(self.timeout()),
-            Ok(Err(e)) => return Err(self.transport_error(&e)),
-            Ok(Ok(b)) => b,
+        let completion = if is_sse {
+            super::stream::read(self, resp, events, idle).await?
+        } else {
+            // Not streamed (stream off, or a server that ignores `stream`): one JSON document.
+            let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
+                Err(_) => return Err(Attempt::with(self.timed_out(idle), Retry::Timeout)),
+                Ok(Err(e)) => return Err(self.transport_error(&e)),
+                Ok(Ok(b)) => b,
+            };
+            let mut c = parse_completion(&bytes).map_err(|m| Attempt::fail(self.protocol(m)))?;
+            c.content = clean_text(&c.content);
+            if !c.content.is_empty() {
+                events.event(Event::Text(&c.content));
+            }
+            c
         };
-        let completion = parse_completion(&bytes).map_err(|m| Attempt::fail(self.protocol(m)))?;
-        if !completion.content.is_empty() {
-            events.event(Event::Text(&completion.content));
+        if completion.content.trim().is_empty() && completion.tool_calls.is_empty() {
+            let error = ModelError::Empty {
+                url: self.cfg.base_url.clone(),
+                finish: completion.finish_reason.clone(),
+            };
+            return Err(Attempt::with(error, Retry::Unstreamed));
         }
         Ok(completion)
     }
 
-    /// The idle timeout passed: worth one more try.
-    pub(super) fn timeout(&self) -> Attempt {
-        Attempt {
-            error: ModelError::Timeout {
-                url: self.cfg.base_url.clone(),
-                secs: self.cfg.idle_timeout.as_secs(),
-            },
-            retry: true,
-            retry_after: None,
+    /// The model went silent, or an attempt ran out of its time.
+    pub(super) fn timed_out(&self, after: Duration) -> ModelError {
+        ModelError::Timeout {
+            url: self.cfg.base_url.clone(),
+            secs: after.as_secs(),
+        }
+    }
+
+    fn deadline_passed(&self) -> ModelError {
+        ModelError::Deadline {
+            url: self.cfg.base_url.clone(),
+            secs: self.cfg.total_timeout.as_secs(),
         }
     }
 
@@ -222,23 +354,14 @@ impl ModelClient {
     }
 
     pub(super) fn transport_error(&self, e: &reqwest::Error) -> Attempt {
-        let url = self.cfg.base_url.clone();
-        let message = error_chain(e);
         if e.is_timeout() {
-            return Attempt {
-                error: ModelError::Timeout {
-                    url,
-                    secs: self.cfg.idle_timeout.as_secs(),
-                },
-                retry: true,
-                retry_after: None,
-            };
+            return Attempt::with(self.timed_out(self.cfg.idle_timeout), Retry::Timeout);
         }
-        Attempt {
-            error: ModelError::Unreachable { url, message },
-            retry: true,
-            retry_after: None,
-        }
+        let error = ModelError::Unreachable {
+            url: self.cfg.base_url.clone(),
+            message: error_chain(e),
+        };
+        Attempt::with(error, Retry::Backoff)
     }
 
     pub(super) fn status_error(
@@ -261,6 +384,9 @@ impl ModelClient {
                 url,
                 message,
             },
+            400 | 413 | 422 | 500 if is_overflow(&lower) => {
+                ModelError::ContextOverflow { url, message }
+            }
             400 | 422 if ["tool", "function"].iter().any(|w| lower.contains(w)) => {
                 ModelError::NoToolSupport {
                     model: self.cfg.model.clone(),
@@ -273,12 +399,50 @@ impl ModelClient {
                 message,
             },
         };
+        let transient = status == 429 || status == 408 || (500..600).contains(&status);
+        let retry = if transient && !fails_the_same(&error, &lower) {
+            Retry::Backoff
+        } else {
+            Retry::No
+        };
         Attempt {
             error,
-            retry: status == 429 || status == 408 || (500..600).contains(&status),
+            retry,
             retry_after,
         }
     }
+}
+
+/// Whether a server's message says the request does not fit the model's context.
+fn is_overflow(lower: &str) -> bool {
+    [
+        "context window",
+        "context length",
+        "context_length",
+        "maximum context",
+        "context size",
+        "n_ctx",
+        "too many tokens",
+        "prompt is too long",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+/// Whether a 5xx will come back the same however often it is sent: the request itself is the
+/// problem (a chat template that cannot render it, a context it does not fit).
+fn fails_the_same(error: &ModelError, lower: &str) -> bool {
+    matches!(error, ModelError::ContextOverflow { .. })
+        || [
+            "template",
+            "jinja",
+            "has no attribute",
+            "is undefined",
+            "roles must alternate",
+            "conversation roles",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// A delay with up to 20% random-ish jitter, so several clients do not retry in step.

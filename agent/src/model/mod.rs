@@ -10,9 +10,12 @@
 
 mod accumulate;
 mod client;
+mod hygiene;
 mod stream;
 mod wire;
 
+#[cfg(test)]
+mod failure_tests;
 #[cfg(test)]
 mod tests;
 
@@ -34,13 +37,44 @@ pub enum ModelError {
         /// Cause.
         message: String,
     },
-    /// The endpoint stopped answering (after retries).
+    /// The endpoint went silent, or one request ran out of its time (after one retry).
     #[error("the model endpoint {url} did not answer within {secs}s")]
     Timeout {
         /// The base URL.
         url: String,
-        /// The idle timeout in seconds.
+        /// The time waited, in seconds.
         secs: u64,
+    },
+    /// The question's total time for the model ran out (`total_timeout_secs`).
+    #[error(
+        "the model endpoint {url} did not finish within the total deadline of {secs}s (total_timeout_secs in the config file)"
+    )]
+    Deadline {
+        /// The base URL.
+        url: String,
+        /// The total deadline in seconds.
+        secs: u64,
+    },
+    /// The conversation does not fit the model's context window.
+    #[error(
+        "the request does not fit the model's context window at {url}: {message}; pipe in less text or give the server a larger context"
+    )]
+    ContextOverflow {
+        /// The base URL.
+        url: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The model answered with no text and no tool call (streamed, then not streamed).
+    #[error(
+        "the model endpoint {url} answered with no text and no tool call{}",
+        finish_note(.finish)
+    )]
+    Empty {
+        /// The base URL.
+        url: String,
+        /// The finish reason it gave, if any.
+        finish: Option<String>,
     },
     /// 401/403: the key is missing or refused.
     #[error(
@@ -90,6 +124,13 @@ pub enum ModelError {
         /// What was wrong.
         message: String,
     },
+}
+
+fn finish_note(finish: &Option<String>) -> String {
+    finish
+        .as_ref()
+        .map(|f| format!(" (finish reason \"{f}\")"))
+        .unwrap_or_default()
 }
 
 impl ModelError {

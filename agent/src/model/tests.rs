@@ -15,7 +15,7 @@ use crate::config::{ApiKey, ModelConfig};
 use crate::events::{Event, EventSink, NoEvents};
 
 #[derive(Default)]
-struct Collect(Mutex<Vec<String>>);
+pub(super) struct Collect(Mutex<Vec<String>>);
 
 impl EventSink for Collect {
     fn event(&self, event: Event<'_>) {
@@ -29,7 +29,7 @@ impl EventSink for Collect {
 }
 
 impl Collect {
-    fn texts(&self) -> Vec<String> {
+    pub(super) fn texts(&self) -> Vec<String> {
         self.0
             .lock()
             .unwrap()
@@ -37,7 +37,7 @@ impl Collect {
             .filter_map(|l| l.strip_prefix("text:").map(str::to_string))
             .collect()
     }
-    fn retries(&self) -> usize {
+    pub(super) fn retries(&self) -> usize {
         self.0
             .lock()
             .unwrap()
@@ -47,11 +47,11 @@ impl Collect {
     }
 }
 
-fn user(text: &str) -> Vec<Message> {
+pub(super) fn user(text: &str) -> Vec<Message> {
     vec![Message::User(text.into())]
 }
 
-fn client(url: &str) -> ModelClient {
+pub(super) fn client(url: &str) -> ModelClient {
     install_crypto();
     let mut cfg = ModelConfig::new("scripted", url, Some(ApiKey::new("sk-test-key")));
     cfg.idle_timeout = Duration::from_millis(700);

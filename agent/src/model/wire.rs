@@ -9,15 +9,16 @@ use async_openai::types::chat::{
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
     ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
-    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionTools,
-    CreateChatCompletionRequest, FunctionCall, FunctionObject,
+    ChatCompletionRequestUserMessageContent, ChatCompletionTool, ChatCompletionToolChoiceOption,
+    ChatCompletionTools, CreateChatCompletionRequest, FunctionCall, FunctionObject,
+    ToolChoiceOptions,
 };
 use kai_tools::registry::ToolSpec;
 use serde_json::Value;
 
 use super::accumulate::Accumulator;
 use crate::chat::{Completion, Message, ToolCall};
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, ToolChoice, is_openai};
 
 /// The request body: the messages, the tools (none: the model must answer in text).
 pub fn request(
@@ -26,6 +27,23 @@ pub fn request(
     tools: &[ToolSpec],
     stream: bool,
 ) -> CreateChatCompletionRequest {
+    // OpenAI's newer models refuse `max_tokens`; every other server knows only it.
+    let (max_tokens, max_completion_tokens) = if is_openai(&cfg.base_url) {
+        (None, cfg.max_tokens)
+    } else {
+        (cfg.max_tokens, None)
+    };
+    let tool_choice = cfg.tool_choice.filter(|_| !tools.is_empty()).map(|c| {
+        ChatCompletionToolChoiceOption::Mode(match c {
+            ToolChoice::Auto => ToolChoiceOptions::Auto,
+            ToolChoice::Required => ToolChoiceOptions::Required,
+            ToolChoice::None => ToolChoiceOptions::None,
+        })
+    });
+    #[allow(
+        deprecated,
+        reason = "`max_tokens` is what llama.cpp, Ollama and vLLM read"
+    )]
     CreateChatCompletionRequest {
         model: cfg.model.clone(),
         messages: messages.iter().map(wire_message).collect(),
@@ -34,6 +52,9 @@ pub fn request(
         } else {
             Some(tools.iter().map(wire_tool).collect())
         },
+        tool_choice,
+        max_tokens,
+        max_completion_tokens,
         stream: stream.then_some(true),
         ..Default::default()
     }
@@ -101,13 +122,11 @@ fn wire_assistant(content: &str, calls: &[ToolCall]) -> ChatCompletionRequestMes
         })
         .collect();
     ChatCompletionRequestMessage::Assistant(ChatCompletionRequestAssistantMessage {
-        content: if content.is_empty() && !tool_calls.is_empty() {
-            None
-        } else {
-            Some(ChatCompletionRequestAssistantMessageContent::Text(
-                content.to_string(),
-            ))
-        },
+        // Always a string, "" beside tool calls: chat templates that read `message.content`
+        // (llama-cpp-python's) fail with a 500 when it is absent.
+        content: Some(ChatCompletionRequestAssistantMessageContent::Text(
+            content.to_string(),
+        )),
         tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
         ..Default::default()
     })

@@ -216,15 +216,19 @@ impl Repl {
                     eprintln!("interrupted; the conversation is kept");
                 }
                 Some(Ok(turn)) => {
-                    if !progress.streamed() {
+                    // Streamed answers are on screen already: each answer is printed once.
+                    if !progress.showed(&turn.answer) {
                         println!(
                             "{}",
                             render::markdown(turn.answer.trim_end(), render::stdout_styled())
                                 .trim_end()
                         );
                     }
+                    for w in &turn.warnings {
+                        eprintln!("kai: {w}");
+                    }
                     match turn.reason {
-                        EndReason::Finished => {}
+                        EndReason::Finished | EndReason::Cut => {}
                         EndReason::StepLimit => {
                             eprintln!("(stopped at the step limit of {})", self.global.max_steps)
                         }
@@ -238,7 +242,7 @@ impl Repl {
                     eprintln!("kai: {e}");
                     self.offline = true;
                 }
-                Some(Err(SessionError::Model(e))) => {
+                Some(Err(SessionError::Model(e) | SessionError::AfterDenial { error: e, .. })) => {
                     self.go_offline(&e.offline_reason());
                     self.offline_turn(question, &progress).await;
                 }

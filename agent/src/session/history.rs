@@ -51,6 +51,11 @@ impl History {
         self.messages.push(m);
     }
 
+    /// Whether any tool output is in the conversation (this question's or an earlier one's).
+    pub(super) fn has_outputs(&self) -> bool {
+        !self.outputs.is_empty()
+    }
+
     /// The number of the next model turn's tool outputs.
     pub(super) fn next_turn(&self) -> usize {
         self.outputs.last().map_or(0, |t| t.turn + 1)

@@ -11,6 +11,8 @@ mod tool_calls;
 mod turn;
 
 #[cfg(test)]
+mod outcome_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
@@ -77,8 +79,10 @@ pub enum EndReason {
     Finished,
     /// The step limit was reached (exit 5); the answer is what was learned so far.
     StepLimit,
-    /// A write was denied and not done otherwise (exit 4).
+    /// A write was denied, whatever happened after (exit 4).
     WriteDenied,
+    /// The answer was cut at the token limit (exit 1): shown, but not whole.
+    Cut,
 }
 
 /// The result of one question.
@@ -92,6 +96,8 @@ pub struct TurnOutcome {
     pub findings: Vec<Finding>,
     /// Why it ended.
     pub reason: EndReason,
+    /// Things the user should know about the answer (cut, no tool used), one line each.
+    pub warnings: Vec<String>,
 }
 
 /// Why a question could not be answered by the model.
@@ -109,6 +115,15 @@ pub enum SessionError {
         /// Why the model failed.
         error: ModelError,
         /// The calls made before it failed, the change among them.
+        steps: Vec<Step>,
+    },
+    /// The model failed after a write was denied in this question. The caller may answer
+    /// offline, but the run still ends as denied (exit 4).
+    #[error("{error}")]
+    AfterDenial {
+        /// Why the model failed.
+        error: ModelError,
+        /// The calls made before it failed, the denied one among them.
         steps: Vec<Step>,
     },
 }
@@ -197,6 +212,13 @@ impl Session {
             {
                 // The conversation keeps the change, so the next question knows it happened.
                 Err(SessionError::AfterChange {
+                    error,
+                    steps: ledger.steps,
+                })
+            }
+            Err(SessionError::Model(error)) if ledger.denied => {
+                self.history.truncate(start_len);
+                Err(SessionError::AfterDenial {
                     error,
                     steps: ledger.steps,
                 })

@@ -19,7 +19,7 @@ const CANARIES: [&str; 4] = [
     "pw-CANARY-55d1",
 ];
 
-fn session(
+pub(super) fn session(
     cluster: &Cluster,
     url: &str,
     mode: Mode,
@@ -38,7 +38,7 @@ fn session(
 }
 
 /// The tool messages of a request body.
-fn tool_msgs(body: &Value) -> Vec<(String, String)> {
+pub(super) fn tool_msgs(body: &Value) -> Vec<(String, String)> {
     body["messages"]
         .as_array()
         .unwrap()

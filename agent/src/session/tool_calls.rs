@@ -3,15 +3,13 @@
 //! gets exactly one answer. Argument types are checked once, by the tool's own typed parse; a
 //! misfit goes back to the model as an error it can correct.
 
-use std::collections::HashSet;
-
 use kai_tools::ToolError;
 use kai_tools::diagnosis::Finding;
 use kai_tools::registry::Effect;
 use serde_json::Value;
 
 use super::history::{clip_bytes, first_line};
-use super::{Session, Step};
+use super::{EndReason, Session, Step};
 use crate::chat::ToolCall;
 use crate::events::{Event, EventSink};
 use crate::policy::{Decision, GateError, GateResult};
@@ -34,8 +32,20 @@ pub(super) struct Ledger {
     pub(super) steps: Vec<Step>,
     /// Findings of the `diagnose` calls, for `--output json`.
     pub(super) findings: Vec<Finding>,
-    /// Targets of denied writes not done since.
-    pub(super) denied: HashSet<String>,
+    /// Whether a write was denied: the question then ends as denied (exit 4) whatever
+    /// happens after.
+    pub(super) denied: bool,
+}
+
+impl Ledger {
+    /// The reason a question ends: `reason`, unless a write was denied.
+    pub(super) fn end(&self, reason: EndReason) -> EndReason {
+        if self.denied {
+            EndReason::WriteDenied
+        } else {
+            reason
+        }
+    }
 }
 
 impl Session {
@@ -145,7 +155,6 @@ impl Session {
             decision: r.decision,
             ok,
         };
-        let target = target_key(&call.name, &args);
         let text = match r.output {
             Ok(out) => {
                 if call.name == "diagnose" {
@@ -162,7 +171,6 @@ impl Session {
                     }
                 }
                 if effect == Effect::Write {
-                    ledger.denied.remove(&target);
                     // The cluster changed: earlier reads may now differ, so allow them again.
                     self.answered.clear();
                 }
@@ -173,7 +181,7 @@ impl Session {
                 text
             }
             Err(GateError::Denied(reason)) => {
-                ledger.denied.insert(target);
+                ledger.denied = true;
                 format!(
                     "denied by kai's change policy: {reason}. Do not retry this change; tell the user what you wanted to change and why."
                 )
@@ -294,17 +302,6 @@ pub(super) fn canonical(v: &Value) -> String {
         }
     }
     sort(v).to_string()
-}
-
-/// What a write targets, to match a later success with an earlier denial.
-fn target_key(tool: &str, args: &Value) -> String {
-    let s = |k: &str| {
-        args.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    format!("{tool} {} {}/{}", s("kind"), s("namespace"), s("name"))
 }
 
 /// `get_logs(pod=backend-1, namespace=shop)`.

@@ -1,13 +1,14 @@
 //! The loop of one question: model turns with tool calls until the model answers in text or
 //! the step limit is reached (then a summary without tools).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::history::clip_bytes;
 use super::tool_calls::Ledger;
 use super::{EndReason, Session, SessionError, TurnOutcome};
 use crate::chat::{Completion, Message};
 use crate::events::{Event, EventSink};
+use crate::model::ModelError;
 use crate::prompt::{self, PromptVars};
 
 impl Session {
@@ -28,46 +29,76 @@ impl Session {
             text = format!("({note})\n\n{text}");
         }
         self.history.push(Message::User(text));
+        let deadline = Instant::now() + self.model.config().total_timeout;
         let mut nudged = false;
         for turn in 0..self.opts.max_steps {
             events.event(Event::ModelTurn { step: turn + 1 });
             self.fit_budget();
-            let c = self
+            let reply = self
                 .model
-                .complete(self.history.messages(), &self.specs, events)
-                .await?;
-            if c.tool_calls.is_empty() {
-                if c.content.trim().is_empty() && !nudged {
-                    // An empty turn: ask once for the answer instead of returning nothing.
+                .complete_by(self.history.messages(), &self.specs, events, deadline)
+                .await;
+            let c = match reply {
+                Ok(c) => c,
+                Err(ModelError::Empty { .. }) if !nudged => {
+                    // Nothing, streamed or not: ask once for the answer in other words.
                     nudged = true;
-                    self.history.push(Message::User(
-                        "Please answer now, based on the tool results so far.".into(),
-                    ));
+                    self.history.push(Message::User(self.nudge()));
                     continue;
                 }
-                self.history.push(Message::assistant(&c));
-                let reason = if ledger.denied.is_empty() {
-                    EndReason::Finished
-                } else {
-                    EndReason::WriteDenied
-                };
-                return Ok(TurnOutcome {
-                    answer: c.content.trim().to_string(),
-                    steps: std::mem::take(&mut ledger.steps),
-                    findings: std::mem::take(&mut ledger.findings),
-                    reason,
-                });
-            }
+                Err(e) => return Err(e.into()),
+            };
             self.history.push(Message::assistant(&c));
+            if c.tool_calls.is_empty() {
+                return Ok(self.outcome(&c, extra_context.is_some(), ledger));
+            }
             self.run_calls(&c.tool_calls, ledger, events).await;
         }
-        let answer = self.step_limit_summary(events).await;
+        let answer = self.step_limit_summary(events, deadline).await;
         Ok(TurnOutcome {
             answer,
             steps: std::mem::take(&mut ledger.steps),
             findings: std::mem::take(&mut ledger.findings),
-            reason: EndReason::StepLimit,
+            reason: ledger.end(EndReason::StepLimit),
+            warnings: Vec::new(),
         })
+    }
+
+    /// The outcome of a question the model answered with `c`.
+    fn outcome(&self, c: &Completion, piped: bool, ledger: &mut Ledger) -> TurnOutcome {
+        let mut warnings = Vec::new();
+        let mut reason = EndReason::Finished;
+        if c.finish_reason.as_deref() == Some("length") {
+            reason = EndReason::Cut;
+            warnings.push(format!(
+                "the model's answer was cut at its token limit ({}); raise --max-tokens for a whole answer",
+                self.model
+                    .config()
+                    .max_tokens
+                    .map_or("the server's".to_string(), |n| format!("{n} tokens"))
+            ));
+        }
+        if !self.history.has_outputs() && !piped {
+            warnings.push(
+                "the model answered without calling any tool: its answer is not based on the cluster's current state".to_string(),
+            );
+        }
+        TurnOutcome {
+            answer: c.content.trim().to_string(),
+            steps: std::mem::take(&mut ledger.steps),
+            findings: std::mem::take(&mut ledger.findings),
+            reason: ledger.end(reason),
+            warnings,
+        }
+    }
+
+    /// Asks for the answer after an empty turn, naming tool results only when there are some.
+    fn nudge(&self) -> String {
+        if self.history.has_outputs() {
+            "Please answer now, based on the tool results so far.".to_string()
+        } else {
+            "Please answer my question now.".to_string()
+        }
     }
 
     async fn system_prompt(&self) -> String {
@@ -122,17 +153,17 @@ impl Session {
     }
 
     /// The answer at the step limit: the model's summary without tools, else the last outputs.
-    async fn step_limit_summary(&mut self, events: &dyn EventSink) -> String {
+    async fn step_limit_summary(&mut self, events: &dyn EventSink, deadline: Instant) -> String {
         self.history.push(Message::User(format!(
             "You reached the limit of {} tool-calling steps. Do not call any more tools. Tell the user what you found so far: the likely cause with its evidence, what is still unknown, and the next step.",
             self.opts.max_steps
         )));
         self.fit_budget();
-        match self
+        let reply = self
             .model
-            .complete(self.history.messages(), &[], events)
-            .await
-        {
+            .complete_by(self.history.messages(), &[], events, deadline)
+            .await;
+        match reply {
             Ok(c) if !c.content.trim().is_empty() => {
                 let c = Completion {
                     tool_calls: Vec::new(),

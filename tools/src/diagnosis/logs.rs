@@ -1,6 +1,5 @@
-//! Log scanning: error signatures in a container's log tail, and the config keys it says are missing.
+//! Log scanning: failure lines of a container's log tail, and the config keys it says are missing.
 
-use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -10,91 +9,13 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("constant pattern compiles")
 }
 
-/// Strongest first: a tier is tried only when no stronger one matched.
-static TIERS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    vec![
-        // Fatal: panics, fatal errors, uncaught exceptions, missing config.
-        re(
-            r"(?i)^exception in thread|(^|\s)(panic:|fatal( error)?[:\]]|\[?fatal\]?\s|level=(fatal|panic)|uncaught|unhandled|segmentation fault|out of memory|oom(killed)?\b)",
-        ),
-        re(r"^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt)(:|$)"),
-        re(
-            r"(?i)(not set|is required|missing (required )?(env|config|key|variable|setting)|no such (file|host)|connection refused|permission denied|forbidden|unauthorized|access denied|could not connect|cannot connect|failed to connect|timed? ?out|address already in use|exec format error|not found)",
-        ),
-        re(
-            r#"(?i)(^|[\s\[{"])(error|err|exception|fail(ed|ure)?)(\]|:|\s|=|"|$)|level=error|"level":\s*"error"|severity=error"#,
-        ),
-    ]
-});
-
-static TRACEBACK_START: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Traceback \(most recent call last\)"));
-static NOISE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(error[s]?=0|errors?: 0|no errors?|error=nil|err=<nil>|0 errors|without error)")
-});
-static TIMESTAMP_PREFIX: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ][0-9:.,]+(Z|[+-]\d{2}:?\d{2})?\]?\s*"));
-static DIGITS: LazyLock<Regex> = LazyLock::new(|| re(r"\d+"));
-
-const MAX_LINE: usize = 240;
-
-/// Error signatures in a log tail, most telling first, de-duplicated (numbers ignored when
-/// comparing), each trimmed to one line. A Python traceback contributes its final line
-/// (`KeyError: 'DATABASE_URL'`), the one that names the error.
+/// Failure lines of a log tail, most telling first (see [`crate::diagnosis::signatures`]),
+/// de-duplicated, each trimmed to one line.
 pub fn error_signatures(text: &str) -> Vec<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut tiers: Vec<Vec<String>> = vec![Vec::new(); TIERS.len() + 1];
-    let mut seen = HashSet::new();
-    let mut push = |tier: usize, line: &str, tiers: &mut Vec<Vec<String>>| {
-        let clean = shorten(TIMESTAMP_PREFIX.replace(line.trim(), "").trim());
-        if clean.is_empty() {
-            return;
-        }
-        let key = DIGITS
-            .replace_all(&clean.to_ascii_lowercase(), "#")
-            .into_owned();
-        if seen.insert(key) {
-            tiers[tier].push(clean);
-        }
-    };
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if TRACEBACK_START.is_match(line.trim_start()) {
-            // The error line is the first unindented line after the frames.
-            let mut j = i + 1;
-            while j < lines.len() {
-                let l = lines[j];
-                if !l.is_empty() && !l.starts_with([' ', '\t']) && !TRACEBACK_START.is_match(l) {
-                    break;
-                }
-                j += 1;
-            }
-            if let Some(err) = lines.get(j) {
-                push(0, err, &mut tiers);
-            }
-            i = j + 1;
-            continue;
-        }
-        if !NOISE.is_match(line)
-            && let Some(t) = TIERS.iter().position(|r| r.is_match(line.trim()))
-        {
-            push(t + 1, line, &mut tiers);
-        }
-        i += 1;
-    }
-    tiers.into_iter().flatten().collect()
-}
-
-fn shorten(line: &str) -> String {
-    if line.len() <= MAX_LINE {
-        return line.to_string();
-    }
-    let mut end = MAX_LINE;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &line[..end])
+    super::signatures::scan(text)
+        .into_iter()
+        .map(|s| s.line)
+        .collect()
 }
 
 static MISSING: LazyLock<Vec<Regex>> = LazyLock::new(|| {
@@ -154,9 +75,10 @@ mod tests {
     fn go_panic_and_dedup() {
         let log = "2024-05-01T10:00:00Z level=info msg=starting\n2024-05-01T10:00:01Z level=error msg=\"dial tcp 10.0.0.5:5432: connect: connection refused\"\n2024-05-01T10:00:02Z level=error msg=\"dial tcp 10.0.0.5:5433: connect: connection refused\"\npanic: cannot reach database\n";
         let sigs = error_signatures(log);
-        assert_eq!(sigs[0], "panic: cannot reach database");
+        // The line naming the object outranks the panic that summarises it.
+        assert!(sigs[0].contains("connection refused"), "{sigs:?}");
         assert_eq!(sigs.len(), 2, "{sigs:?}");
-        assert!(sigs[1].contains("connection refused"));
+        assert_eq!(sigs[1], "panic: cannot reach database");
     }
 
     #[test]

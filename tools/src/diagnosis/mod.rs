@@ -9,6 +9,7 @@ mod chain;
 mod collect;
 mod logs;
 mod render;
+pub mod signatures;
 mod snapshot;
 mod strip;
 

@@ -4,11 +4,14 @@
 use k8s_openapi::api::core::v1::{
     Container, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod,
 };
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::follow::follow;
 use super::issue::Issue;
 use super::{Ctx, describe_event, name_of, ns_of, seconds_since};
 use crate::diagnosis::Severity;
-use crate::diagnosis::logs::{error_signatures, missing_env_names};
+use crate::diagnosis::logs::missing_env_names;
+use crate::diagnosis::signatures::scan;
 use crate::mask::mask_text;
 
 const IMAGE_REASONS: &[&str] = &[
@@ -20,21 +23,44 @@ const IMAGE_REASONS: &[&str] = &[
 const CONFIG_REASONS: &[&str] = &["CreateContainerConfigError", "CreateContainerError"];
 const RESTART_WINDOW_SECS: i64 = 3600;
 
-/// What an exit code usually means.
-pub(crate) fn exit_meaning(code: i32) -> &'static str {
-    match code {
+/// What an exit code means, given the termination reason: 126/127/128 with `StartError` (or
+/// `ContainerCannotRun`) are start failures, 128+n a signal n.
+pub(crate) fn exit_meaning(code: i32, reason: &str) -> String {
+    let start = matches!(reason, "StartError" | "ContainerCannotRun") || code == 128;
+    let s = match code {
+        126 if start => "could not start: the command is not executable",
+        127 if start => "could not start: the command was not found",
+        128 => "could not start: the runtime failed to create the container process",
+        _ if start => "could not start",
         0 => "completed",
         1 => "application error",
         2 => "misuse or bad arguments",
         126 => "command not executable",
         127 => "command not found",
-        128 => "invalid exit argument",
         134 => "aborted (SIGABRT)",
         137 => "killed (SIGKILL, often out of memory)",
         139 => "segmentation fault (SIGSEGV)",
         143 => "terminated (SIGTERM)",
+        129..=192 => {
+            return format!("killed by signal {}", code - 128);
+        }
         _ => "error",
-    }
+    };
+    s.to_string()
+}
+
+/// The runtime's words after `unable to start container process:`, without `: unknown`.
+fn start_detail(message: &str) -> String {
+    let m = message
+        .rsplit_once("unable to start container process: ")
+        .map_or(message, |(_, d)| d);
+    m.trim().trim_end_matches(": unknown").to_string()
+}
+
+/// The executable a start failure names (`exec: "/app/bin/wrker": ...`).
+fn exec_path(detail: &str) -> Option<&str> {
+    let rest = detail.split_once("exec: \"")?.1;
+    rest.split_once('"').map(|(p, _)| p)
 }
 
 fn spec_container<'p>(pod: &'p Pod, name: &str, init: bool) -> Option<&'p Container> {
@@ -307,7 +333,7 @@ fn crash_issue(
         (sev, "OOMKilled".to_string(), 55, what)
     } else if crash {
         let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e))
+            format!(" with code {e} ({})", exit_meaning(e, &treason))
         });
         (
             Severity::Critical,
@@ -320,7 +346,7 @@ fn crash_issue(
         )
     } else if failed_terminal {
         let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e))
+            format!(" with code {e} ({})", exit_meaning(e, &treason))
         });
         (
             Severity::Critical,
@@ -334,7 +360,7 @@ fn crash_issue(
         )
     } else {
         let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e))
+            format!(" with code {e} ({})", exit_meaning(e, &treason))
         });
         (
             Severity::Warning,
@@ -351,6 +377,7 @@ fn crash_issue(
         return Some(None);
     }
     let mut i = Issue::new(severity, &reason, rank, Some(c), what);
+    let start_error = matches!(treason.as_str(), "StartError" | "ContainerCannotRun");
     if let Some(t) = t {
         let at = t
             .finished_at
@@ -361,10 +388,40 @@ fn crash_issue(
         } else {
             "lastState.terminated"
         };
+        let msg = t
+            .message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map_or(String::new(), |m| format!(": {}", mask_text(m.trim())));
         i.evidence.push(format!(
-            "pod {pod_name}: {label} {state}: exitCode {} ({treason}){at}",
+            "pod {pod_name}: {label} {state}: exitCode {} ({treason}){at}{msg}",
             t.exit_code
         ));
+        if start_error && let Some(m) = t.message.as_deref() {
+            let detail = mask_text(&start_detail(m));
+            i.because
+                .push(format!("the runtime could not start it: {detail}"));
+            i.suggestion = match (t.exit_code, exec_path(&detail)) {
+                (127, Some(p)) => format!(
+                    "fix the command of {label}: \"{p}\" is not in the image or not on its PATH (check command/args against the image)"
+                ),
+                (126, Some(p)) => format!(
+                    "make \"{p}\" executable in the image (chmod +x, or run it through a shell), or fix the command of {label}"
+                ),
+                _ => format!("fix what the container runtime reports for {label}: {detail}"),
+            };
+        }
+    }
+    if start_error {
+        if let Some(e) = ctx.event("Pod", ns, pod_name, &["Failed"]) {
+            i.evidence.push(describe_event(ctx, e));
+        }
+        if i.suggestion.is_empty() {
+            i.suggestion = format!(
+                "fix the command, args or mounts of {label}: the runtime could not start it (`kubectl describe pod {pod_name} -n {ns}`)"
+            );
+        }
+        return Some(Some(i));
     }
     if oom {
         i.suggestion = format!("raise the memory limit of {label} or reduce its memory use");
@@ -383,28 +440,103 @@ fn crash_issue(
             ),
         };
     }
-    if let Some(e) = ctx.events("Pod", ns, pod_name).iter().find(|e| {
-        e.reason.as_deref() == Some("Killing")
-            && e.message
-                .as_deref()
-                .unwrap_or_default()
-                .contains("liveness")
-            || e.reason.as_deref() == Some("Unhealthy")
-                && e.message
-                    .as_deref()
-                    .unwrap_or_default()
-                    .starts_with("Liveness")
-    }) {
-        i.because.push("its liveness probe fails".into());
-        i.evidence.push(describe_event(ctx, e));
-        if !oom {
-            i.suggestion = format!(
-                "fix the liveness probe of {label} (path, port, timing) or the endpoint it checks"
-            );
-        }
+    liveness(ctx, pod, s, oom, &mut i);
+    let fetched = ctx.snap.log(ns, pod_name, c).is_some();
+    let had_text = attach_log(ctx, pod, c, &mut i);
+    if fetched && !had_text && i.suggestion.starts_with("read the log") {
+        i.suggestion = format!(
+            "{label} exits with code {} without logging anything: check its command, args and entrypoint (`kubectl describe pod {pod_name} -n {ns}`)",
+            exit.unwrap_or_default()
+        );
     }
-    attach_log(ctx, pod, c, &mut i);
     Some(Some(i))
+}
+
+/// A container killed by its liveness probe: the Killing/Unhealthy event, and the probe's
+/// port when no container port matches it.
+fn liveness(ctx: &Ctx<'_>, pod: &Pod, s: &Seen<'_>, oom: bool, i: &mut Issue) {
+    let Seen {
+        ns,
+        pod_name,
+        c,
+        ref label,
+        init,
+        ..
+    } = *s;
+    let Some(e) = ctx.events("Pod", ns, pod_name).iter().find(|e| {
+        let msg = e.message.as_deref().unwrap_or_default();
+        e.reason.as_deref() == Some("Killing") && msg.contains("liveness")
+            || e.reason.as_deref() == Some("Unhealthy") && msg.starts_with("Liveness")
+    }) else {
+        return;
+    };
+    i.what = i.what.replace(
+        "(killed (SIGKILL, often out of memory))",
+        "(killed by the kubelet: liveness probe failed)",
+    );
+    i.because.push("its liveness probe fails".into());
+    i.evidence.push(describe_event(ctx, e));
+    if oom {
+        return;
+    }
+    i.suggestion =
+        format!("fix the liveness probe of {label} (path, port, timing) or the endpoint it checks");
+    let Some(spec) = spec_container(pod, c, init) else {
+        return;
+    };
+    let Some(probe) = spec.liveness_probe.as_ref() else {
+        return;
+    };
+    let port = probe
+        .http_get
+        .as_ref()
+        .map(|h| &h.port)
+        .or_else(|| probe.tcp_socket.as_ref().map(|t| &t.port));
+    let Some(port) = port else { return };
+    let ports = spec.ports.as_deref().unwrap_or_default();
+    if ports.is_empty() {
+        return;
+    }
+    let declared = |p: &k8s_openapi::api::core::v1::ContainerPort| match port {
+        IntOrString::Int(n) => p.container_port == *n,
+        IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
+    };
+    if ports.iter().any(declared) {
+        return;
+    }
+    let have: Vec<String> = ports
+        .iter()
+        .map(|p| match &p.name {
+            Some(n) => format!("{} ({n})", p.container_port),
+            None => p.container_port.to_string(),
+        })
+        .collect();
+    let port_text = int_or_str(port);
+    let path = probe
+        .http_get
+        .as_ref()
+        .and_then(|h| h.path.clone())
+        .unwrap_or_default();
+    i.because.push(format!(
+        "the probe checks port {port_text}, where {label} does not listen (containerPort {})",
+        have.join(", ")
+    ));
+    i.evidence.push(format!(
+        "{label} livenessProbe: {} {path} port {port_text}; ports {}",
+        if probe.http_get.is_some() {
+            "GET"
+        } else {
+            "TCP"
+        },
+        have.join(", ")
+    ));
+    i.suggestion = format!(
+        "point the liveness probe of {label} at port {} (it checks {port_text})",
+        ports[0]
+            .name
+            .clone()
+            .unwrap_or_else(|| ports[0].container_port.to_string())
+    );
 }
 
 fn readiness_issue(ctx: &Ctx<'_>, pod: &Pod, cs: &ContainerStatus, s: &Seen<'_>) -> Option<Issue> {
@@ -480,29 +612,42 @@ fn int_or_str(v: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString) -> 
 }
 
 /// Adds the log's error signature (masked) and the config it says is missing.
-fn attach_log(ctx: &Ctx<'_>, pod: &Pod, container: &str, i: &mut Issue) {
+/// Adds the log's most telling line (masked), what it names followed to the object that
+/// explains it, and the config it says is missing. Returns whether the log had text.
+pub(crate) fn attach_log(ctx: &Ctx<'_>, pod: &Pod, container: &str, i: &mut Issue) -> bool {
     let ns = ns_of(&pod.metadata);
     let Some(tail) = ctx.snap.log(ns, name_of(&pod.metadata), container) else {
-        return;
+        return false;
     };
-    let sigs = error_signatures(&tail.text);
+    let sigs = scan(&tail.text);
+    let which = if tail.previous { "previous log" } else { "log" };
     if let Some(first) = sigs.first() {
-        let line = mask_text(first);
+        let line = mask_text(&first.line);
         i.because.push(format!("its log says {line}"));
-        let which = if tail.previous { "previous log" } else { "log" };
         i.evidence
             .push(format!("{which} of pod {}: {line}", tail.pod));
         for s in sigs.iter().skip(1).take(2) {
-            i.evidence
-                .push(format!("{which} of pod {}: {}", tail.pod, mask_text(s)));
+            i.evidence.push(format!(
+                "{which} of pod {}: {}",
+                tail.pod,
+                mask_text(&s.line)
+            ));
         }
         i.has_log = true;
-        if sigs.iter().any(|s| {
-            let l = s.to_ascii_lowercase();
-            l.contains("forbidden") && (l.contains("serviceaccount") || l.contains("cannot"))
-        }) {
-            i.suggestion = "grant the pod's service account the permission its log says is forbidden (Role/RoleBinding)".into();
+        let f = follow(ctx, pod, container, first);
+        i.because.extend(f.because);
+        i.evidence.extend(f.evidence);
+        for r in f.related {
+            if !i.related.contains(&r) {
+                i.related.push(r);
+            }
         }
+        if let Some(s) = f.suggestion {
+            i.suggestion = s;
+        }
+        i.depends_on = f.depends_on;
+        i.target_ready = f.target_ready && i.because.len() == 1;
     }
     i.missing_env = missing_env_names(&tail.text);
+    !tail.text.trim().is_empty()
 }

@@ -24,6 +24,12 @@ pub(crate) struct Issue {
     pub missing_env: Vec<String>,
     /// Whether a log tail backed this issue (preferred as the group's representative).
     pub has_log: bool,
+    /// Found only in the log of a running pod (the pod itself looks healthy).
+    pub log_only: bool,
+    /// A Service without ready endpoints this container depends on: (namespace, name).
+    pub depends_on: Option<(String, String)>,
+    /// The log's host is a healthy Service and no cause was found beyond the line itself.
+    pub target_ready: bool,
 }
 
 impl Issue {
@@ -46,6 +52,9 @@ impl Issue {
             related: Vec::new(),
             missing_env: Vec::new(),
             has_log: false,
+            log_only: false,
+            depends_on: None,
+            target_ready: false,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! rules run in (nodes and volumes first, so workload findings can name them as the cause).
 
 mod containers;
+mod follow;
 mod infra;
 mod issue;
 mod logplan;
@@ -46,15 +47,84 @@ pub fn analyze(snap: &Snapshot) -> Vec<Finding> {
     workloads::analyze(&ctx, &pvc_problems, &mut out);
     infra::pvcs(&ctx, &pvc_problems, &mut out);
     network::services(&ctx, &mut out);
+    link_dependencies(&mut out);
     network::ingresses(&ctx, &mut out);
     network::network_policies(&ctx, &mut out);
     network::webhooks(&ctx, &mut out);
     infra::hpas(&ctx, &mut out);
     infra::pdbs(&ctx, &mut out);
     infra::pvs(&ctx, &mut out);
-    let mut findings: Vec<Finding> = out.findings;
+    let folded = std::mem::take(&mut out.folded);
+    let mut findings: Vec<Finding> = out
+        .findings
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !folded.contains(i))
+        .map(|(_, f)| f)
+        .collect();
     sort_findings(&mut findings);
     findings
+}
+
+/// A client failing because a Service it calls has no ready endpoints is linked to the
+/// finding of the workload behind that Service (which names the service among its related
+/// objects): its cause becomes the client's, and fixing it comes first.
+fn link_dependencies(out: &mut Out) {
+    let depends = std::mem::take(&mut out.depends);
+    for (idx, ns, svc, client_runs) in depends {
+        let key = format!("service/{svc}");
+        let Some(j) = out
+            .findings
+            .iter()
+            .enumerate()
+            .position(|(j, f)| j != idx && f.namespace == ns && f.related.contains(&key))
+        else {
+            continue;
+        };
+        if client_runs {
+            // A running client that only suffers the dependency's outage is part of that
+            // outage's impact, not a problem of its own.
+            let client = out.findings[idx].clone();
+            let dep = &mut out.findings[j];
+            dep.message.push_str(&format!(
+                "; so {} {} fails to reach it",
+                client.kind, client.name
+            ));
+            if let Some(line) = client.evidence.first() {
+                dep.evidence.push(line.clone());
+            }
+            let r = format!("{}/{}", client.kind, client.name);
+            if !dep.related.contains(&r) {
+                dep.related.push(r);
+            }
+            out.folded.insert(idx);
+            continue;
+        }
+        let dep = out.findings[j].clone();
+        let cause = dep
+            .message
+            .split(" because ")
+            .nth(1)
+            .map(|c| c.split("; ").next().unwrap_or(c).to_string());
+        let f = &mut out.findings[idx];
+        f.message.push_str(&format!(
+            "; service {svc} is down because {} {} [{}]{}",
+            dep.kind,
+            dep.name,
+            dep.reason,
+            cause.as_deref().map_or(String::new(), |c| format!(": {c}"))
+        ));
+        f.evidence.push(format!(
+            "dependency {}: {}",
+            dep.subject(),
+            dep.evidence.first().cloned().unwrap_or_default()
+        ));
+        let r = format!("{}/{}", dep.kind, dep.name);
+        if !f.related.contains(&r) {
+            f.related.insert(0, r);
+        }
+        f.suggestion = format!("fix {} first: {}", dep.subject(), dep.suggestion);
+    }
 }
 
 /// The workloads in a snapshot: deployments, stateful sets, daemon sets, jobs not owned by a
@@ -75,6 +145,11 @@ pub(crate) struct Out {
     pub pod_owner: HashMap<(String, String), usize>,
     /// PVCs already named as a cause.
     pub explained_pvcs: HashSet<(String, String)>,
+    /// Findings whose container depends on a Service without ready endpoints:
+    /// (finding index, namespace, service, whether the client itself runs fine).
+    pub depends: Vec<(usize, String, String, bool)>,
+    /// Findings folded into another one, dropped at the end.
+    pub folded: HashSet<usize>,
 }
 
 impl Out {

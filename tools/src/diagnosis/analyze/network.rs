@@ -18,7 +18,9 @@ fn live(p: &Pod) -> bool {
         )
 }
 
-fn ready_endpoints(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<(usize, usize)> {
+/// Ready and not-ready addresses of a Service's Endpoints (None when endpoints could not be
+/// listed or the object is missing).
+pub(crate) fn ready_endpoints(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<(usize, usize)> {
     if !ctx.snap.listed("endpoints") {
         return None;
     }

@@ -3,10 +3,11 @@
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
-use super::containers::container_issue;
+use super::containers::{attach_log, container_issue};
 use super::issue::Issue;
 use super::{Ctx, age, describe_event, name_of, ns_of, seconds_since};
 use crate::diagnosis::Severity;
+use crate::diagnosis::signatures::{Class, Signature, scan};
 use crate::mask::mask_text;
 
 pub(crate) fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
@@ -52,7 +53,86 @@ pub(crate) fn pod_issues(ctx: &Ctx<'_>, pod: &Pod) -> Vec<Issue> {
     if !out.is_empty() {
         return out;
     }
-    stuck_creating(ctx, pod).into_iter().collect()
+    stuck_creating(ctx, pod)
+        .or_else(|| log_signal(ctx, pod))
+        .into_iter()
+        .collect()
+}
+
+/// A running pod whose log shows a specific failure (a host that does not resolve, refused
+/// connections, forbidden API calls, a full disk): the pod looks healthy, its log does not.
+fn log_signal(ctx: &Ctx<'_>, pod: &Pod) -> Option<Issue> {
+    let ns = ns_of(&pod.metadata);
+    let name = name_of(&pod.metadata);
+    for c in ctx.pod_containers(pod) {
+        let Some(tail) = ctx.snap.log(ns, name, &c.name) else {
+            continue;
+        };
+        let Some(sig) = scan(&tail.text)
+            .into_iter()
+            .find(|s| s.class.specific() && (s.class != Class::Timeout || s.target.host.is_some()))
+        else {
+            continue;
+        };
+        let label = format!("container {}", c.name);
+        let mut i = Issue::new(
+            Severity::Warning,
+            sig.class.reason(),
+            35,
+            Some(&c.name),
+            format!("is running, but {label} {}", symptom(&sig)),
+        );
+        i.log_only = true;
+        i.suggestion = format!(
+            "fix what the log of {label} reports (`kubectl logs {name} -n {ns} -c {}`)",
+            c.name
+        );
+        attach_log(ctx, pod, &c.name, &mut i);
+        if i.target_ready {
+            // The service it names answers now: the lines are from before, not a fault.
+            continue;
+        }
+        // The line is the symptom already said; keep the followed causes only.
+        i.because.retain(|b| !b.starts_with("its log says"));
+        return Some(i);
+    }
+    None
+}
+
+/// What a signature says the container cannot do, as a verb phrase.
+fn symptom(sig: &Signature) -> String {
+    let host = sig
+        .target
+        .host
+        .as_deref()
+        .map_or(String::new(), |h| match sig.target.port {
+            Some(p) => format!(" {h}:{p}"),
+            None => format!(" {h}"),
+        });
+    match sig.class {
+        Class::NameResolution => format!("cannot resolve host{host}"),
+        Class::ConnectionRefused => format!("is refused connecting to{host}"),
+        Class::Timeout => format!("times out reaching{host}"),
+        Class::ConnectionReset => format!("loses its connections to{host}"),
+        Class::Tls => format!("fails TLS with{host}"),
+        Class::Forbidden => match &sig.target.api {
+            Some(a) => format!("is forbidden to {} {}", a.verb, a.resource),
+            None => "is forbidden by the API".into(),
+        },
+        Class::DiskFull => "runs out of disk space".into(),
+        Class::ReadOnlyFs => "writes to a read-only file system".into(),
+        Class::PermissionDenied => "is denied file access".into(),
+        Class::DbAuth => "is refused by its database (authentication)".into(),
+        Class::DbLimit => "hits a connection limit".into(),
+        Class::Unauthorized => "is refused as unauthorized".into(),
+        Class::MissingConfig => "misses configuration".into(),
+        Class::RuntimeRefusal => "refuses to run as configured".into(),
+        Class::OutOfMemory => "runs out of memory".into(),
+        Class::Segfault => "crashes (segmentation fault)".into(),
+        _ => "logs errors".into(),
+    }
+    .to_string()
+        + &format!(": {}", mask_text(&sig.line))
 }
 
 /// An evicted pod: it is done, nothing else about it matters.
@@ -208,6 +288,29 @@ fn first_sentence(s: &str) -> String {
 
 fn scheduling_suggestion(ctx: &Ctx<'_>, pod: &Pod, msg: &str) -> String {
     let lower = msg.to_ascii_lowercase();
+    // The scheduler lists every reason; the pod's own constraints come first.
+    if lower.contains("anti-affinity") {
+        return anti_affinity_suggestion(ctx, pod);
+    }
+    if lower.contains("topology spread") {
+        return topology_suggestion(ctx, pod);
+    }
+    let extended: Vec<&str> = msg
+        .split("Insufficient ")
+        .skip(1)
+        .filter_map(|s| s.split(',').next())
+        .map(|s| {
+            s.split(". ")
+                .next()
+                .unwrap_or(s)
+                .trim()
+                .trim_end_matches('.')
+        })
+        .filter(|r| *r != "cpu" && *r != "memory" && r.contains('/'))
+        .collect();
+    if let Some(r) = extended.first() {
+        return extended_suggestion(ctx, pod, r);
+    }
     if lower.contains("insufficient") {
         let requests = pod_requests(pod);
         let largest = ctx
@@ -290,6 +393,86 @@ fn scheduling_suggestion(ctx: &Ctx<'_>, pod: &Pod, msg: &str) -> String {
     }
     "read the scheduler message above and adjust the pod's requests, selectors or tolerations"
         .into()
+}
+
+/// An extended resource (`nvidia.com/gpu`) no node has free: which nodes offer it at all.
+fn extended_suggestion(ctx: &Ctx<'_>, pod: &Pod, resource: &str) -> String {
+    let wanted: Vec<String> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .filter_map(|c| {
+            let q = c.resources.as_ref()?.limits.as_ref()?.get(resource)?;
+            Some(format!("container {} asks for {}", c.name, q.0))
+        })
+        .collect();
+    let offering: Vec<String> = ctx
+        .snap
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            let q = n.status.as_ref()?.allocatable.as_ref()?.get(resource)?;
+            (q.0 != "0").then(|| format!("{} ({})", name_of(&n.metadata), q.0))
+        })
+        .collect();
+    let wants = if wanted.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", wanted.join(", "))
+    };
+    if offering.is_empty() {
+        format!(
+            "no node offers {resource}{wants}: add a node with {resource} (and its device plugin), or remove the {resource} request if the pod can run without it"
+        )
+    } else {
+        format!(
+            "every node offering {resource} is in use ({}){wants}: free one (scale down another {resource} workload) or add a node with {resource}",
+            offering.join(", ")
+        )
+    }
+}
+
+/// Required pod anti-affinity that leaves no node: say the rule and how many nodes there are.
+fn anti_affinity_suggestion(ctx: &Ctx<'_>, pod: &Pod) -> String {
+    let spec = ctx.pod_spec(pod);
+    let key = spec
+        .and_then(|s| s.affinity.as_ref())
+        .and_then(|a| a.pod_anti_affinity.as_ref())
+        .and_then(|a| {
+            a.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .and_then(|r| r.first())
+        .map(|t| t.topology_key.clone());
+    let nodes = ctx
+        .snap
+        .nodes
+        .iter()
+        .filter(|n| n.spec.as_ref().and_then(|s| s.unschedulable) != Some(true))
+        .count();
+    match key {
+        Some(k) => format!(
+            "its required pod anti-affinity on {k} allows one such pod per {k} value and the cluster has {nodes} schedulable nodes: lower the replicas to {nodes}, add nodes, or make the rule preferredDuringSchedulingIgnoredDuringExecution"
+        ),
+        None => "relax the pod anti-affinity (preferred instead of required), lower the replicas, or add nodes".into(),
+    }
+}
+
+/// Topology spread constraints that cannot be met: say the constraint.
+fn topology_suggestion(ctx: &Ctx<'_>, pod: &Pod) -> String {
+    let c = ctx
+        .pod_spec(pod)
+        .and_then(|s| s.topology_spread_constraints.as_ref())
+        .and_then(|t| t.first());
+    match c {
+        Some(c) => format!(
+            "its topology spread constraint (maxSkew {} on {}, whenUnsatisfiable {}) cannot be met by the schedulable nodes: raise maxSkew, use whenUnsatisfiable: ScheduleAnyway, or add nodes in the missing {} values",
+            c.max_skew, c.topology_key, c.when_unsatisfiable, c.topology_key
+        ),
+        None => {
+            "relax the topology spread constraints (maxSkew, ScheduleAnyway) or add nodes".into()
+        }
+    }
 }
 
 fn pod_requests(pod: &Pod) -> String {

@@ -109,6 +109,7 @@ fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Findi
                     {
                         let msg = c.message.clone().unwrap_or_default();
                         return Some(failed_create(
+                            ctx,
                             w,
                             title,
                             &msg,
@@ -136,7 +137,13 @@ fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Findi
                         || w.kind == "job")
                 {
                     let msg = crate::mask::mask_text(e.message.as_deref().unwrap_or_default());
-                    return Some(failed_create(w, title, &msg, vec![describe_event(ctx, e)]));
+                    return Some(failed_create(
+                        ctx,
+                        w,
+                        title,
+                        &msg,
+                        vec![describe_event(ctx, e)],
+                    ));
                 }
             }
         }
@@ -260,17 +267,26 @@ fn kind_status(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Finding> {
     }
 }
 
-fn failed_create(w: &ObjectRef, title: &str, msg: &str, evidence: Vec<String>) -> Finding {
+fn failed_create(
+    ctx: &Ctx<'_>,
+    w: &ObjectRef,
+    title: &str,
+    msg: &str,
+    mut evidence: Vec<String>,
+) -> Finding {
     let lower = msg.to_ascii_lowercase();
     let suggestion = if lower.contains("quota") {
-        "raise the ResourceQuota of the namespace or lower the pods' requests".to_string()
+        quota_suggestion(ctx, w, msg, &mut evidence)
     } else if lower.contains("serviceaccount") || lower.contains("service account") {
         "create the service account the pod template names, or fix serviceAccountName".to_string()
     } else if lower.contains("webhook") {
         "fix or remove the admission webhook that rejects the pods".to_string()
-    } else if lower.contains("limitrange") || lower.contains("maximum") || lower.contains("minimum")
+    } else if lower.contains("limitrange")
+        || lower.contains("maximum")
+        || lower.contains("minimum")
+        || lower.contains("per container")
     {
-        "fit the pods' requests/limits into the namespace's LimitRange".to_string()
+        limit_range_suggestion(ctx, w, msg, &mut evidence)
     } else {
         "fix what the API server refused (message above) in the pod template or namespace policy"
             .to_string()
@@ -500,4 +516,124 @@ impl EventTime for k8s_openapi::api::core::v1::Event {
     fn event_time_or_any(&self) -> Option<jiff::Timestamp> {
         super::event_time(self)
     }
+}
+
+/// The quota a refusal names, as evidence, and a fix for that cause: limits missing from the
+/// template (add them), or the quota used up (lower the requests or raise the quota).
+fn quota_suggestion(ctx: &Ctx<'_>, w: &ObjectRef, msg: &str, evidence: &mut Vec<String>) -> String {
+    let quota_name = msg
+        .split_once("quota: ")
+        .map(|(_, r)| r)
+        .and_then(|r| r.split([',', ':']).next())
+        .map(str::trim)
+        .unwrap_or_default();
+    if let Some(q) = ctx
+        .snap
+        .resource_quotas
+        .iter()
+        .find(|q| ns_of(&q.metadata) == w.namespace && name_of(&q.metadata) == quota_name)
+    {
+        let st = q.status.as_ref();
+        let hard = st.and_then(|s| s.hard.as_ref());
+        let used = st.and_then(|s| s.used.as_ref());
+        let parts: Vec<String> = hard
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let u = used.and_then(|u| u.get(k)).map_or("?", |q| q.0.as_str());
+                format!("{k} {u}/{}", v.0)
+            })
+            .collect();
+        evidence.push(format!(
+            "resourcequota {quota_name}: used/hard {}",
+            parts.join(", ")
+        ));
+    }
+    let containers = ctx
+        .workloads
+        .get(w)
+        .and_then(|v| v.template)
+        .and_then(|t| t.spec.as_ref())
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    if msg.contains("must specify") {
+        let missing: Vec<&str> = msg
+            .split("must specify ")
+            .nth(1)
+            .map(|r| {
+                r.split([';', ','])
+                    .filter_map(|p| p.split_whitespace().next())
+                    .filter(|p| p.contains('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+        return format!(
+            "set {} on every container of the pod template ({}): ResourceQuota {quota_name} requires them; or give the namespace a LimitRange with defaults. Raising the quota does not help",
+            if missing.is_empty() {
+                "resources.requests and limits".to_string()
+            } else {
+                format!("resources {}", missing.join(", "))
+            },
+            names.join(", ")
+        );
+    }
+    format!(
+        "the namespace's ResourceQuota {quota_name} is used up: lower the requests of {} {} (or its replicas), free quota from other workloads, or raise the quota",
+        w.kind, w.name
+    )
+}
+
+/// The LimitRange a refusal breaks, as evidence, and the container value to change.
+fn limit_range_suggestion(
+    ctx: &Ctx<'_>,
+    w: &ObjectRef,
+    msg: &str,
+    evidence: &mut Vec<String>,
+) -> String {
+    for lr in ctx
+        .snap
+        .limit_ranges
+        .iter()
+        .filter(|l| ns_of(&l.metadata) == w.namespace)
+    {
+        for item in lr
+            .spec
+            .as_ref()
+            .map(|s| s.limits.as_slice())
+            .unwrap_or_default()
+        {
+            let fmt = |m: Option<
+                &std::collections::BTreeMap<
+                    String,
+                    k8s_openapi::apimachinery::pkg::api::resource::Quantity,
+                >,
+            >| {
+                m.map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k} {}", v.0))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+            };
+            evidence.push(format!(
+                "limitrange {} ({}): max {}; min {}",
+                name_of(&lr.metadata),
+                item.type_,
+                fmt(item.max.as_ref()),
+                fmt(item.min.as_ref())
+            ));
+        }
+    }
+    // "maximum cpu usage per Container is 1, but limit is 2"
+    let what = msg
+        .split("forbidden: ")
+        .nth(1)
+        .unwrap_or(msg)
+        .trim_end_matches('.');
+    format!(
+        "change the pod template of {} {} to fit the namespace's LimitRange ({what}); lower the container's value rather than widening the LimitRange unless the workload needs it",
+        w.kind, w.name
+    )
 }

@@ -71,6 +71,9 @@ fn chain_pvc(
             related: vec![format!("persistentvolumeclaim/{claim}")],
             missing_env: Vec::new(),
             has_log: false,
+            log_only: false,
+            depends_on: None,
+            target_ready: false,
         };
         if let Some(prev) = issues.first() {
             i.evidence.extend(prev.evidence.iter().cloned());
@@ -141,8 +144,12 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
         } else {
             Some(issue_finding(ctx, &w, &g))
         };
+        let depends = dominant(&g).and_then(|(_, i)| i.depends_on.map(|d| (d, i.log_only)));
         if let Some(f) = f {
             let idx = out.push(f);
+            if let Some(((ns, svc), runs)) = depends {
+                out.depends.push((idx, ns, svc, runs));
+            }
             for p in &g.pods {
                 out.pod_owner.insert(
                     (
@@ -241,12 +248,16 @@ fn issue_finding(ctx: &Ctx<'_>, w: &ObjectRef, g: &Group<'_>) -> Finding {
     } else {
         format!(": {}/{} pods", same.len(), total)
     };
-    let mut message = format!(
-        "{} {} {state}{who} {}",
-        title(&w.kind),
-        w.name,
-        dominant.what
-    );
+    let mut message = if dominant.log_only {
+        format!("{} {} {}", title(&w.kind), w.name, dominant.what)
+    } else {
+        format!(
+            "{} {} {state}{who} {}",
+            title(&w.kind),
+            w.name,
+            dominant.what
+        )
+    };
     if !d.because.is_empty() {
         message.push_str(" because ");
         message.push_str(&d.because.join(", and "));

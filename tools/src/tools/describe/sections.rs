@@ -230,8 +230,15 @@ pub(super) fn container_state(state: Option<&Value>, now: jiff::Timestamp) -> St
         };
     }
     if let Some(t) = st.get("terminated") {
+        // The runtime's message says why a container could not start (StartError).
+        let msg = s(t, &["message"]);
+        let msg = if msg.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", truncate(&mask_text(msg), 300))
+        };
         return format!(
-            "Terminated ({}, exit code {}, finished {} ago)",
+            "Terminated ({}, exit code {}, finished {} ago{msg})",
             match s(t, &["reason"]) {
                 "" => "Error",
                 r => r,
