@@ -322,7 +322,10 @@ impl EventSink for Progress {
                     "kai: model request failed ({reason}); retry {attempt} in {:.1}s",
                     delay.as_secs_f32()
                 );
-                st.draw(&mut err);
+                // The spinner line is terminal-only: a plain stderr gets the line above alone.
+                if self.styled {
+                    st.draw(&mut err);
+                }
             }
         }
     }

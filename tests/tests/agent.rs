@@ -268,6 +268,10 @@ async fn rate_limit_then_success() {
         "{}",
         explain(&o)
     );
+    // Piped stderr is plain: the retry is one line, no spinner escape codes.
+    let err = stderr(&o);
+    assert!(err.contains("retry 1"), "{}", explain(&o));
+    assert!(!err.contains('\x1b'), "{}", explain(&o));
     assert_eq!(model.served(), 2);
 }
 
