@@ -61,6 +61,10 @@ fn item_key(item: &Value, keys: &[&str]) -> String {
     for k in keys {
         if let Some(v) = item.get(*k) {
             m.insert((*k).to_string(), v.clone());
+        } else if *k == "protocol" {
+            // The API server defaults an applied port's protocol to TCP before merging, so a
+            // re-apply without it names the same item as the stored (defaulted) one.
+            m.insert("protocol".to_string(), Value::String("TCP".to_string()));
         }
     }
     format!("k:{}", Value::Object(m))
