@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.downcast_ref::<Fail>().map_or(exit::FAILURE, |f| f.code);
-            eprintln!("kai: error: {e:#}");
+            eprintln!("kai: error: {}", kai_tools::mask_text(&format!("{e:#}")));
             ExitCode::from(code)
         }
     }

@@ -216,10 +216,11 @@ pub async fn run(
             }
         );
     }
+    let outcome = masked(outcome);
     let text = match args.format {
-        HealthFormat::Text => render::text(&outcome, color),
+        HealthFormat::Text => kai_tools::mask_text(&render::text(&outcome, color)),
         HealthFormat::Json => render::json(&outcome),
-        HealthFormat::Markdown => render::markdown(&outcome),
+        HealthFormat::Markdown => kai_tools::mask_text(&render::markdown(&outcome)),
         HealthFormat::Junit => render::junit(&outcome),
     };
     let mut out = std::io::stdout().lock();
@@ -310,6 +311,32 @@ fn progress_words(o: &Outcome) -> String {
     let c = o.count(Severity::Critical);
     let w = o.count(Severity::Warning);
     format!("{c} critical, {w} warning")
+}
+
+/// The outcome with every text a finding or an error quotes masked, so no format (CI keeps
+/// them as artifacts) carries a secret.
+fn masked(mut o: Outcome) -> Outcome {
+    use kai_tools::mask_text;
+    for c in &mut o.clusters {
+        match &mut c.report {
+            Ok(r) => {
+                for f in &mut r.findings {
+                    for s in [&mut f.reason, &mut f.message, &mut f.suggestion] {
+                        *s = mask_text(s);
+                    }
+                    for s in f.evidence.iter_mut().chain(f.related.iter_mut()) {
+                        *s = mask_text(s);
+                    }
+                }
+                for s in &mut r.not_checked {
+                    *s = mask_text(s);
+                }
+            }
+            Err(e) => *e = e.masked(),
+        }
+        c.server = mask_text(&c.server);
+    }
+    o
 }
 
 /// The scope of one cluster's check in words (`namespace shop`, `all namespaces`).
