@@ -18,7 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   kai health -A --fail-on warning
   kai completions bash > ~/.local/share/bash-completion/completions/kai
 
-Subcommands have their own help: kai health --help, kai sandbox --help, kai completions --help."
+Subcommands have their own help: kai health --help, kai sandbox --help, kai eval --help,
+kai completions --help."
 )]
 pub struct Cli {
     /// Options of a question and of the REPL.

@@ -18,7 +18,7 @@ use crate::config::ModelConfig;
 use crate::events::{Event, EventSink};
 use crate::model::ModelClient;
 use crate::offline::{self, CallError, Runner};
-use crate::policy::{Answer, Approver, Decision, Gate, GateError, Mode};
+use crate::policy::{Answer, Approver, Decision, Gate, Mode};
 use crate::session::{EndReason, Session, SessionError, SessionOptions, Step, call_label};
 
 /// How the tasks are answered.
@@ -162,21 +162,10 @@ struct OfflineRunner<'a> {
 impl Runner for OfflineRunner<'_> {
     async fn call(&mut self, tool: &str, args: Value) -> Result<ToolOutput, CallError> {
         let result = self.gate.execute(self.cluster, tool, &args).await;
-        let ok = result.ok();
-        if ok && registry::effect(tool) == Some(Effect::Write) {
+        if result.ok() && registry::effect(tool) == Some(Effect::Write) {
             self.worlds.advance(WRITE_TIME);
         }
-        self.steps.push(Step {
-            tool: tool.to_string(),
-            arguments: args,
-            decision: result.decision,
-            ok,
-        });
-        match result.output {
-            Ok(out) => Ok(out),
-            Err(GateError::Denied(reason)) => Err(CallError::Denied(reason)),
-            Err(GateError::Tool(e)) => Err(CallError::Failed(e.to_string())),
-        }
+        crate::runtime::record(&mut self.steps, tool, args, result)
     }
 }
 
