@@ -18,7 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   kai health -A --fail-on warning
   kai completions bash > ~/.local/share/bash-completion/completions/kai
 
-Subcommands have their own help: kai health --help, kai sandbox --help, kai completions --help."
+Subcommands have their own help: kai health --help, kai sandbox --help, kai eval --help,
+kai completions --help."
 )]
 pub struct Cli {
     /// Options of a question and of the REPL.
@@ -161,10 +162,13 @@ pub enum Command {
     /// Print a shell completion script for kai.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Score a model (or the offline engine) on break/fix tasks in fresh sandboxes.
+    #[command(after_help = crate::eval::EXAMPLES)]
+    Eval(crate::eval::EvalArgs),
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 3] = ["health", "sandbox", "completions"];
+pub const SUBCOMMANDS: [&str; 4] = ["health", "sandbox", "completions", "eval"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl
