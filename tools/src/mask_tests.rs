@@ -318,7 +318,7 @@ fn masks_json_name_value_entries() {
 
 #[test]
 fn a_flag_and_its_value_in_separate_arguments() {
-    let mut args = serde_json::json!([
+    let given = [
         "--db-password",
         "hunter2x",
         "--listen",
@@ -326,20 +326,11 @@ fn a_flag_and_its_value_in_separate_arguments() {
         "--api-token",
         "--verbose",
         "--client-secret",
-        "${SECRET}"
-    ]);
+        "${SECRET}",
+    ];
+    let mut args = serde_json::json!(given);
     mask_json(&mut args);
-    assert_eq!(
-        args,
-        serde_json::json!([
-            "--db-password",
-            MASK,
-            "--listen",
-            ":8080",
-            "--api-token",
-            "--verbose",
-            "--client-secret",
-            "${SECRET}"
-        ])
-    );
+    let mut expected = given;
+    expected[1] = MASK;
+    assert_eq!(args, serde_json::json!(expected));
 }
