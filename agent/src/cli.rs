@@ -157,10 +157,24 @@ pub enum Command {
     /// Print a shell completion script for kai.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
+    #[command(after_help = crate::mcp::EXAMPLES)]
+    Mcp(McpCmd),
+}
+
+/// `kai mcp`: its cluster options and its own.
+#[derive(Debug, Args)]
+pub struct McpCmd {
+    /// Cluster options.
+    #[command(flatten)]
+    pub target: Target,
+    /// MCP server options.
+    #[command(flatten)]
+    pub args: crate::mcp::McpArgs,
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 3] = ["health", "sandbox", "completions"];
+pub const SUBCOMMANDS: [&str; 4] = ["health", "sandbox", "completions", "mcp"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl
