@@ -84,6 +84,10 @@ pub struct Global {
     /// Output of a one-shot answer.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Most time the whole command may take (90s, 5m; default 10m for a question, 2m for
+    /// health, or --wait plus 30s).
+    #[arg(long, value_name = "DURATION", value_parser = crate::health::parse_duration, global = true)]
+    pub timeout: Option<std::time::Duration>,
     /// Never read stdin, even when it is piped (for `while read` loops; or use `< /dev/null`).
     #[arg(long)]
     pub no_stdin: bool,

@@ -4,6 +4,7 @@ mod audit;
 mod chat;
 mod cli;
 mod config;
+mod deadline;
 mod events;
 mod exit;
 mod health;
@@ -137,10 +138,15 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         if args.selector.is_none() {
             args.selector.clone_from(&global.selector);
         }
-        let targets = connect_all(&global).await;
-        return Ok(clamp(
-            health::run(targets, global.namespace.clone(), &args).await,
-        ));
+        let limit = deadline::health(&global, &args);
+        let limits = deadline::limits(limit, args.wait);
+        return deadline::within(limit, exit::USAGE, "the cluster", async {
+            let targets = connect_all(&global, limits).await;
+            Ok(clamp(
+                health::run(targets, global.namespace.clone(), &args).await,
+            ))
+        })
+        .await;
     }
     if question.is_empty() {
         if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
@@ -152,8 +158,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         ));
     }
     let question = question.join(" ");
-    let cluster = connect(&global).await?;
-    oneshot::run(&global, &cluster, &question).await
+    let limit = deadline::question(&global);
+    deadline::within(limit, exit::FAILURE, "the cluster or the model", async {
+        let cluster = connect(&global).await?;
+        oneshot::run(&global, &cluster, &question).await
+    })
+    .await
 }
 
 fn clamp(code: i32) -> u8 {
@@ -165,10 +175,11 @@ fn clamp(code: i32) -> u8 {
 /// runs (with the closest name).
 pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
     let context = global.context.first().map(String::as_str);
-    let cluster = Cluster::connect(
+    let cluster = Cluster::connect_with(
         global.kubeconfig.as_deref(),
         context,
         global.namespace.as_deref(),
+        deadline::limits(deadline::question(global), None),
     )
     .await
     .map_err(|e| match e {
@@ -190,7 +201,10 @@ pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
 }
 
 /// Connects to every `--context` given (or the current one), keeping failures per context.
-async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>)> {
+async fn connect_all(
+    global: &Global,
+    limits: kai_tools::retry::Limits,
+) -> Vec<(String, Result<Cluster, ToolError>)> {
     let contexts: Vec<Option<String>> = if global.context.is_empty() {
         vec![None]
     } else {
@@ -201,7 +215,9 @@ async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>
         let kubeconfig = kubeconfig.clone();
         let ns = global.namespace.clone();
         async move {
-            let r = Cluster::connect(kubeconfig.as_deref(), ctx.as_deref(), ns.as_deref()).await;
+            let r =
+                Cluster::connect_with(kubeconfig.as_deref(), ctx.as_deref(), ns.as_deref(), limits)
+                    .await;
             let name = match (&r, ctx) {
                 (Ok(c), _) => c.context.clone(),
                 (Err(_), Some(c)) => c,
