@@ -129,8 +129,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         None => global,
     };
     if let Some(args) = mcp_args {
+        let policy = mcp::policy(&global, &args)?;
         let cluster = connect(&global).await?;
-        return mcp::run(&global, cluster, &args).await;
+        return mcp::run(cluster, policy, &args).await;
     }
     if let Some(mut args) = health {
         // kubectl's flags before the subcommand count as if given after it.

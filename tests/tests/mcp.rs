@@ -237,3 +237,25 @@ async fn elicitation_approves_or_declines_each_write() {
     );
     m.stop().await;
 }
+
+#[tokio::test]
+async fn contradicting_flags_are_usage_errors_before_connecting() {
+    let home = tempfile::tempdir().expect("tempdir");
+    for (args, words) in [
+        (&["mcp", "--yes"][..], "--yes needs --allow-writes"),
+        (&["--read-only", "mcp", "--allow-writes"][..], "contradict"),
+        (&["mcp", "--http", "0.0.0.0:8931"][..], "loopback only"),
+    ] {
+        let mut cmd = kai_tests::kai_command(home.path());
+        // No kubeconfig at all: the flags are refused before kai looks for one.
+        cmd.args(args);
+        let out = kai_tests::run(cmd, None).await;
+        let err = kai_tests::stderr(&out);
+        assert_eq!(kai_tests::code(&out), 2, "{}", kai_tests::explain(&out));
+        assert!(
+            err.contains(words) && err.trim().lines().count() == 1,
+            "{err}"
+        );
+        assert!(kai_tests::stdout(&out).is_empty());
+    }
+}

@@ -11,41 +11,14 @@ mod tools;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use clap::Args;
 use kai_tools::Cluster;
 
 use crate::audit::AuditLog;
-use crate::cli::Global;
+use crate::cli::{Global, McpArgs};
 use crate::policy::Mode;
 use crate::{exit, usage};
 
 pub use server::KaiMcp;
-
-/// `kai mcp` examples, shown by `kai mcp --help`.
-pub const EXAMPLES: &str = "Examples:
-  kai --sandbox demo mcp                      # try it: a simulated cluster, read-only tools
-  kai mcp -n shop                             # the current context, namespace shop
-  kai mcp --allow-writes                      # writes too, each approved in the client
-  kai mcp --allow-writes --yes                # writes without asking (protected namespaces hold)
-  kai mcp --http 127.0.0.1:8931               # streamable HTTP at http://127.0.0.1:8931/mcp
-
-The README has configuration snippets for Claude Desktop, VS Code and Cursor.";
-
-/// `kai mcp` options.
-#[derive(Debug, Args, Clone, Default)]
-pub struct McpArgs {
-    /// Expose the write tools (restart, scale, rollout_undo); each write still needs approval.
-    #[arg(long)]
-    pub allow_writes: bool,
-    /// Approve writes without asking the client (needs --allow-writes; protected namespaces
-    /// are still refused).
-    #[arg(long, short = 'y', requires = "allow_writes")]
-    pub yes: bool,
-    /// Serve streamable HTTP on this loopback address (`127.0.0.1:8931`; port 0 picks one)
-    /// instead of stdio.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<SocketAddr>,
-}
 
 /// What every session of one server shares: the cluster and the policy it was started with.
 #[derive(Debug)]
@@ -62,35 +35,57 @@ pub struct Shared {
     pub audit: Option<AuditLog>,
 }
 
-/// Serves MCP until the client goes away (stdio) or Ctrl-C (HTTP).
-pub async fn run(global: &Global, cluster: Cluster, args: &McpArgs) -> anyhow::Result<u8> {
+/// The policy of a server, from the flags and the config file; checked before connecting.
+#[derive(Debug)]
+pub struct Policy {
+    mode: Mode,
+    protected: Vec<String>,
+}
+
+/// Checks the flags (writes, `--yes`, `--read-only`, a loopback `--http`) and reads the
+/// policy settings; a contradiction is a usage error (exit 2).
+pub fn policy(global: &Global, args: &McpArgs) -> anyhow::Result<Policy> {
+    if let Some(addr) = args.http
+        && !addr.ip().is_loopback()
+    {
+        return Err(usage(format!(
+            "--http {addr}: kai mcp serves on loopback only; use 127.0.0.1:PORT (or [::1]:PORT)"
+        )));
+    }
+    let yes = global.yes || args.yes;
+    if yes && !args.allow_writes {
+        return Err(usage(
+            "--yes needs --allow-writes with kai mcp: writes are not served without it",
+        ));
+    }
+    if global.read_only && args.allow_writes {
+        return Err(usage(
+            "--read-only and --allow-writes contradict each other; drop one",
+        ));
+    }
     let settings = crate::runtime::settings(global)?;
-    let mode = if !args.allow_writes {
-        if global.yes {
-            return Err(usage(
-                "--yes needs --allow-writes with kai mcp: writes are not served without it",
-            ));
-        }
-        Mode::ReadOnly
+    let mode = if args.allow_writes {
+        settings.policy.mode_with_flags(false, yes)
     } else {
-        if global.read_only {
-            return Err(usage(
-                "--read-only and --allow-writes contradict each other; drop one",
-            ));
-        }
-        settings
-            .policy
-            .mode_with_flags(false, global.yes || args.yes)
+        Mode::ReadOnly
     };
+    Ok(Policy {
+        mode,
+        protected: settings.policy.protected_namespaces,
+    })
+}
+
+/// Serves MCP until the client goes away (stdio) or Ctrl-C (HTTP).
+pub async fn run(cluster: Cluster, policy: Policy, args: &McpArgs) -> anyhow::Result<u8> {
     let audit = AuditLog::default_path().map(AuditLog::new);
     if audit.is_none() && args.allow_writes {
         tracing::warn!("neither XDG_STATE_HOME nor HOME is set: writes will not be audited");
     }
     let shared = Arc::new(Shared {
         cluster,
-        mode,
+        mode: policy.mode,
         allow_writes: args.allow_writes,
-        protected: settings.policy.protected_namespaces.clone(),
+        protected: policy.protected,
         audit,
     });
     match args.http {
@@ -125,11 +120,6 @@ async fn serve_stdio(shared: Arc<Shared>) -> anyhow::Result<u8> {
 async fn serve_http(shared: Arc<Shared>, addr: SocketAddr) -> anyhow::Result<u8> {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
-    if !addr.ip().is_loopback() {
-        return Err(usage(format!(
-            "--http {addr}: kai mcp serves on loopback only; use 127.0.0.1:PORT (or [::1]:PORT)"
-        )));
-    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}; pick another port"))?;
