@@ -19,7 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   kai health -A --fail-on warning
   kai completions bash > ~/.local/share/bash-completion/completions/kai
 
-Subcommands have their own help: kai health --help, kai sandbox --help, kai completions --help."
+Subcommands have their own help: kai health --help, kai sandbox --help, kai eval --help,
+kai completions --help."
 )]
 pub struct Cli {
     /// Options of a question and of the REPL.
@@ -162,6 +163,9 @@ pub enum Command {
     /// Print a shell completion script for kai.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Score a model (or the offline engine) on break/fix tasks in fresh sandboxes.
+    #[command(after_help = crate::eval::EXAMPLES)]
+    Eval(crate::eval::EvalArgs),
     /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
     #[command(after_help = MCP_EXAMPLES)]
     Mcp(McpCmd),
@@ -179,7 +183,7 @@ pub struct McpCmd {
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 4] = ["health", "sandbox", "completions", "mcp"];
+pub const SUBCOMMANDS: [&str; 5] = ["health", "sandbox", "completions", "eval", "mcp"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl

@@ -5,6 +5,7 @@ mod chat;
 mod cli;
 mod config;
 mod deadline;
+mod eval;
 mod events;
 mod exit;
 mod health;
@@ -107,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             };
         }
         Some(Command::Health(h)) => (global.with_target(&h.target), Some(h.args)),
+        Some(Command::Eval(args)) => return eval::run(global, args).await,
         Some(Command::Mcp(m)) => {
             mcp_args = Some(m.args);
             (global.with_target(&m.target), None)

@@ -219,6 +219,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
             acc.merge_call(i, c);
         }
     }
+    acc.usage = v.get("usage").and_then(crate::chat::Usage::from_json);
     acc.finish_reason = choice
         .get("finish_reason")
         .and_then(Value::as_str)
