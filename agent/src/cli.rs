@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, and the one-shot question.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -165,10 +166,24 @@ pub enum Command {
     /// Score a model (or the offline engine) on break/fix tasks in fresh sandboxes.
     #[command(after_help = crate::eval::EXAMPLES)]
     Eval(crate::eval::EvalArgs),
+    /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
+    #[command(after_help = MCP_EXAMPLES)]
+    Mcp(McpCmd),
+}
+
+/// `kai mcp`: its cluster options and its own.
+#[derive(Debug, Args)]
+pub struct McpCmd {
+    /// Cluster options.
+    #[command(flatten)]
+    pub target: Target,
+    /// MCP server options.
+    #[command(flatten)]
+    pub args: McpArgs,
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 4] = ["health", "sandbox", "completions", "eval"];
+pub const SUBCOMMANDS: [&str; 5] = ["health", "sandbox", "completions", "eval", "mcp"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl
@@ -192,6 +207,31 @@ const COMPLETIONS_EXAMPLES: &str = "Examples:
   kai completions zsh > \"${fpath[1]}/_kai\"                          # zsh
   kai completions fish > ~/.config/fish/completions/kai.fish       # fish
   kai completions powershell >> $PROFILE                           # PowerShell";
+
+const MCP_EXAMPLES: &str = "Examples:
+  kai --sandbox demo mcp                      # try it: a simulated cluster, read-only tools
+  kai mcp -n shop                             # the current context, namespace shop
+  kai mcp --allow-writes                      # writes too, each approved in the client
+  kai mcp --allow-writes --yes                # writes without asking (protected namespaces hold)
+  kai mcp --http 127.0.0.1:8931               # streamable HTTP at http://127.0.0.1:8931/mcp
+
+The README has configuration snippets for Claude Desktop, VS Code and Cursor.";
+
+/// `kai mcp` options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct McpArgs {
+    /// Expose the write tools (restart, scale, rollout_undo); each write still needs approval.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Approve writes without asking the client (needs --allow-writes; protected namespaces
+    /// are still refused).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Serve streamable HTTP on this loopback address (`127.0.0.1:8931`; port 0 picks one)
+    /// instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+}
 
 /// `kai health`: its cluster options and its own.
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod events;
 mod exit;
 mod health;
 mod input;
+mod mcp;
 mod model;
 mod offline;
 mod oneshot;
@@ -92,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         command,
         question,
     } = cli;
+    let mut mcp_args = None;
     let (global, health) = match command {
         Some(Command::Sandbox(args)) => return sandbox_cmd::serve(&args).await,
         Some(Command::Completions(args)) => {
@@ -107,9 +109,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Command::Health(h)) => (global.with_target(&h.target), Some(h.args)),
         Some(Command::Eval(args)) => return eval::run(global, args).await,
+        Some(Command::Mcp(m)) => {
+            mcp_args = Some(m.args);
+            (global.with_target(&m.target), None)
+        }
         None => (global, None),
     };
-    if health.is_none() {
+    if health.is_none() && mcp_args.is_none() {
         cli::check_not_a_typo(&question)?;
     }
     // `--sandbox` serves a simulated cluster in-process for the rest of the run.
@@ -124,6 +130,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         None => global,
     };
+    if let Some(args) = mcp_args {
+        let policy = mcp::policy(&global, &args)?;
+        let cluster = connect(&global).await?;
+        return mcp::run(cluster, policy, &args).await;
+    }
     if let Some(mut args) = health {
         // kubectl's flags before the subcommand count as if given after it.
         args.all_namespaces |= global.all_namespaces;

@@ -21,6 +21,16 @@ async fn eval(home: &tempfile::TempDir, model: Option<&ScriptedModel>, args: &[&
     run(cmd, None).await
 }
 
+/// `kai eval --task TASKS... --output json` with a scripted model: a completed run (exit 0)
+/// and its report.
+async fn eval_json(home: &tempfile::TempDir, model: &ScriptedModel, tasks: &[&str]) -> Value {
+    let mut args = vec!["--output", "json", "--task"];
+    args.extend_from_slice(tasks);
+    let o = eval(home, Some(model), &args).await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    json_of(&o)
+}
+
 fn json_of(o: &Output) -> Value {
     serde_json::from_str(&stdout(o))
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", explain(o)))
@@ -146,22 +156,17 @@ async fn a_model_that_solves_each_fix_task_passes_with_steps_calls_and_tokens() 
         Scripted::text("Restarted api so its pods read the fixed ConfigMap."),
     ])
     .await;
-    let o = eval(
+    let doc = eval_json(
         &home,
-        Some(&model),
+        &model,
         &[
-            "--task",
             "demo-rollback",
             "image-rollback",
             "scaled-to-zero",
             "restart-after-config-fix",
-            "--output",
-            "json",
         ],
     )
     .await;
-    assert_eq!(code(&o), 0, "{}", explain(&o));
-    let doc = json_of(&o);
     assert_eq!(doc["mode"], "model");
     assert_eq!(doc["model"], "scripted");
     assert_eq!(
@@ -274,20 +279,7 @@ async fn a_model_that_breaks_something_else_fails_on_collateral_changes() {
         ),
     ])
     .await;
-    let o = eval(
-        &home,
-        Some(&model),
-        &[
-            "--task",
-            "demo-rollback",
-            "log-injection",
-            "--output",
-            "json",
-        ],
-    )
-    .await;
-    assert_eq!(code(&o), 0, "{}", explain(&o));
-    let doc = json_of(&o);
+    let doc = eval_json(&home, &model, &["demo-rollback", "log-injection"]).await;
     let rollback = task(&doc, "demo-rollback");
     assert_eq!(rollback["passed"], false);
     let reason = rollback["reason"].as_str().unwrap();

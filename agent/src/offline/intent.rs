@@ -210,13 +210,29 @@ fn kind_word(w: &str) -> Option<Kind> {
     })
 }
 
-/// Rewrites misspelt kind words ("deploymnets", "statefulsts", "pdos") to the kind's plural, so
-/// the question is answered instead of refused, and returns what it read each as, to be said.
+/// Rewrites misspelt kind words ("deploymnets", "statefulsts", "pdos") to the kind's plural and
+/// a misspelt namespace after "in"/"-n" to the namespace, so the question is answered as meant
+/// instead of refused or answered about the default namespace, and returns what it read each as.
 /// A word that names an object or a namespace, or is a word of the vocabulary, is left alone.
 fn correct_kinds(toks: &mut [Token], inv: &Inventory) -> Vec<(String, String)> {
     let mut said = Vec::new();
+    let mut after_in = false;
     for t in toks.iter_mut() {
+        let strong_ns = std::mem::replace(
+            &mut after_in,
+            matches!(t.text.as_str(), "in" | "-n" | "--namespace" | "namespace"),
+        );
         let w = t.text.as_str();
+        if strong_ns
+            && !t.quoted
+            && !inv.namespaces.iter().any(|n| n == w)
+            && !inv.objects.iter().any(|o| o.name == w)
+            && let Some(ns) = namespace_typo(w, &inv.namespaces)
+        {
+            said.push((t.text.clone(), format!("namespace {ns}")));
+            t.text = ns;
+            continue;
+        }
         if t.quoted
             || kind_word(w).is_some()
             || is_stop(w)
@@ -257,6 +273,18 @@ fn kind_typo(w: &str) -> Option<Kind> {
         }
     }
     found
+}
+
+/// The one namespace `w` is a slip of (one edit, or two for names of 8+ letters).
+fn namespace_typo(w: &str, namespaces: &[String]) -> Option<String> {
+    let limit = if w.chars().count() >= 8 { 2 } else { 1 };
+    let mut near = namespaces
+        .iter()
+        .filter(|n| n.chars().count() >= 3 && words::typo_distance(w, n) <= limit);
+    match (near.next(), near.next()) {
+        (Some(n), None) => Some(n.clone()),
+        _ => None,
+    }
 }
 
 fn sorted(w: &str) -> Vec<char> {
