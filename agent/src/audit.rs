@@ -27,6 +27,9 @@ pub struct AuditEntry {
     pub server: String,
     /// Policy mode (`read-only`, `confirm`, `auto`).
     pub mode: String,
+    /// The MCP client that asked (its `clientInfo` name), for a call made through `kai mcp`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     /// Tool name.
     pub tool: String,
     /// Arguments as given (masked, long strings cut with their size).
@@ -59,6 +62,7 @@ impl AuditEntry {
             context: cluster.context.clone(),
             server: cluster.server.clone(),
             mode: mode.to_string(),
+            client: None,
             tool: tool.to_string(),
             arguments,
             target: None,

@@ -54,4 +54,32 @@ pub struct Completion {
     pub tool_calls: Vec<ToolCall>,
     /// The finish reason as the server said it, if it did.
     pub finish_reason: Option<String>,
+    /// Tokens the server says the turn used, when it says.
+    pub usage: Option<Usage>,
+}
+
+/// Tokens of one model turn as the server reports them (`usage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Tokens of the prompt (the conversation sent).
+    pub prompt: u64,
+    /// Tokens generated.
+    pub completion: u64,
+}
+
+impl Usage {
+    /// Reads an OpenAI-style `usage` object; None when absent or without counts.
+    pub fn from_json(v: &serde_json::Value) -> Option<Usage> {
+        let prompt = v.get("prompt_tokens").and_then(serde_json::Value::as_u64);
+        let completion = v
+            .get("completion_tokens")
+            .and_then(serde_json::Value::as_u64);
+        if prompt.is_none() && completion.is_none() {
+            return None;
+        }
+        Some(Usage {
+            prompt: prompt.unwrap_or(0),
+            completion: completion.unwrap_or(0),
+        })
+    }
 }

@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, and the one-shot question.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -18,7 +19,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   kai health -A --fail-on warning
   kai completions bash > ~/.local/share/bash-completion/completions/kai
 
-Subcommands have their own help: kai health --help, kai sandbox --help, kai completions --help."
+Subcommands have their own help: kai health --help, kai sandbox --help, kai eval --help,
+kai completions --help."
 )]
 pub struct Cli {
     /// Options of a question and of the REPL.
@@ -84,6 +86,10 @@ pub struct Global {
     /// Output of a one-shot answer.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Most time the whole command may take (90s, 5m; default 10m for a question, 2m for
+    /// health, or --wait plus 30s).
+    #[arg(long, value_name = "DURATION", value_parser = crate::health::parse_duration, global = true)]
+    pub timeout: Option<std::time::Duration>,
     /// Never read stdin, even when it is piped (for `while read` loops; or use `< /dev/null`).
     #[arg(long)]
     pub no_stdin: bool,
@@ -157,10 +163,27 @@ pub enum Command {
     /// Print a shell completion script for kai.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Score a model (or the offline engine) on break/fix tasks in fresh sandboxes.
+    #[command(after_help = crate::eval::EXAMPLES)]
+    Eval(crate::eval::EvalArgs),
+    /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
+    #[command(after_help = MCP_EXAMPLES)]
+    Mcp(McpCmd),
+}
+
+/// `kai mcp`: its cluster options and its own.
+#[derive(Debug, Args)]
+pub struct McpCmd {
+    /// Cluster options.
+    #[command(flatten)]
+    pub target: Target,
+    /// MCP server options.
+    #[command(flatten)]
+    pub args: McpArgs,
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 3] = ["health", "sandbox", "completions"];
+pub const SUBCOMMANDS: [&str; 5] = ["health", "sandbox", "completions", "eval", "mcp"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl
@@ -184,6 +207,31 @@ const COMPLETIONS_EXAMPLES: &str = "Examples:
   kai completions zsh > \"${fpath[1]}/_kai\"                          # zsh
   kai completions fish > ~/.config/fish/completions/kai.fish       # fish
   kai completions powershell >> $PROFILE                           # PowerShell";
+
+const MCP_EXAMPLES: &str = "Examples:
+  kai --sandbox demo mcp                      # try it: a simulated cluster, read-only tools
+  kai mcp -n shop                             # the current context, namespace shop
+  kai mcp --allow-writes                      # writes too, each approved in the client
+  kai mcp --allow-writes --yes                # writes without asking (protected namespaces hold)
+  kai mcp --http 127.0.0.1:8931               # streamable HTTP at http://127.0.0.1:8931/mcp
+
+The README has configuration snippets for Claude Desktop, VS Code and Cursor.";
+
+/// `kai mcp` options.
+#[derive(Debug, Args, Clone, Default)]
+pub struct McpArgs {
+    /// Expose the write tools (restart, scale, rollout_undo); each write still needs approval.
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Approve writes without asking the client (needs --allow-writes; protected namespaces
+    /// are still refused).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Serve streamable HTTP on this loopback address (`127.0.0.1:8931`; port 0 picks one)
+    /// instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+}
 
 /// `kai health`: its cluster options and its own.
 #[derive(Debug, Args)]

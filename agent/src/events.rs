@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::chat::Usage;
 use crate::policy::Decision;
 
 /// Something that happened during a turn, for the caller to show.
@@ -48,6 +49,8 @@ pub enum Event<'a> {
         /// Bytes of text and tool calls so far.
         bytes: usize,
     },
+    /// The server reported the tokens of a finished model request.
+    Usage(Usage),
     /// A model request failed transiently and is retried.
     Retrying {
         /// Retry number.

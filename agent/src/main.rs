@@ -4,10 +4,13 @@ mod audit;
 mod chat;
 mod cli;
 mod config;
+mod deadline;
+mod eval;
 mod events;
 mod exit;
 mod health;
 mod input;
+mod mcp;
 mod model;
 mod offline;
 mod oneshot;
@@ -59,7 +62,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.downcast_ref::<Fail>().map_or(exit::FAILURE, |f| f.code);
-            eprintln!("kai: error: {e:#}");
+            eprintln!("kai: error: {}", kai_tools::mask_text(&format!("{e:#}")));
             ExitCode::from(code)
         }
     }
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         command,
         question,
     } = cli;
+    let mut mcp_args = None;
     let (global, health) = match command {
         Some(Command::Sandbox(args)) => return sandbox_cmd::serve(&args).await,
         Some(Command::Completions(args)) => {
@@ -104,9 +108,14 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             };
         }
         Some(Command::Health(h)) => (global.with_target(&h.target), Some(h.args)),
+        Some(Command::Eval(args)) => return eval::run(global, args).await,
+        Some(Command::Mcp(m)) => {
+            mcp_args = Some(m.args);
+            (global.with_target(&m.target), None)
+        }
         None => (global, None),
     };
-    if health.is_none() {
+    if health.is_none() && mcp_args.is_none() {
         cli::check_not_a_typo(&question)?;
     }
     // `--sandbox` serves a simulated cluster in-process for the rest of the run.
@@ -121,16 +130,26 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         None => global,
     };
+    if let Some(args) = mcp_args {
+        let policy = mcp::policy(&global, &args)?;
+        let cluster = connect(&global).await?;
+        return mcp::run(cluster, policy, &args).await;
+    }
     if let Some(mut args) = health {
         // kubectl's flags before the subcommand count as if given after it.
         args.all_namespaces |= global.all_namespaces;
         if args.selector.is_none() {
             args.selector.clone_from(&global.selector);
         }
-        let targets = connect_all(&global).await;
-        return Ok(clamp(
-            health::run(targets, global.namespace.clone(), &args).await,
-        ));
+        let limit = deadline::health(&global, &args);
+        let limits = deadline::limits(limit, args.wait);
+        return deadline::within(limit, exit::USAGE, "the cluster", async {
+            let targets = connect_all(&global, limits).await;
+            Ok(clamp(
+                health::run(targets, global.namespace.clone(), &args).await,
+            ))
+        })
+        .await;
     }
     if question.is_empty() {
         if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
@@ -142,8 +161,12 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         ));
     }
     let question = question.join(" ");
-    let cluster = connect(&global).await?;
-    oneshot::run(&global, &cluster, &question).await
+    let limit = deadline::question(&global);
+    deadline::within(limit, exit::FAILURE, "the cluster or the model", async {
+        let cluster = connect(&global).await?;
+        oneshot::run(&global, &cluster, &question).await
+    })
+    .await
 }
 
 fn clamp(code: i32) -> u8 {
@@ -155,10 +178,11 @@ fn clamp(code: i32) -> u8 {
 /// runs (with the closest name).
 pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
     let context = global.context.first().map(String::as_str);
-    let cluster = Cluster::connect(
+    let cluster = Cluster::connect_with(
         global.kubeconfig.as_deref(),
         context,
         global.namespace.as_deref(),
+        deadline::limits(deadline::question(global), None),
     )
     .await
     .map_err(|e| match e {
@@ -180,7 +204,10 @@ pub async fn connect(global: &Global) -> anyhow::Result<Cluster> {
 }
 
 /// Connects to every `--context` given (or the current one), keeping failures per context.
-async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>)> {
+async fn connect_all(
+    global: &Global,
+    limits: kai_tools::retry::Limits,
+) -> Vec<(String, Result<Cluster, ToolError>)> {
     let contexts: Vec<Option<String>> = if global.context.is_empty() {
         vec![None]
     } else {
@@ -191,7 +218,9 @@ async fn connect_all(global: &Global) -> Vec<(String, Result<Cluster, ToolError>
         let kubeconfig = kubeconfig.clone();
         let ns = global.namespace.clone();
         async move {
-            let r = Cluster::connect(kubeconfig.as_deref(), ctx.as_deref(), ns.as_deref()).await;
+            let r =
+                Cluster::connect_with(kubeconfig.as_deref(), ctx.as_deref(), ns.as_deref(), limits)
+                    .await;
             let name = match (&r, ctx) {
                 (Ok(c), _) => c.context.clone(),
                 (Err(_), Some(c)) => c,

@@ -190,10 +190,14 @@ async fn ask_model(
 }
 
 fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
+    // Whatever the answer quotes (a model echoing the question, an offline fact) is masked once
+    // more on its way out.
+    let answer = kai_tools::mask_text(&o.answer);
+    let warnings: Vec<String> = o.warnings.iter().map(|w| kai_tools::mask_text(w)).collect();
     match format {
         OutputFormat::Json => {
             let mut doc = json!({
-                "answer": o.answer,
+                "answer": answer,
                 "mode": o.mode,
                 "steps": o.steps,
                 "findings": o.findings,
@@ -203,15 +207,16 @@ fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
             if let Some(route) = &o.route {
                 doc["route"] = json!(route);
             }
+            kai_tools::mask::mask_json(&mut doc);
             render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
-            for w in &o.warnings {
+            for w in &warnings {
                 eprintln!("kai: {w}");
             }
         }
         OutputFormat::Text => {
-            let text = render::markdown(o.answer.trim_end(), render::stdout_styled());
+            let text = render::markdown(answer.trim_end(), render::stdout_styled());
             render::print_line(text.trim_end());
-            for w in &o.warnings {
+            for w in &warnings {
                 eprintln!("kai: {w}");
             }
             // A refused change was said where it was refused (once); exit 4 tells scripts, and

@@ -227,6 +227,7 @@ pub struct Gate {
     protected: Vec<String>,
     approver: Arc<dyn Approver>,
     audit: Option<AuditLog>,
+    client: Option<String>,
     remembered: Mutex<HashSet<TargetKey>>,
     refusals: Mutex<Vec<Refusal>>,
 }
@@ -273,6 +274,7 @@ impl Gate {
             protected,
             approver,
             audit,
+            client: None,
             remembered: Mutex::new(HashSet::new()),
             refusals: Mutex::new(Vec::new()),
         }
@@ -291,6 +293,12 @@ impl Gate {
             tracing::warn!("neither XDG_STATE_HOME nor HOME is set: writes will not be audited");
         }
         Gate::new(mode, protected, approver, audit)
+    }
+
+    /// The same gate, recording `client` (an MCP client's name) in every audit entry.
+    pub fn with_client(mut self, client: impl Into<String>) -> Gate {
+        self.client = Some(client.into());
+        self
     }
 
     /// The mode.
@@ -370,6 +378,7 @@ impl Gate {
     /// the target changed in between.
     async fn write(&self, cluster: &Cluster, tool: &str, args: &Value) -> GateResult {
         let mut audit = AuditEntry::new(cluster, self.mode, tool, args);
+        audit.client.clone_from(&self.client);
         // Refusals that need no server call come first: read-only mode sends no request at all,
         // not even a dry run, and nothing runs on arguments that are not valid names.
         if self.mode == Mode::ReadOnly {

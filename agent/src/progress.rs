@@ -245,6 +245,8 @@ impl EventSink for Progress {
                 drop(st);
                 self.ensure_spinner();
             }
+            // Token counts are for `kai eval`'s report, not the progress line.
+            Event::Usage(_) => {}
             Event::Received { bytes } => {
                 if let Some(w) = st.model.as_mut() {
                     w.bytes = bytes;

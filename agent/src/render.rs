@@ -167,7 +167,11 @@ fn inline(s: &str, styled: bool) -> String {
         match (bold, code) {
             (Some(b), c) if c.is_none_or(|c| b < c) => {
                 let after = &rest[b + 2..];
-                if let Some(end) = after.find("**") {
+                // `****` is a masked secret, not an empty bold span: shown as it is.
+                if let Some(tail) = after.strip_prefix("**") {
+                    out.push_str(&rest[..b + 4]);
+                    rest = tail;
+                } else if let Some(end) = after.find("**") {
                     out.push_str(&rest[..b]);
                     out.push_str(&span(BOLD, &after[..end]));
                     rest = &after[end + 2..];
@@ -209,6 +213,12 @@ mod tests {
             p,
             "deployment shop/backend\n\nCause: crash\n- KeyError: 'X'\nNAME  READY\n"
         );
+    }
+
+    #[test]
+    fn a_masked_value_shows_as_masked() {
+        let p = markdown_at("Last line: api_key=\"****\" and **bold**", false, None);
+        assert_eq!(p, "Last line: api_key=\"****\" and bold\n");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::cli::Global;
 use crate::config::{Flags, Settings};
 use crate::offline::{CallError, Runner};
-use crate::policy::{Gate, GateError};
+use crate::policy::{Gate, GateError, GateResult};
 use crate::progress::Progress;
 use crate::session::{SessionOptions, Step, call_label};
 use crate::usage;
@@ -41,17 +41,27 @@ impl Runner for GateRunner<'_> {
             Err(e) => e.to_string(),
         };
         self.progress.finished(&label, result.decision, ok, &detail);
-        self.steps.push(Step {
-            tool: tool.to_string(),
-            arguments: args,
-            decision: result.decision,
-            ok,
-        });
-        match result.output {
-            Ok(out) => Ok(out),
-            Err(GateError::Denied(reason)) => Err(CallError::Denied(reason)),
-            Err(GateError::Tool(e)) => Err(CallError::Failed(e.to_string())),
-        }
+        record(&mut self.steps, tool, args, result)
+    }
+}
+
+/// Records a gated call as a step and gives the offline path its output, or why there is none.
+pub fn record(
+    steps: &mut Vec<Step>,
+    tool: &str,
+    args: Value,
+    result: GateResult,
+) -> Result<ToolOutput, CallError> {
+    steps.push(Step {
+        tool: tool.to_string(),
+        arguments: args,
+        decision: result.decision,
+        ok: result.ok(),
+    });
+    match result.output {
+        Ok(out) => Ok(out),
+        Err(GateError::Denied(reason)) => Err(CallError::Denied(reason)),
+        Err(GateError::Tool(e)) => Err(CallError::Failed(e.to_string())),
     }
 }
 

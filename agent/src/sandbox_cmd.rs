@@ -12,7 +12,7 @@ use crate::{exit, usage};
 /// A sandbox served in-process for one run, with its kubeconfig in a temporary file.
 pub struct Embedded {
     /// The running sandbox: held so it serves for the whole run.
-    _sandbox: Sandbox,
+    sandbox: Sandbox,
     /// Path of the kubeconfig pointing at it; removed on drop.
     pub kubeconfig: PathBuf,
 }
@@ -20,8 +20,16 @@ pub struct Embedded {
 impl Embedded {
     /// Loads a built-in scenario or a scenario file and serves it on a free loopback port.
     pub async fn start(name: &str) -> anyhow::Result<Embedded> {
-        let scenario = load_scenario(name)?;
-        let sandbox = Sandbox::start(scenario, SandboxOptions::default())
+        Embedded::start_with(load_scenario(name)?, SandboxOptions::default()).await
+    }
+
+    /// Serves a parsed scenario with `options` (a manual clock, for `kai eval`).
+    pub async fn start_with(
+        scenario: Scenario,
+        options: SandboxOptions,
+    ) -> anyhow::Result<Embedded> {
+        let name = scenario.name.clone();
+        let sandbox = Sandbox::start(scenario, options)
             .await
             .map_err(|e| anyhow::anyhow!("cannot start the sandbox: {e}"))?;
         let kubeconfig = std::env::temp_dir().join(format!(
@@ -34,9 +42,14 @@ impl Embedded {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         tracing::info!(url = %sandbox.url(), "serving sandbox {name} in-process");
         Ok(Embedded {
-            _sandbox: sandbox,
+            sandbox,
             kubeconfig,
         })
+    }
+
+    /// The running sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 }
 

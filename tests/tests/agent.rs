@@ -179,6 +179,8 @@ async fn write_without_yes_and_no_terminal_is_denied_with_exit_4() {
         "{}",
         explain(&o)
     );
+    // The refusal is said once: the plan line, not again as the call's progress line.
+    assert_eq!(stderr(&o).matches("denied").count(), 1, "{}", explain(&o));
     let outs = tool_outputs(&model.bodies()[1]);
     assert!(outs[0].contains("denied"), "{}", outs[0]);
     let lines = tc.audit();

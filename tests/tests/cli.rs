@@ -629,3 +629,81 @@ async fn repl_tab_lists_the_candidates() {
     .await
     .unwrap();
 }
+
+/// A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opened.
+async fn connect_proxy() -> (u16, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tunnels = Arc::new(AtomicUsize::new(0));
+    let seen = tunnels.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && head.len() < 8192 {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let Some(target) = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|r| r.split_whitespace().next())
+                else {
+                    let _ = client
+                        .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                        .await;
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                seen.fetch_add(1, Ordering::SeqCst);
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (port, tunnels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_behind_an_http_proxy_is_reached_through_it() {
+    let tc = TestCluster::start("demo").await;
+    let (port, tunnels) = connect_proxy().await;
+    let mut c = tc.kai();
+    c.env("HTTPS_PROXY", format!("http://127.0.0.1:{port}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["health", "-n", "shop"]);
+    let o = run(c, None).await;
+    // demo's backend fails: exit 1 with the finding, read through the proxy.
+    assert_eq!(o.status.code(), Some(1), "{}", explain(&o));
+    assert!(stdout(&o).contains("backend"), "{}", explain(&o));
+    assert!(
+        tunnels.load(Ordering::SeqCst) >= 1,
+        "no tunnel: {}",
+        explain(&o)
+    );
+
+    // A proxy that is not there: one line naming it, not a hang or a dump.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let mut c = tc.kai();
+    c.env("HTTPS_PROXY", format!("http://127.0.0.1:{dead_port}"))
+        .args(["health", "-n", "shop"]);
+    let o = run(c, None).await;
+    assert_ne!(o.status.code(), Some(0), "{}", explain(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", explain(&o));
+}

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::ToolError;
+use crate::retry::{Limits, NoAnswer, RetryLayer, seconds};
 
 /// One cluster as the user names it.
 #[derive(Clone)]
@@ -15,6 +16,8 @@ pub struct Cluster {
     pub server: String,
     /// Namespace used when a call names none.
     pub namespace: String,
+    /// How long its API requests may take.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -78,6 +81,16 @@ impl Cluster {
         context: Option<&str>,
         namespace: Option<&str>,
     ) -> Result<Cluster, ToolError> {
+        Self::connect_with(kubeconfig, context, namespace, Limits::default()).await
+    }
+
+    /// [`Cluster::connect`] with the time its API requests may take.
+    pub async fn connect_with(
+        kubeconfig: Option<&Path>,
+        context: Option<&str>,
+        namespace: Option<&str>,
+        limits: Limits,
+    ) -> Result<Cluster, ToolError> {
         let kc = match kubeconfig {
             Some(p) => kube::config::Kubeconfig::read_from(p).map_err(|e| {
                 ToolError::Config(format!(
@@ -126,16 +139,26 @@ impl Cluster {
         let ns = namespace
             .map(str::to_string)
             .unwrap_or_else(|| config.default_namespace.clone());
-        let client = kube::Client::try_from(config).map_err(|e| ToolError::Unreachable {
-            server: server.clone(),
-            context: context_name.clone(),
-            message: e.to_string(),
-        })?;
+        // One retry layer (ours), and no read without a deadline.
+        config.default_retry = false;
+        config.connect_timeout = Some(limits.request);
+        config.read_timeout = Some(limits.request);
+        config.write_timeout = Some(limits.request);
+        config.reset_reader_on_write = true;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| ToolError::Unreachable {
+                server: server.clone(),
+                context: context_name.clone(),
+                message: e.to_string(),
+            })?
+            .with_layer(&RetryLayer(limits))
+            .build();
         Ok(Cluster {
             client,
             context: context_name,
             server,
             namespace: ns,
+            limits,
         })
     }
 
@@ -186,6 +209,14 @@ impl ToolError {
                         status.message.clone()
                     },
                 },
+                429 => ToolError::Api(format!(
+                    "{verb} {resource} {place}: the API server kept throttling (429 {}) through kai's retries; try again later",
+                    if status.reason.is_empty() {
+                        "TooManyRequests"
+                    } else {
+                        status.reason.as_str()
+                    }
+                )),
                 code => ToolError::Api(format!(
                     "{verb} {resource} {place} failed: {} ({code}{})",
                     if status.message.is_empty() {
@@ -209,7 +240,7 @@ impl ToolError {
             other => ToolError::Unreachable {
                 server: cluster.server.clone(),
                 context: cluster.context.clone(),
-                message: other.to_string(),
+                message: transport_words(&other, cluster.limits),
             },
         }
     }
@@ -218,4 +249,30 @@ impl ToolError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, ToolError::NotFound { .. })
     }
+}
+
+/// A transport failure in words: a missed deadline says which, anything else keeps the cause
+/// without kube's `ServiceError:`/`HyperError:` prefixes.
+fn transport_words(err: &kube::Error, limits: Limits) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(n) = e.downcast_ref::<NoAnswer>() {
+            return format!("{n}; check that the server is up, or raise --timeout");
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return format!(
+                "no answer within {}; check that the server is up, or raise --timeout",
+                seconds(limits.request)
+            );
+        }
+        source = e.source();
+    }
+    let text = err.to_string();
+    ["ServiceError: ", "HyperError: "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(&text)
+        .to_string()
 }

@@ -43,3 +43,34 @@ pub enum ToolError {
     #[error("{0}")]
     Api(String),
 }
+
+impl ToolError {
+    /// The same error with secret-like values in its words masked (a server's message may
+    /// quote a request or a log line).
+    pub fn masked(&self) -> ToolError {
+        let m = |s: &str| crate::mask::mask_text(s);
+        match self {
+            ToolError::InvalidArguments { tool, message } => ToolError::InvalidArguments {
+                tool: tool.clone(),
+                message: m(message),
+            },
+            ToolError::UnknownTool(t) => ToolError::UnknownTool(m(t)),
+            ToolError::NotFound { message } => ToolError::NotFound {
+                message: m(message),
+            },
+            ToolError::Forbidden(s) => ToolError::Forbidden(m(s)),
+            ToolError::Unreachable {
+                server,
+                context,
+                message,
+            } => ToolError::Unreachable {
+                server: m(server),
+                context: context.clone(),
+                message: m(message),
+            },
+            ToolError::Config(s) => ToolError::Config(m(s)),
+            ToolError::Conflict(s) => ToolError::Conflict(m(s)),
+            ToolError::Api(s) => ToolError::Api(m(s)),
+        }
+    }
+}

@@ -22,35 +22,6 @@ pub fn api(cluster: &Cluster, kind: Kind, namespace: Option<&str>) -> Api<Dynami
     }
 }
 
-/// Most retries of a throttled (429) or unavailable (503) request.
-const RETRIES: u32 = 3;
-
-/// Sends a request built by `attempt`, retrying a bounded number of times when the API server
-/// throttles (429, honouring its retry-after up to 5 s) or is briefly unavailable (503).
-async fn with_retry<F, Fut>(attempt: F) -> Result<Value, kube::Error>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<Value, kube::Error>>,
-{
-    let mut tries = 0;
-    loop {
-        match attempt().await {
-            Err(kube::Error::Api(st)) if matches!(st.code, 429 | 503) && tries < RETRIES => {
-                let wait = st
-                    .details
-                    .as_ref()
-                    .map(|d| d.retry_after_seconds)
-                    .filter(|s| *s > 0)
-                    .unwrap_or(1)
-                    .min(5);
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_secs(u64::from(wait))).await;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// The API path of `kind` in `namespace` (None: all namespaces, or cluster scope).
 fn url_path(kind: Kind, namespace: Option<&str>) -> String {
     let ar = kind.api_resource();
@@ -177,13 +148,11 @@ pub async fn get_opt(
 ) -> Result<Option<Value>, kube::Error> {
     let ns = namespace.filter(|_| kind.namespaced());
     let request = Request::new(url_path(kind, ns));
-    let result = with_retry(|| async {
-        let req = request
-            .get(obj_name, &GetParams::default())
-            .map_err(kube::Error::BuildRequest)?;
-        cluster.client.request::<Value>(req).await
-    })
-    .await;
+    // Throttling and deadlines are handled once, under every request (retry.rs).
+    let req = request
+        .get(obj_name, &GetParams::default())
+        .map_err(kube::Error::BuildRequest)?;
+    let result = cluster.client.request::<Value>(req).await;
     match result {
         Ok(v) => Ok(Some(v)),
         Err(kube::Error::Api(st)) if st.code == 404 => Ok(None),

@@ -24,6 +24,7 @@ pub mod names;
 pub mod pods;
 pub mod registry;
 pub mod resolve;
+pub mod retry;
 pub mod suggest;
 pub mod tools;
 pub mod usage;

@@ -144,7 +144,19 @@ fn mask_pairs(s: &str) -> String {
                 bare.to_ascii_lowercase().as_str(),
                 "secret" | "secrets" | "configmap" | "configmaps" | "persistentvolumeclaim"
             );
-        if !kubelet_prose && secret_pair(key.as_str(), bare) && !is_placeholder(bare) {
+        // `cannot list secrets: RBAC`, `--forbid secrets: expected VERB:RESOURCE`: a plural
+        // resource word before a colon and a space is prose, not a key.
+        let plural_prose = sep.as_str().trim_start().starts_with(':')
+            && sep.as_str().ends_with(char::is_whitespace)
+            && matches!(
+                key.as_str().to_ascii_lowercase().as_str(),
+                "secrets" | "tokens" | "passwords" | "credentials"
+            );
+        if !kubelet_prose
+            && !plural_prose
+            && secret_pair(key.as_str(), bare)
+            && !is_placeholder(bare)
+        {
             out.push_str(&s[copied..value.start()]);
             out.push_str(&masked_value(value.as_str()));
             copied = value.end();
@@ -233,7 +245,10 @@ pub fn mask_text(s: &str) -> String {
 pub fn mask_json(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::String(s) => *s = mask_text(s),
-        serde_json::Value::Array(a) => a.iter_mut().for_each(mask_json),
+        serde_json::Value::Array(a) => {
+            a.iter_mut().for_each(mask_json);
+            mask_flag_values(a);
+        }
         serde_json::Value::Object(o) => {
             // `{"name": "DB_PASSWORD", "value": "x"}`: an env entry naming a secret.
             let named_secret = o
@@ -250,6 +265,24 @@ pub fn mask_json(v: &mut serde_json::Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// In an argument list (`["--db-password", "x"]`), masks the value that follows a secret-like
+/// flag given without `=`.
+fn mask_flag_values(a: &mut [serde_json::Value]) {
+    for i in 1..a.len() {
+        let flag = a[i - 1].as_str().unwrap_or_default();
+        let secret_flag = flag.starts_with('-')
+            && !flag.contains('=')
+            && is_secret_like_name(flag.trim_start_matches('-'));
+        if secret_flag
+            && let Some(v) = a[i].as_str()
+            && !v.starts_with('-')
+            && !is_placeholder(v)
+        {
+            a[i] = serde_json::Value::String(MASK.into());
+        }
     }
 }
 

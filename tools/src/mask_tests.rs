@@ -300,6 +300,8 @@ fn keeps_ordinary_flags_urls_and_env() {
         "Successfully assigned shop/backend-7c476d6695-8b9wx to node-1",
         "--token-file=<path>",
         "secret=${DB_SECRET}",
+        "--forbid secrets: expected VERB:RESOURCE, e.g. list:secrets",
+        "forbidden: cannot list secrets: RBAC denies it",
     ] {
         assert_unchanged(text);
     }
@@ -312,4 +314,23 @@ fn masks_json_name_value_entries() {
     mask_json(&mut v);
     let t = v.to_string();
     assert!(!t.contains("Json-x16") && t.contains("8080"), "{t}");
+}
+
+#[test]
+fn a_flag_and_its_value_in_separate_arguments() {
+    let given = [
+        "--db-password",
+        "hunter2x",
+        "--listen",
+        ":8080",
+        "--api-token",
+        "--verbose",
+        "--client-secret",
+        "${SECRET}",
+    ];
+    let mut args = serde_json::json!(given);
+    mask_json(&mut args);
+    let mut expected = given;
+    expected[1] = MASK;
+    assert_eq!(args, serde_json::json!(expected));
 }

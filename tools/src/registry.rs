@@ -44,7 +44,7 @@ pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutpu
             message: "a write runs only as a plan approved by the policy gate".into(),
         });
     }
-    match name {
+    let output = match name {
         ListPods::NAME => call::<ListPods>(cluster, args).await,
         ListResources::NAME => call::<ListResources>(cluster, args).await,
         Describe::NAME => call::<Describe>(cluster, args).await,
@@ -52,6 +52,19 @@ pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutpu
         GetEvents::NAME => call::<GetEvents>(cluster, args).await,
         Diagnose::NAME => call::<Diagnose>(cluster, args).await,
         other => Err(ToolError::UnknownTool(other.to_string())),
+    };
+    output.map(masked)
+}
+
+/// A tool's output with every secret-like value masked, text and JSON alike: the one place
+/// every tool result passes, whatever the tool masked itself (a value split over two fields,
+/// like `--db-password` and its argument, is only visible here).
+fn masked(out: ToolOutput) -> ToolOutput {
+    let mut json = out.json;
+    crate::mask::mask_json(&mut json);
+    ToolOutput {
+        text: crate::mask::mask_text(&out.text),
+        json,
     }
 }
 
@@ -59,7 +72,9 @@ pub async fn run(cluster: &Cluster, name: &str, args: Value) -> Result<ToolOutpu
 /// precondition. A target changed since the plan fails with [`ToolError::Conflict`]: plan again
 /// and ask again.
 pub async fn execute(cluster: &Cluster, approval: Approval) -> Result<ToolOutput, ToolError> {
-    crate::tools::writes::execute(cluster, approval).await
+    crate::tools::writes::execute(cluster, approval)
+        .await
+        .map(masked)
 }
 
 /// The validated target of a write call (`kind`, namespace if given, name), before any request:

@@ -161,19 +161,25 @@ pub async fn run(
     let color = crate::render::stdout_styled();
     let started = Instant::now();
     let what = scope_words(&targets, &scope);
-    let mut outcome;
-    loop {
+    let mut last: Option<Outcome> = None;
+    let outcome = loop {
         if terminal && args.wait.is_none() {
             eprint!("checking {what}…");
             let _ = std::io::stderr().flush();
         }
-        outcome = check_all(&targets, &scope, args.fail_on).await;
+        // Under --wait no check may outlast the wait: one that does keeps the last outcome.
+        let left = args.wait.map(|w| w.saturating_sub(started.elapsed()));
+        let Some(mut fresh) = check_within(&targets, &scope, args.fail_on, left).await else {
+            let mut kept = last.unwrap_or_else(|| unanswered(&targets, &scope, args.fail_on, left));
+            kept.timed_out = args.wait;
+            break kept;
+        };
         if terminal && args.wait.is_none() {
             eprint!("\r\x1b[2K");
         }
-        let Some(wait) = args.wait else { break };
-        if !outcome.failing() && !outcome.errored() {
-            break;
+        let Some(wait) = args.wait else { break fresh };
+        if !fresh.failing() && !fresh.errored() {
+            break fresh;
         }
         // A context that could not even be loaded (a typo, a bad kubeconfig) will not heal by
         // waiting; only an unreachable server or unhealthy workloads are worth re-checking.
@@ -181,24 +187,25 @@ pub async fn run(
             .iter()
             .any(|(_, t)| matches!(t, Err(e) if !matches!(e, ToolError::Unreachable { .. })))
         {
-            break;
+            break fresh;
         }
         let elapsed = started.elapsed();
         if elapsed >= wait {
-            outcome.timed_out = Some(wait);
-            break;
+            fresh.timed_out = Some(wait);
+            break fresh;
         }
         if terminal {
             eprint!(
                 "\r\x1b[2Kwaiting for {what}: {} ({} of {})",
-                progress_words(&outcome),
+                progress_words(&fresh),
                 format_duration(Duration::from_secs(elapsed.as_secs())),
                 format_duration(wait)
             );
             let _ = std::io::stderr().flush();
         }
+        last = Some(fresh);
         tokio::time::sleep(RECHECK.min(wait.saturating_sub(elapsed))).await;
-    }
+    };
     if terminal && args.wait.is_some() {
         eprintln!(
             "\r\x1b[2K{}",
@@ -209,10 +216,11 @@ pub async fn run(
             }
         );
     }
+    let outcome = masked(outcome);
     let text = match args.format {
-        HealthFormat::Text => render::text(&outcome, color),
+        HealthFormat::Text => kai_tools::mask_text(&render::text(&outcome, color)),
         HealthFormat::Json => render::json(&outcome),
-        HealthFormat::Markdown => render::markdown(&outcome),
+        HealthFormat::Markdown => kai_tools::mask_text(&render::markdown(&outcome)),
         HealthFormat::Junit => render::junit(&outcome),
     };
     let mut out = std::io::stdout().lock();
@@ -305,21 +313,105 @@ fn progress_words(o: &Outcome) -> String {
     format!("{c} critical, {w} warning")
 }
 
+/// The outcome with every text a finding or an error quotes masked, so no format (CI keeps
+/// them as artifacts) carries a secret.
+fn masked(mut o: Outcome) -> Outcome {
+    use kai_tools::mask_text;
+    for c in &mut o.clusters {
+        match &mut c.report {
+            Ok(r) => {
+                for f in &mut r.findings {
+                    for s in [&mut f.reason, &mut f.message, &mut f.suggestion] {
+                        *s = mask_text(s);
+                    }
+                    for s in f.evidence.iter_mut().chain(f.related.iter_mut()) {
+                        *s = mask_text(s);
+                    }
+                }
+                for s in &mut r.not_checked {
+                    *s = mask_text(s);
+                }
+            }
+            Err(e) => *e = e.masked(),
+        }
+        c.server = mask_text(&c.server);
+    }
+    o
+}
+
+/// The scope of one cluster's check in words (`namespace shop`, `all namespaces`).
+fn scope_text(scope: &Scope, conn: &Result<Cluster, ToolError>) -> String {
+    if scope.all_namespaces {
+        "all namespaces".to_string()
+    } else {
+        match (&scope.namespace, conn) {
+            (Some(n), _) => format!("namespace {n}"),
+            (None, Ok(c)) => format!("namespace {}", c.namespace),
+            (None, Err(_)) => "namespace (default)".to_string(),
+        }
+    }
+}
+
+/// [`check_all`] within `limit` (None: unbounded); None when the time ran out.
+async fn check_within(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    fail_on: FailOn,
+    limit: Option<Duration>,
+) -> Option<Outcome> {
+    match limit {
+        Some(l) => tokio::time::timeout(l, check_all(targets, scope, fail_on))
+            .await
+            .ok(),
+        None => Some(check_all(targets, scope, fail_on).await),
+    }
+}
+
+/// The outcome of a first check that got no answer before `--wait` ran out: every cluster
+/// could not be checked.
+fn unanswered(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    fail_on: FailOn,
+    limit: Option<Duration>,
+) -> Outcome {
+    let waited = format_duration(limit.unwrap_or_default());
+    let clusters = targets
+        .iter()
+        .map(|(name, conn)| {
+            let (server, report) = match conn {
+                Ok(c) => (
+                    c.server.clone(),
+                    Err(ToolError::Unreachable {
+                        server: c.server.clone(),
+                        context: c.context.clone(),
+                        message: format!("no answer within the --wait of {waited}"),
+                    }),
+                ),
+                Err(e) => (String::new(), Err(e.clone())),
+            };
+            ClusterResult {
+                context: name.clone(),
+                server,
+                report,
+                scope: scope_text(scope, conn),
+            }
+        })
+        .collect();
+    Outcome {
+        clusters,
+        fail_on,
+        timed_out: None,
+    }
+}
+
 async fn check_all(
     targets: &[(String, Result<Cluster, ToolError>)],
     scope: &Scope,
     fail_on: FailOn,
 ) -> Outcome {
     let checks = targets.iter().map(|(name, conn)| async move {
-        let scope_text = if scope.all_namespaces {
-            "all namespaces".to_string()
-        } else {
-            match (&scope.namespace, conn) {
-                (Some(n), _) => format!("namespace {n}"),
-                (None, Ok(c)) => format!("namespace {}", c.namespace),
-                (None, Err(_)) => "namespace (default)".to_string(),
-            }
-        };
+        let scope_text = scope_text(scope, conn);
         match conn {
             Ok(c) => ClusterResult {
                 context: name.clone(),

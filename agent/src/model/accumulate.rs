@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::chat::{Completion, ToolCall};
+use crate::chat::{Completion, ToolCall, Usage};
 
 #[derive(Debug, Default, Clone)]
 struct PartialCall {
@@ -23,6 +23,8 @@ pub struct Accumulator {
     /// `index` → position in `calls` of the latest call with that index.
     by_index: Vec<(u64, usize)>,
     pub(super) finish_reason: Option<String>,
+    /// Token counts, from the chunk that carries them (often the last, with no choices).
+    pub(super) usage: Option<Usage>,
 }
 
 impl Accumulator {
@@ -45,6 +47,9 @@ impl Accumulator {
 
     /// Merges one chunk; returns its text delta, if any.
     pub fn apply_chunk(&mut self, chunk: &Value) -> Option<String> {
+        if let Some(u) = chunk.get("usage").and_then(Usage::from_json) {
+            self.usage = Some(u);
+        }
         let choice = chunk.get("choices")?.get(0)?;
         if let Some(r) = choice.get("finish_reason").and_then(Value::as_str) {
             self.finish_reason = Some(r.to_string());
@@ -148,6 +153,7 @@ impl Accumulator {
             content: self.content,
             tool_calls,
             finish_reason: self.finish_reason,
+            usage: self.usage,
         }
     }
 }

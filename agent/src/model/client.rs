@@ -193,7 +193,12 @@ impl ModelClient {
                     Err(_) => Err(Attempt::with(self.timed_out(window), Retry::Timeout)),
                 };
             let a = match result {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    if let Some(usage) = c.usage {
+                        events.event(Event::Usage(usage));
+                    }
+                    return Ok(c);
+                }
                 Err(a) => a,
             };
             let delay = match a.retry {

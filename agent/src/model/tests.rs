@@ -269,3 +269,32 @@ fn request_body_has_tools_only_when_given() {
     assert!(body.get("tools").is_none(), "{body}");
     assert_eq!(body["messages"][0]["role"], json!("user"));
 }
+
+#[test]
+fn token_usage_is_read_from_a_whole_response_and_from_a_stream_s_last_chunk() {
+    use crate::chat::Usage;
+    let whole = json!({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 8, "total_tokens": 128}});
+    let c = wire::parse_completion(whole.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        c.usage,
+        Some(Usage {
+            prompt: 120,
+            completion: 8
+        })
+    );
+    let mut acc = Accumulator::default();
+    acc.apply_chunk(&json!({"choices": [{"delta": {"content": "hi"}, "finish_reason": "stop"}]}));
+    // OpenAI's `include_usage` chunk has no choices.
+    acc.apply_chunk(&json!({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}}));
+    assert_eq!(
+        acc.finish().usage,
+        Some(Usage {
+            prompt: 5,
+            completion: 2
+        })
+    );
+    let none = json!({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}]});
+    let c = wire::parse_completion(none.to_string().as_bytes()).unwrap();
+    assert_eq!(c.usage, None, "no usage, no tokens");
+}

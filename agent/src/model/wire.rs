@@ -81,7 +81,8 @@ fn wire_message(m: &Message) -> ChatCompletionRequestMessage {
         }
         Message::User(text) => {
             ChatCompletionRequestMessage::User(ChatCompletionRequestUserMessage {
-                content: ChatCompletionRequestUserMessageContent::Text(text.clone()),
+                // The question and piped text are the user's; a secret they hold stays here.
+                content: ChatCompletionRequestUserMessageContent::Text(kai_tools::mask_text(text)),
                 name: None,
             })
         }
@@ -91,7 +92,9 @@ fn wire_message(m: &Message) -> ChatCompletionRequestMessage {
         } => wire_assistant(content, tool_calls),
         Message::Tool { call_id, content } => {
             ChatCompletionRequestMessage::Tool(ChatCompletionRequestToolMessage {
-                content: ChatCompletionRequestToolMessageContent::Text(content.clone()),
+                content: ChatCompletionRequestToolMessageContent::Text(kai_tools::mask_text(
+                    content,
+                )),
                 tool_call_id: call_id.clone(),
             })
         }
@@ -219,6 +222,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
             acc.merge_call(i, c);
         }
     }
+    acc.usage = v.get("usage").and_then(crate::chat::Usage::from_json);
     acc.finish_reason = choice
         .get("finish_reason")
         .and_then(Value::as_str)

@@ -17,12 +17,14 @@ const PRONOUNS: &[&str] = &["it", "its", "it's", "that", "this", "them", "their"
 
 /// Parses `question` against the cluster's names and the conversation.
 pub fn parse(question: &str, inv: &Inventory, conv: &Conversation, default_ns: &str) -> Query {
-    let toks = words::tokens(&words::normalize(question));
+    let mut toks = words::tokens(&words::normalize(question));
+    let corrected = correct_kinds(&mut toks, inv);
     let w: Vec<&str> = toks.iter().map(|t| t.text.as_str()).collect();
     let said = classify::Said::new(w.clone());
     let phrase = |p: &str| said.phrase(p);
 
     let mut q = Query::new(Intent::Unknown);
+    q.corrected = corrected;
     let (namespace, ns_at) = namespace_of(&toks, inv);
     q.namespace = namespace;
     q.all = all_namespaces(&said);
@@ -206,6 +208,89 @@ fn kind_word(w: &str) -> Option<Kind> {
         "machine" | "machines" | "vm" | "vms" => Some(Kind::Node),
         _ => None,
     })
+}
+
+/// Rewrites misspelt kind words ("deploymnets", "statefulsts", "pdos") to the kind's plural and
+/// a misspelt namespace after "in"/"-n" to the namespace, so the question is answered as meant
+/// instead of refused or answered about the default namespace, and returns what it read each as.
+/// A word that names an object or a namespace, or is a word of the vocabulary, is left alone.
+fn correct_kinds(toks: &mut [Token], inv: &Inventory) -> Vec<(String, String)> {
+    let mut said = Vec::new();
+    let mut after_in = false;
+    for t in toks.iter_mut() {
+        let strong_ns = std::mem::replace(
+            &mut after_in,
+            matches!(t.text.as_str(), "in" | "-n" | "--namespace" | "namespace"),
+        );
+        let w = t.text.as_str();
+        if strong_ns
+            && !t.quoted
+            && !inv.namespaces.iter().any(|n| n == w)
+            && !inv.objects.iter().any(|o| o.name == w)
+            && let Some(ns) = namespace_typo(w, &inv.namespaces)
+        {
+            said.push((t.text.clone(), format!("namespace {ns}")));
+            t.text = ns;
+            continue;
+        }
+        if t.quoted
+            || kind_word(w).is_some()
+            || is_stop(w)
+            || COMMON.contains(&w)
+            || inv.namespaces.iter().any(|n| n == w)
+            || inv.objects.iter().any(|o| o.name == w)
+        {
+            continue;
+        }
+        if let Some(kind) = kind_typo(w) {
+            said.push((t.text.clone(), kind.plural().to_string()));
+            t.text = kind.plural().to_string();
+        }
+    }
+    said
+}
+
+/// The one kind `w` is a typo of: one edit or one swap of neighbours from a kind's name or
+/// plural of 5+ letters, only a swap for shorter ones ("pdos"); None when two kinds are as near.
+fn kind_typo(w: &str) -> Option<Kind> {
+    let mut found = None;
+    for k in kai_tools::kinds::ALL_KINDS {
+        for key in [k.as_str(), k.plural()] {
+            let n = key.chars().count();
+            let near = if n >= 5 {
+                words::typo_distance(w, key) <= 1
+            } else {
+                w.len() == key.len()
+                    && words::typo_distance(w, key) == 1
+                    && sorted(w) == sorted(key)
+            };
+            if near {
+                if found.is_some_and(|f| f != *k) {
+                    return None;
+                }
+                found = Some(*k);
+            }
+        }
+    }
+    found
+}
+
+/// The one namespace `w` is a slip of (one edit, or two for names of 8+ letters).
+fn namespace_typo(w: &str, namespaces: &[String]) -> Option<String> {
+    let limit = if w.chars().count() >= 8 { 2 } else { 1 };
+    let mut near = namespaces
+        .iter()
+        .filter(|n| n.chars().count() >= 3 && words::typo_distance(w, n) <= limit);
+    match (near.next(), near.next()) {
+        (Some(n), None) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+fn sorted(w: &str) -> Vec<char> {
+    let mut c: Vec<char> = w.chars().collect();
+    c.sort_unstable();
+    c
 }
 
 /// The namespace named in the question and the index of its word: "in shop", "-n shop",

@@ -137,6 +137,14 @@ pub async fn answer(
         q: &q,
     };
     let mut a = route(&ctx, runner, question).await?;
+    if !q.corrected.is_empty() {
+        let read: Vec<String> = q
+            .corrected
+            .iter()
+            .map(|(was, is)| format!("\"{was}\" as {is}"))
+            .collect();
+        a.text = format!("(Reading {}.)\n\n{}", read.join(", "), a.text);
+    }
     if a.target.is_none() {
         a.target = q.target.clone();
     }

@@ -110,6 +110,8 @@ pub struct Query {
     pub errors_only: bool,
     /// Only warning events.
     pub warnings_only: bool,
+    /// Misspelt kind words read as kinds: (as written, as read).
+    pub corrected: Vec<(String, String)>,
 }
 
 impl Query {
@@ -126,6 +128,7 @@ impl Query {
             previous: false,
             errors_only: false,
             warnings_only: false,
+            corrected: Vec::new(),
         }
     }
 }

@@ -229,3 +229,40 @@ fn alerts_are_read_as_questions_about_their_target() {
         (Intent::Why, Some("frontend".into()))
     );
 }
+
+#[test]
+fn misspelt_kinds_are_read_as_kinds_and_said() {
+    let cases = [
+        ("list deploymnets", Kind::Deployment, "deploymnets"),
+        ("show me the statefulsts", Kind::StatefulSet, "statefulsts"),
+        ("get pdos in shop", Kind::Pod, "pdos"),
+        ("list ingresess", Kind::Ingress, "ingresess"),
+        ("show the cronjbos", Kind::CronJob, "cronjbos"),
+    ];
+    for (question, kind, word) in cases {
+        let q = ask(question);
+        assert_eq!(q.kind, Some(kind), "{question}");
+        assert_eq!(q.intent, Intent::List, "{question}");
+        assert_eq!(q.corrected.len(), 1, "{question}");
+        assert_eq!(q.corrected[0].0, word);
+        assert!(q.missing.is_none(), "{question}: {:?}", q.missing);
+    }
+    // Names of what exists, namespaces and words of the vocabulary are never "corrected".
+    for question in [
+        "how many replicas does backend have",
+        "why is backend crashing",
+        "logs of database",
+        "what's wrong in batch",
+    ] {
+        assert!(ask(question).corrected.is_empty(), "{question}");
+    }
+    let mut inv = shop();
+    inv.objects
+        .push(obj(Kind::Deployment, "shop", "pdos", None));
+    let q = parse("restart pdos", &inv, &Conversation::default(), "shop");
+    assert!(q.corrected.is_empty());
+    assert_eq!(
+        q.target.map(|t| t.display()).as_deref(),
+        Some("deployment shop/pdos")
+    );
+}

@@ -128,7 +128,8 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         let parsed = parse_line(&line);
         // Leaving is never worth recalling.
         if !line.trim().is_empty() && parsed != Line::Command(SlashCommand::Exit) {
-            let _ = rl.add_history_entry(line.trim());
+            // The history file outlives the session: a pasted token stays out of it.
+            let _ = rl.add_history_entry(kai_tools::mask_text(line.trim()));
             if let Some(h) = &history {
                 let _ = rl.save_history(h);
             }

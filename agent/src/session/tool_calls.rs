@@ -155,6 +155,12 @@ impl Session {
             decision: r.decision,
             ok,
         };
+        // A refused plan was already shown with its reason; a refusal before any plan was not.
+        let shown = match (&r.output, &r.plan) {
+            (Err(GateError::Denied(_)), Some(_)) => Some(String::new()),
+            (Err(GateError::Denied(reason)), None) => Some(format!("({reason})")),
+            _ => None,
+        };
         let text = match r.output {
             Ok(out) => {
                 if call.name == "diagnose" {
@@ -199,7 +205,7 @@ impl Session {
             name: &call.name,
             decision: r.decision,
             ok,
-            detail: first_line(&text),
+            detail: shown.as_deref().unwrap_or_else(|| first_line(&text)),
         });
         if ok || effect == Effect::Write {
             self.answered.insert(key.clone(), call.name.clone());

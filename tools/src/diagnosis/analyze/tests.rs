@@ -990,3 +990,38 @@ fn named_target_port_is_checked_against_the_owner_template_of_settled_pods() {
         (Severity::Critical, "TargetPortMismatch")
     );
 }
+
+/// A bare pod is one: the group's plural verb reads singular after a colon; workloads keep counts.
+#[test]
+fn headline_agrees_in_number() {
+    use super::workloads::headline;
+    let cases = [
+        (
+            "pod",
+            "is not running",
+            "were evicted: low memory",
+            "Pod p is not running: it was evicted: low memory",
+        ),
+        (
+            "pod",
+            "is degraded",
+            "are not ready: the probe fails",
+            "Pod p is degraded: it is not ready: the probe fails",
+        ),
+        (
+            "pod",
+            "is not running",
+            "runs out of memory",
+            "Pod p is not running: it runs out of memory",
+        ),
+        (
+            "deployment",
+            "is down",
+            "were evicted: x",
+            "Deployment p is down: 2/2 pods were evicted: x",
+        ),
+    ];
+    for (kind, state, what, want) in cases {
+        assert_eq!(headline(kind, "p", state, (2, 2), what), want);
+    }
+}

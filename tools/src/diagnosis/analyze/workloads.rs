@@ -243,19 +243,15 @@ fn issue_finding(ctx: &Ctx<'_>, w: &ObjectRef, g: &Group<'_>) -> Finding {
         &mut d,
     );
 
-    let who = if w.kind == "pod" {
-        String::new()
-    } else {
-        format!(": {}/{} pods", same.len(), total)
-    };
     let mut message = if dominant.log_only {
         format!("{} {} {}", title(&w.kind), w.name, dominant.what)
     } else {
-        format!(
-            "{} {} {state}{who} {}",
-            title(&w.kind),
-            w.name,
-            dominant.what
+        headline(
+            &w.kind,
+            &w.name,
+            &state,
+            (same.len(), total),
+            &dominant.what,
         )
     };
     if !d.because.is_empty() {
@@ -405,6 +401,28 @@ fn chain_revision(
             .push_str(&format!(", or {}", dominant.suggestion));
     }
     Some(t)
+}
+
+/// The finding's first sentence. An issue's `what` is phrased for a group of pods ("were evicted",
+/// "are not ready"); a bare pod is one, so its verb becomes singular and follows a colon.
+pub(super) fn headline(
+    kind: &str,
+    name: &str,
+    state: &str,
+    (affected, total): (usize, usize),
+    what: &str,
+) -> String {
+    if kind != "pod" {
+        return format!(
+            "{} {name} {state}: {affected}/{total} pods {what}",
+            title(kind)
+        );
+    }
+    let singular = [("were ", "was "), ("are ", "is "), ("have ", "has ")]
+        .iter()
+        .find_map(|(plural, one)| what.strip_prefix(plural).map(|rest| format!("{one}{rest}")))
+        .unwrap_or_else(|| what.to_string());
+    format!("{} {name} {state}: it {singular}", title(kind))
 }
 
 /// The workload's own status proves the impact: `is down`, `is degraded (1/3 pods ready)`,
