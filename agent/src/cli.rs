@@ -164,8 +164,8 @@ pub enum Command {
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
     /// Score a model (or the offline engine) on break/fix tasks in fresh sandboxes.
-    #[command(after_help = crate::eval::EXAMPLES)]
-    Eval(crate::eval::EvalArgs),
+    #[command(after_help = EVAL_EXAMPLES)]
+    Eval(EvalArgs),
     /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
     #[command(after_help = MCP_EXAMPLES)]
     Mcp(McpCmd),
@@ -232,6 +232,52 @@ pub struct McpArgs {
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
 }
+
+/// `kai eval` options.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Tasks to run: built-in names or task files (default: every built-in task).
+    #[arg(long = "task", value_name = "NAME|FILE", num_args = 1..)]
+    pub tasks: Vec<String>,
+    /// Runs of each task (models are not deterministic; the score counts every run).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub repeat: usize,
+    /// Report format.
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
+    /// List the tasks (names, kinds, one-line descriptions) and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Score the offline engine (no model): the baseline a model should beat.
+    #[arg(long)]
+    pub offline: bool,
+    /// Exit 1 when the score is below this: 0.8 or 80%.
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<String>,
+    /// Model name (as the global --model).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// OpenAI-compatible endpoint (as the global --base-url).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (as the global --api-key-env).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Most tool-calling steps per task before it fails (default: the global --max-steps, 20).
+    #[arg(long, value_name = "N")]
+    pub max_steps: Option<usize>,
+}
+
+const EVAL_EXAMPLES: &str = "Examples:
+  kai eval --list
+  kai eval --offline                                   # the deterministic engine's baseline
+  kai eval --base-url http://localhost:11434/v1 --model qwen2.5:7b
+  kai eval --task demo-rollback --task ./my-task.yaml --repeat 3
+  kai eval --output json --min-score 0.7 > eval.json   # CI: exit 1 below 70%
+
+Each task runs in its own in-process sandbox: writes are allowed there and only there.
+Exit codes: 0 the run completed (whatever the score), 1 the score is below --min-score or a
+run failed, 2 usage or configuration error.";
 
 /// `kai health`: its cluster options and its own.
 #[derive(Debug, Args)]
