@@ -109,6 +109,11 @@ impl Store {
         self.tx.subscribe()
     }
 
+    /// How many watches are open now (tests wait for a client's watch before changing things).
+    pub fn watchers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Changes after `rv`, oldest first; `410 Expired` if some were already dropped.
     pub fn changes_since(&self, rv: u64) -> Result<Vec<Change>, ApiError> {
         let oldest = self

@@ -526,13 +526,24 @@ async fn bounded_watch_prints_changes() {
         "--request-timeout=4s",
     ]);
     let bin = kubectl_132();
+    let world = env.sandbox.world();
+    let watchers = move || world.lock().unwrap().store.watchers();
+    let before = watchers();
     let watcher = tokio::task::spawn_blocking(move || {
         std::process::Command::new(bin)
             .args(&args)
             .output()
             .expect("watch")
     });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Change the pod only once kubectl's watch is open, or the event may come before it.
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let opened = tokio::time::timeout(Duration::from_secs(20), async {
+        while watchers() == before {
+            tick.tick().await;
+        }
+    })
+    .await;
+    assert!(opened.is_ok(), "kubectl never opened its watch");
     env.ok(&[
         "label",
         "pod",

@@ -276,6 +276,13 @@ impl ScriptedModel {
         self.requests().into_iter().map(|r| r.body).collect()
     }
 
+    /// A counter of the requests received so far, readable from another thread (a pty test
+    /// waits on it before interrupting a question the model is answering).
+    pub fn request_counter(&self) -> impl Fn() -> usize + Send + 'static {
+        let inner = Arc::clone(&self.inner);
+        move || inner.lock().expect("lock").requests.len()
+    }
+
     /// How many scripted replies were used.
     pub fn served(&self) -> usize {
         self.inner.lock().expect("lock").next

@@ -191,11 +191,20 @@ async fn ctrl_c_cancels_a_slow_model_turn_and_the_next_turn_works() {
     let home = tempfile::tempdir().unwrap();
     let home_path = home.path().to_path_buf();
     let t = tc.clone();
+    let asked = model.request_counter();
     tokio::task::spawn_blocking(move || {
         let mut p = spawn_model_repl(&t, &home_path, &url);
         p.exp_string("(scripted) > ").unwrap();
         p.send_line("first question, answered slowly").unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
+        // Interrupt once the model has the question (its reply stalls), not before.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while asked() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the question never reached the model"
+            );
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
         p.send_control('c').unwrap();
         p.exp_string("interrupted").unwrap();
         p.exp_string("(scripted) > ").unwrap();
