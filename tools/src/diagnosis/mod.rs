@@ -20,7 +20,7 @@ use crate::error::ToolError;
 
 pub use analyze::{LogPlan, LogRequest, analyze, log_plan};
 pub use logs::{error_signatures, missing_env_names};
-pub use render::render_compact;
+pub use render::{render_budgeted, render_compact};
 pub use snapshot::{LogTail, Snapshot};
 
 /// How bad a finding is.

@@ -67,9 +67,10 @@ impl Tool for Diagnose {
         };
         let report = diagnosis::diagnose(cluster, &sc).await?;
         // The engine quotes log lines and event messages as evidence: mask them once more here,
-        // at the boundary where text leaves for a model.
+        // at the boundary where text leaves for a model. Grouped and counted within the budget
+        // at any cluster size; `cap` stays as the last guard (masking may lengthen a line).
         let text = cap(
-            mask_text(&diagnosis::render_compact(&report)),
+            mask_text(&diagnosis::render_budgeted(&report, DEFAULT_BUDGET)),
             DEFAULT_BUDGET,
         );
         let mut json = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
