@@ -4,16 +4,16 @@
 
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod, Service};
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
-use kube::core::NamespaceResourceScope;
-use kube::Resource;
 use kai_tools::Cluster;
 use kai_tools::diagnosis::Scope;
+use kube::Resource;
+use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::core::NamespaceResourceScope;
 use serde::de::DeserializeOwned;
 
 /// The point a watch starts from: the cluster's resource version before a check, so that a
@@ -21,7 +21,10 @@ use serde::de::DeserializeOwned;
 pub(super) async fn mark(cluster: &Cluster, scope: &Scope) -> Option<String> {
     let api: Api<Pod> = namespaced(cluster, scope);
     // One object is enough: the list's resource version is the store's, for every kind.
-    let list = api.list_metadata(&ListParams::default().limit(1)).await.ok()?;
+    let list = api
+        .list_metadata(&ListParams::default().limit(1))
+        .await
+        .ok()?;
     list.metadata.resource_version.filter(|v| !v.is_empty())
 }
 

@@ -88,11 +88,7 @@ pub fn render_budgeted(report: &Report, budget: usize) -> String {
             String::new()
         }
     );
-    let _ = writeln!(
-        head,
-        "in {} namespaces",
-        thousands(namespaces.len())
-    );
+    let _ = writeln!(head, "in {} namespaces", thousands(namespaces.len()));
     let mut tail = String::new();
     if !report.not_checked.is_empty() {
         let nc = report.not_checked.join("; ");

@@ -102,7 +102,9 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
         .map(parse_continue)
         .transpose()?;
     // From the continue token's key on, never the whole collection per page.
-    let after = after.as_ref().map(|(ns, name)| (ns.as_str(), name.as_str()));
+    let after = after
+        .as_ref()
+        .map(|(ns, name)| (ns.as_str(), name.as_str()));
     let mut out = Vec::new();
     let mut next = None;
     for o in store.list_after(rt, req.target.namespace.as_deref(), after) {
