@@ -87,6 +87,7 @@ pub struct Sandbox {
     task: tokio::task::JoinHandle<()>,
     tick: Option<tokio::task::JoinHandle<()>>,
     notices: Vec<String>,
+    shared: Arc<Shared>,
 }
 
 /// The JSON encoding of stored object versions, so a list of unchanged objects is copied,
@@ -143,6 +144,8 @@ impl EncodedCache {
 pub(crate) struct Shared {
     pub(crate) world: Arc<Mutex<World>>,
     pub(crate) encoded: EncodedCache,
+    /// API requests served, by (verb, resource), so tests can tell a watch from a re-list.
+    pub(crate) served: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
     pub(crate) faults: FaultInjector,
     pub(crate) server_addr: String,
     pub(crate) clock: Clock,
@@ -169,7 +172,13 @@ impl Sandbox {
         let clock = options.clock.unwrap_or_else(Clock::real);
         let mut store = Store::new(clock.clone());
         let mut sim = Simulator::new(&scenario);
-        sim.load(&mut store, &scenario)?;
+        let (name, namespace, scenario_faults) = (
+            scenario.name.clone(),
+            scenario.settings.namespace.clone(),
+            scenario.settings.faults.clone(),
+        );
+        // The scenario's objects move into the store: a large one is never held twice.
+        sim.load_owned(&mut store, scenario)?;
         crate::rbac::bootstrap(&mut store);
         let notices = crate::crd::adopt_schemaless(&mut store);
         let world = Arc::new(Mutex::new(World { store, sim }));
@@ -183,20 +192,19 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
-        let faults = options
-            .faults
-            .unwrap_or_else(|| scenario.settings.faults.clone());
+        let faults = options.faults.unwrap_or(scenario_faults);
         let shared = Arc::new(Shared {
             world: world.clone(),
             faults: FaultInjector::new(faults),
             encoded: EncodedCache::default(),
+            served: Mutex::default(),
             server_addr: addr.to_string(),
             clock: clock.clone(),
         });
         let app = Router::new()
             .fallback(handle)
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
-            .with_state(shared);
+            .with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -218,22 +226,32 @@ impl Sandbox {
         Ok(Sandbox {
             notices,
             addr,
-            scenario: scenario.name.clone(),
-            namespace: scenario
-                .settings
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
+            scenario: name,
+            namespace: namespace.unwrap_or_else(|| "default".into()),
             world,
             clock,
             task,
             tick,
+            shared,
         })
     }
 
     /// Base URL: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many API requests of a verb (`list`, `watch`, `get`...) on a resource (plural,
+    /// with `/subresource`) were served so far.
+    pub fn served(&self, verb: &str, resource: &str) -> u64 {
+        self.shared
+            .served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|((v, r), _)| *v == verb && r == resource)
+            .map(|(_, n)| *n)
+            .sum()
     }
 
     /// The port served.
@@ -612,6 +630,12 @@ async fn handle(
                 namespace: target.namespace.as_deref(),
                 discovery: false,
             };
+            *shared
+                .served
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry((verb, resource.clone()))
+                .or_default() += 1;
             let delay = shared.faults.latency(&fr);
             let check = shared.faults.check(&fr).and_then(|()| {
                 let attrs = admission::Attributes {

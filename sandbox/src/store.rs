@@ -168,6 +168,28 @@ impl Store {
         }
     }
 
+    /// Objects of a resource (one namespace or all) after the key `after`, in key order, without
+    /// copying the list: a page of a large collection costs its own size, not the whole list's.
+    pub fn list_after<'a>(
+        &'a self,
+        rt: &'static ResourceType,
+        namespace: Option<&'a str>,
+        after: Option<(&str, &str)>,
+    ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
+        use std::ops::Bound;
+        let ns = namespace.filter(|_| rt.namespaced);
+        let lower = match (after, ns) {
+            (Some((n, name)), _) => Bound::Excluded((n.to_string(), name.to_string())),
+            (None, Some(n)) => Bound::Included((n.to_string(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        self.table(rt)
+            .into_iter()
+            .flat_map(move |t| t.range((lower.clone(), Bound::Unbounded)))
+            .take_while(move |((n, _), _)| ns.is_none_or(|want| n == want))
+            .map(|(_, v)| v)
+    }
+
     /// Number of objects of a resource in all namespaces.
     pub fn count(&self, rt: &'static ResourceType) -> usize {
         self.table(rt).map_or(0, BTreeMap::len)

@@ -1,11 +1,12 @@
 //! `kai health`: the health summary of a scope, rendered for people or CI, with an exit code.
 //!
 //! Checks every target cluster concurrently with the diagnosis engine, optionally re-checking
-//! until healthy (`--wait`), and renders text, JSON, markdown (also appended to
+//! until healthy (`--wait`: each re-check waits for a watched change, not a timer), and renders text, JSON, markdown (also appended to
 //! `GITHUB_STEP_SUMMARY`) or JUnit XML.
 
 mod duration;
 mod render;
+mod watch;
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -167,6 +168,11 @@ pub async fn run(
             eprint!("checking {what}…");
             let _ = std::io::stderr().flush();
         }
+        // Where the watches between checks start: before the check, so nothing is missed.
+        let marks = match args.wait {
+            Some(_) => Some(marks(&targets, &scope).await),
+            None => None,
+        };
         // Under --wait no check may outlast the wait: one that does keeps the last outcome.
         let left = args.wait.map(|w| w.saturating_sub(started.elapsed()));
         let Some(mut fresh) = check_within(&targets, &scope, args.fail_on, left).await else {
@@ -203,8 +209,15 @@ pub async fn run(
             );
             let _ = std::io::stderr().flush();
         }
+        let left = wait.saturating_sub(elapsed);
+        let woke = match marks {
+            Some(m) if !fresh.errored() => wait_for_change(&targets, &scope, &m, left).await,
+            _ => watch::Woke::Unwatchable,
+        };
         last = Some(fresh);
-        tokio::time::sleep(RECHECK.min(wait.saturating_sub(elapsed))).await;
+        if woke == watch::Woke::Unwatchable {
+            tokio::time::sleep(RECHECK.min(left)).await;
+        }
     };
     if terminal && args.wait.is_some() {
         eprintln!(
@@ -252,6 +265,43 @@ pub async fn run(
         }
     }
     outcome.exit_code()
+}
+
+/// The resource version of each reachable cluster before a check (None where unknown).
+async fn marks(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+) -> Vec<Option<String>> {
+    futures::future::join_all(targets.iter().map(|(_, t)| async move {
+        match t {
+            Ok(c) => watch::mark(c, scope).await,
+            Err(_) => None,
+        }
+    }))
+    .await
+}
+
+/// Waits until something changed in any cluster, or `limit` passed; unwatchable when some
+/// cluster's state cannot be watched (the caller then re-checks on a timer).
+async fn wait_for_change(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    marks: &[Option<String>],
+    limit: Duration,
+) -> watch::Woke {
+    let mut waits = Vec::new();
+    for ((_, t), m) in targets.iter().zip(marks) {
+        let (Ok(c), Some(m)) = (t, m) else {
+            return watch::Woke::Unwatchable;
+        };
+        waits.push(Box::pin(watch::changed(c, scope, m, limit)));
+    }
+    if waits.is_empty() {
+        return watch::Woke::Unwatchable;
+    }
+    // The first cluster to wake decides: a change anywhere is worth a check of all.
+    let (woke, _, _) = futures::future::select_all(waits).await;
+    woke
 }
 
 /// Without `-n` or `-A`, kai checks the context's namespace, as kubectl does; says so on

@@ -127,6 +127,26 @@ impl Simulator {
     /// Objects given with a `status` are served frozen. Missing namespaces are created, and
     /// three Ready nodes and a default StorageClass when the scenario has none.
     pub fn load(&mut self, store: &mut Store, scenario: &Scenario) -> Result<(), SandboxError> {
+        self.load_objects(store, scenario, scenario.objects.clone())
+    }
+
+    /// [`Simulator::load`] taking the scenario's objects instead of copying them, so a large
+    /// generated scenario is never held twice while it loads.
+    pub fn load_owned(
+        &mut self,
+        store: &mut Store,
+        mut scenario: Scenario,
+    ) -> Result<(), SandboxError> {
+        let objects = std::mem::take(&mut scenario.objects);
+        self.load_objects(store, &scenario, objects)
+    }
+
+    fn load_objects(
+        &mut self,
+        store: &mut Store,
+        scenario: &Scenario,
+        objects: Vec<Value>,
+    ) -> Result<(), SandboxError> {
         let now = store.clock().now();
         self.loaded_at = Some(now);
         let origin = now.checked_sub(self.age).unwrap_or(now);
@@ -141,9 +161,10 @@ impl Simulator {
         };
         let doc_of = |n: usize| scenario.object_documents.get(n).copied().unwrap_or(n + 1);
         // Each object is applied at its own moment: `origin`, or its age annotation.
-        let mut timed: Vec<(Timestamp, usize, Value)> = Vec::new();
-        for (n, obj) in scenario.objects.iter().enumerate() {
-            let mut obj = obj.clone();
+        let has_kind = |kind: &str| objects.iter().any(|o| o["kind"] == kind);
+        let given = (has_kind("Node"), has_kind("StorageClass"));
+        let mut timed: Vec<(Timestamp, usize, Value)> = Vec::with_capacity(objects.len());
+        for (n, mut obj) in objects.into_iter().enumerate() {
             // Like `helm install -n NS` or `kubectl apply -n NS -f`: namespaced objects that
             // name no namespace (`helm template` output) go to the scenario's namespace.
             if let Some(ns) = &scenario.settings.namespace
@@ -181,7 +202,7 @@ impl Simulator {
         }
         timed.sort_by_key(|(t, n, _)| (*t, *n));
         let start = timed.first().map_or(origin, |(t, _, _)| (*t).min(origin));
-        self.bootstrap(store, scenario, start);
+        self.bootstrap(store, given, start);
         let mut timed = timed.into_iter().peekable();
         let mut uids: HashMap<String, String> = HashMap::new();
         while let Some((at, n, obj)) = timed.next() {
@@ -209,12 +230,12 @@ impl Simulator {
     }
 
     /// Creates what every cluster has: system namespaces, nodes, a default StorageClass.
-    fn bootstrap(&mut self, store: &mut Store, scenario: &Scenario, at: Timestamp) {
-        let has = |kind: &str| scenario.objects.iter().any(|o| o["kind"] == kind);
+    /// `given`: whether the scenario has its own (nodes, storage classes).
+    fn bootstrap(&mut self, store: &mut Store, given: (bool, bool), at: Timestamp) {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             self.ensure_namespace(store, ns, at);
         }
-        if !has("Node") {
+        if !given.0 {
             for n in 1..=self.default_nodes.max(1) {
                 let node = controllers::default_node(n, at);
                 if let Ok(o) = store.create(Kinds::nodes(), node) {
@@ -222,7 +243,7 @@ impl Simulator {
                 }
             }
         }
-        if !has("StorageClass") {
+        if !given.1 {
             let sc = json!({
                 "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
                 "metadata": {"name": "standard", "creationTimestamp": time(at),
@@ -295,6 +316,7 @@ impl Simulator {
             }
             store.update(rt, merged)?
         } else {
+            resolve_owners(store, &mut obj, uids);
             store.create(rt, obj)?
         };
         if given_status {
@@ -539,33 +561,47 @@ fn fix_owners(store: &mut Store, group: &[Applied], uids: &HashMap<String, Strin
         let Some(obj) = store.get(rt, ns, n) else {
             continue;
         };
-        let refs = object::arr(&obj, "/metadata/ownerReferences");
-        if refs.is_empty() {
+        // Most owners were resolved before their object was created: copy only what changes.
+        if owner_uids(store, &obj, uids).is_empty() {
             continue;
         }
         let mut fixed = (*obj).clone();
-        for r in fixed["metadata"]["ownerReferences"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            let old = r["uid"].as_str().unwrap_or("").to_string();
-            let new = uids.get(&old).cloned().or_else(|| {
+        resolve_owners(store, &mut fixed, uids);
+        if let Some(m) = fixed["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        let _ = store.update(rt, fixed);
+    }
+}
+
+/// Points an object's owner references at the uids its owners got in the store (a scenario's
+/// uids are its own), where the owner is known already.
+fn resolve_owners(store: &Store, obj: &mut Value, uids: &HashMap<String, String>) {
+    let changes = owner_uids(store, obj, uids);
+    if changes.is_empty() {
+        return;
+    }
+    for (i, new) in changes {
+        obj["metadata"]["ownerReferences"][i]["uid"] = json!(new);
+    }
+}
+
+/// The owner references (by index) whose uid should change, and the uid each should get.
+fn owner_uids(store: &Store, obj: &Value, uids: &HashMap<String, String>) -> Vec<(usize, String)> {
+    let ns = namespace(obj);
+    object::arr(obj, "/metadata/ownerReferences")
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let old = r["uid"].as_str().unwrap_or("");
+            let new = uids.get(old).cloned().or_else(|| {
                 let owner_rt = by_kind(r["apiVersion"].as_str()?, r["kind"].as_str()?)?;
                 let owner = store.get(owner_rt, ns, r["name"].as_str()?)?;
                 Some(uid(&owner).to_string())
-            });
-            if let Some(new) = new {
-                r["uid"] = json!(new);
-            }
-        }
-        if fixed != *obj {
-            if let Some(m) = fixed["metadata"].as_object_mut() {
-                m.remove("resourceVersion");
-            }
-            let _ = store.update(rt, fixed);
-        }
-    }
+            })?;
+            (new != old).then_some((i, new))
+        })
+        .collect()
 }
 
 #[cfg(test)]

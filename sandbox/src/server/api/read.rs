@@ -101,14 +101,13 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
         .filter(|c| !c.is_empty())
         .map(parse_continue)
         .transpose()?;
-    let all = store.list(rt, req.target.namespace.as_deref());
-    let start = match &after {
-        Some((ns, name)) => all.partition_point(|o| key_of(o) <= (ns.as_str(), name.as_str())),
-        None => 0,
-    };
+    // From the continue token's key on, never the whole collection per page.
+    let after = after
+        .as_ref()
+        .map(|(ns, name)| (ns.as_str(), name.as_str()));
     let mut out = Vec::new();
     let mut next = None;
-    for o in &all[start..] {
+    for o in store.list_after(rt, req.target.namespace.as_deref(), after) {
         let o = served(rt, o.clone());
         if !sel.is_empty() && !sel.matches(&o) {
             continue;
