@@ -401,7 +401,7 @@ async fn wait_watches_between_checks_instead_of_relisting() {
     let tc = TestCluster::start_with(scenario, options).await;
     let lists = || tc.sandbox.served("list", "deployments");
     let watches = || tc.sandbox.served("watch", "pods");
-    let cmd = health(&tc, &["-A", "--wait", "6s", "--format", "json"]);
+    let cmd = health(&tc, &["-A", "--wait", "10s", "--format", "json"]);
     let child = tokio::spawn(run(cmd, None));
     assert!(
         eventually(30, || watches() >= 1).await,
@@ -416,9 +416,10 @@ async fn wait_watches_between_checks_instead_of_relisting() {
     );
     let out = child.await.unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(json_of(&out)["timed_out"], "timed out after 6s");
-    // First check, the one the change woke, the last at the deadline: no re-list every 2s
-    // while nothing changed.
-    assert_eq!(lists(), 3, "{}", stderr(&out));
+    assert_eq!(json_of(&out)["timed_out"], "timed out after 10s");
+    // The first check, the one the change woke (maybe one more if the change came in two
+    // bursts), perhaps one started at the deadline: re-checking every 2s would be 5 or more.
+    let n = lists();
+    assert!((2..=4).contains(&n), "{n} checks: {}", stderr(&out));
     assert!(watches() >= 2);
 }

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Container, Pod, Service};
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Ctx, label_selector_selects, map_selects, name_of, ns_of};
+use super::{Ctx, label_selector_selects, name_of, ns_of};
 use crate::diagnosis::signatures::{ApiCall, Class, Signature};
 use crate::mask::mask_text;
 
@@ -61,11 +61,7 @@ fn container_of<'a>(ctx: &Ctx<'a>, pod: &'a Pod, name: &str) -> Option<&'a Conta
 /// a cluster IP. None when the host is outside the cluster.
 fn service_of<'a>(ctx: &Ctx<'a>, ns: &str, host: &str) -> (String, String, Option<&'a Service>) {
     if host.parse::<std::net::IpAddr>().is_ok() {
-        let s = ctx
-            .snap
-            .services
-            .iter()
-            .find(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some(host));
+        let s = ctx.service_by_ip(host);
         return match s {
             Some(s) => (
                 ns_of(&s.metadata).to_string(),
@@ -81,11 +77,7 @@ fn service_of<'a>(ctx: &Ctx<'a>, ns: &str, host: &str) -> (String, String, Optio
         Some(n) if *n != "svc" => n.to_string(),
         _ => ns.to_string(),
     };
-    let s = ctx
-        .snap
-        .services
-        .iter()
-        .find(|s| ns_of(&s.metadata) == svc_ns && name_of(&s.metadata) == name);
+    let s = ctx.service(&svc_ns, &name);
     (svc_ns, name, s)
 }
 
@@ -93,11 +85,7 @@ fn service_of<'a>(ctx: &Ctx<'a>, ns: &str, host: &str) -> (String, String, Optio
 /// cluster IP) rather than an external domain.
 fn in_cluster(ctx: &Ctx<'_>, host: &str) -> bool {
     if host.parse::<std::net::IpAddr>().is_ok() {
-        return ctx
-            .snap
-            .services
-            .iter()
-            .any(|s| s.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()) == Some(host));
+        return ctx.service_by_ip(host).is_some();
     }
     let parts: Vec<&str> = host.split('.').collect();
     parts.len() == 1
@@ -302,9 +290,8 @@ fn egress_policy(
         .and_then(|s| s.selector.clone())
         .unwrap_or_default();
     let target_labels = ctx
-        .pods_in(svc_ns)
-        .iter()
-        .find(|p| map_selects(&selector, p.metadata.labels.as_ref()))
+        .pods_selected(svc_ns, &selector)
+        .next()
         .and_then(|p| p.metadata.labels.clone());
     let port = port.unwrap_or(0);
     let allowed = policies.iter().any(|np| {

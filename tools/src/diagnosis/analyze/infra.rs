@@ -30,24 +30,17 @@ pub(crate) fn node_not_ready(n: &Node) -> Option<(String, String, String)> {
 pub(crate) fn nodes(ctx: &Ctx<'_>, out: &mut Out) {
     for n in &ctx.snap.nodes {
         let name = name_of(&n.metadata);
-        let pods: Vec<String> = ctx
-            .snap
-            .pods
-            .iter()
-            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name))
-            .map(|p| format!("pod/{}", name_of(&p.metadata)))
-            .collect();
-        if !ctx.cluster_wide() && pods.is_empty() {
+        let on_node = ctx.pods_on(name);
+        if !ctx.cluster_wide() && on_node.is_empty() {
             continue;
         }
         if let Some((status, reason, msg)) = node_not_ready(n) {
-            let mut workloads: Vec<String> = Vec::new();
-            for p in ctx
-                .snap
-                .pods
+            let pods: Vec<String> = on_node
                 .iter()
-                .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name))
-            {
+                .map(|p| format!("pod/{}", name_of(&p.metadata)))
+                .collect();
+            let mut workloads: Vec<String> = Vec::new();
+            for p in on_node {
                 let w = ctx.workload_of(p);
                 let t = format!("{}/{}", w.kind, w.name);
                 if !workloads.contains(&t) {
@@ -124,7 +117,11 @@ pub(crate) fn nodes(ctx: &Ctx<'_>, out: &mut Out) {
                         c.reason.as_deref().unwrap_or_default()
                     )],
                     "free resources on the node or move workloads off it".into(),
-                    pods.iter().take(10).cloned().collect(),
+                    on_node
+                        .iter()
+                        .take(10)
+                        .map(|p| format!("pod/{}", name_of(&p.metadata)))
+                        .collect(),
                 ));
             }
         }

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, Event, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec, Service};
 
 use super::snapshot::Snapshot;
 use super::{Finding, ObjectRef, Severity, sort_findings};
@@ -167,6 +167,13 @@ pub(crate) struct Ctx<'a> {
     rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
     pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    /// Pods by (namespace, label key, label value): a selector looks at the pods of its
+    /// rarest label, not at every pod of the namespace.
+    pods_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Pod>>,
+    pods_by_node: HashMap<&'a str, Vec<&'a Pod>>,
+    services: HashMap<(&'a str, &'a str), &'a Service>,
+    services_by_ip: HashMap<&'a str, &'a Service>,
+    endpoints: HashMap<(&'a str, &'a str), &'a Endpoints>,
     pub not_ready_nodes: HashSet<String>,
     /// The workloads, typed and indexed once.
     pub workloads: Workloads<'a>,
@@ -198,9 +205,33 @@ impl<'a> Ctx<'a> {
             .map(|j| ((ns_of(&j.metadata), name_of(&j.metadata)), j))
             .collect();
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
+        let mut pods_by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for p in &snap.pods {
-            pods_by_ns.entry(ns_of(&p.metadata)).or_default().push(p);
+            let ns = ns_of(&p.metadata);
+            pods_by_ns.entry(ns).or_default().push(p);
+            for (k, v) in p.metadata.labels.iter().flatten() {
+                pods_by_label.entry((ns, k, v)).or_default().push(p);
+            }
+            if let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+                pods_by_node.entry(node).or_default().push(p);
+            }
         }
+        let services = snap
+            .services
+            .iter()
+            .map(|s| ((ns_of(&s.metadata), name_of(&s.metadata)), s))
+            .collect();
+        let services_by_ip = snap
+            .services
+            .iter()
+            .filter_map(|s| Some((s.spec.as_ref()?.cluster_ip.as_deref()?, s)))
+            .collect();
+        let endpoints = snap
+            .endpoints
+            .iter()
+            .map(|e| ((ns_of(&e.metadata), name_of(&e.metadata)), e))
+            .collect();
         let not_ready_nodes = snap
             .nodes
             .iter()
@@ -214,6 +245,11 @@ impl<'a> Ctx<'a> {
             rs,
             jobs,
             pods_by_ns,
+            pods_by_label,
+            pods_by_node,
+            services,
+            services_by_ip,
+            endpoints,
             not_ready_nodes,
             workloads: Workloads::new(snap),
         }
@@ -222,6 +258,49 @@ impl<'a> Ctx<'a> {
     /// The pods of a namespace.
     pub fn pods_in(&self, ns: &str) -> &[&'a Pod] {
         self.pods_by_ns.get(ns).map_or(&[], Vec::as_slice)
+    }
+
+    /// The pods of a namespace a Service-style selector (every label equal) selects, in
+    /// snapshot order; none for an empty selector.
+    pub fn pods_selected<'s>(
+        &'s self,
+        ns: &'s str,
+        selector: &'s std::collections::BTreeMap<String, String>,
+    ) -> impl Iterator<Item = &'s Pod> + 's {
+        // The rarest of the selector's labels bounds the candidates.
+        let rarest = selector
+            .iter()
+            .map(|(k, v)| {
+                self.pods_by_label
+                    .get(&(ns, k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|v| v.len())
+            .unwrap_or(&[]);
+        rarest
+            .iter()
+            .copied()
+            .filter(move |p| map_selects(selector, p.metadata.labels.as_ref()))
+    }
+
+    /// The pods scheduled to a node.
+    pub fn pods_on(&self, node: &str) -> &[&'a Pod] {
+        self.pods_by_node.get(node).map_or(&[], Vec::as_slice)
+    }
+
+    /// A Service by namespace and name.
+    pub fn service(&self, ns: &str, name: &str) -> Option<&'a Service> {
+        self.services.get(&(ns, name)).copied()
+    }
+
+    /// The Service with this cluster IP.
+    pub fn service_by_ip(&self, ip: &str) -> Option<&'a Service> {
+        self.services_by_ip.get(ip).copied()
+    }
+
+    /// The Endpoints of a Service.
+    pub fn endpoints_of(&self, ns: &str, name: &str) -> Option<&'a Endpoints> {
+        self.endpoints.get(&(ns, name)).copied()
     }
 
     /// Events about an object, newest first.

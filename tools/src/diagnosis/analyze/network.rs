@@ -24,11 +24,7 @@ pub(crate) fn ready_endpoints(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<(us
     if !ctx.snap.listed("endpoints") {
         return None;
     }
-    let ep = ctx
-        .snap
-        .endpoints
-        .iter()
-        .find(|e| ns_of(&e.metadata) == ns && name_of(&e.metadata) == name)?;
+    let ep = ctx.endpoints_of(ns, name)?;
     let mut ready = 0;
     let mut not_ready = 0;
     for s in ep.subsets.iter().flatten() {
@@ -57,12 +53,7 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         return;
     };
     let sel_text = labels_text(selector);
-    let pods: Vec<&Pod> = ctx
-        .pods_in(ns)
-        .iter()
-        .copied()
-        .filter(|p| live(p) && map_selects(selector, p.metadata.labels.as_ref()))
-        .collect();
+    let pods: Vec<&Pod> = ctx.pods_selected(ns, selector).filter(|p| live(p)).collect();
     if pods.is_empty() {
         selects_nothing(ctx, ns, name, selector, out);
         return;
@@ -471,15 +462,7 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
                     .as_ref()
                     .and_then(|s| s.selector.clone())
                     .unwrap_or_default();
-                let ready = ctx
-                    .snap
-                    .pods
-                    .iter()
-                    .filter(|p| {
-                        ns_of(&p.metadata) == sns
-                            && map_selects(&selector, p.metadata.labels.as_ref())
-                    })
-                    .any(is_ready);
+                let ready = ctx.pods_selected(&sns, &selector).any(is_ready);
                 let eps = ready_endpoints(ctx, &sns, &sname).map(|(r, _)| r > 0);
                 if selector.is_empty() || ready || eps == Some(true) {
                     None

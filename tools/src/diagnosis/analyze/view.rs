@@ -2,7 +2,7 @@
 //! job and cron job of the snapshot with its desired and ready counts and pod template,
 //! indexed once by (kind, namespace, name).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -69,6 +69,8 @@ impl<'a> Workload<'a> {
 /// Every workload of a snapshot, keyed by its reference.
 pub(crate) struct Workloads<'a> {
     by_ref: BTreeMap<ObjectRef, Workload<'a>>,
+    /// The same workloads by namespace, in reference order.
+    by_ns: HashMap<&'a str, Vec<Workload<'a>>>,
 }
 
 fn key(kind: &str, m: &ObjectMeta) -> ObjectRef {
@@ -150,7 +152,11 @@ impl<'a> Workloads<'a> {
             };
             by_ref.insert(key("cronjob", &c.metadata), w);
         }
-        Workloads { by_ref }
+        let mut by_ns: HashMap<&str, Vec<Workload<'_>>> = HashMap::new();
+        for w in by_ref.values() {
+            by_ns.entry(ns_of(w.meta)).or_default().push(*w);
+        }
+        Workloads { by_ref, by_ns }
     }
 
     /// The workload a reference names, if the snapshot holds it.
@@ -174,10 +180,7 @@ impl<'a> Workloads<'a> {
 
     /// The workloads of a namespace.
     pub fn in_namespace<'s>(&'s self, ns: &'s str) -> impl Iterator<Item = &'s Workload<'a>> + 's {
-        self.by_ref
-            .iter()
-            .filter(move |(k, _)| k.namespace == ns)
-            .map(|(_, w)| w)
+        self.by_ns.get(ns).into_iter().flatten()
     }
 }
 
