@@ -53,7 +53,10 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         return;
     };
     let sel_text = labels_text(selector);
-    let pods: Vec<&Pod> = ctx.pods_selected(ns, selector).filter(|p| live(p)).collect();
+    let pods: Vec<&Pod> = ctx
+        .pods_selected(ns, selector)
+        .filter(|p| live(p))
+        .collect();
     if pods.is_empty() {
         selects_nothing(ctx, ns, name, selector, out);
         return;
