@@ -7,8 +7,32 @@ use serde_json::{Value, json};
 
 use super::{Answer, CallError, Ctx, Intent, Runner, block, call};
 
+/// The error to answer with when the names a question could mean could not be listed
+/// (forbidden), so neither "which one?" nor "nothing named X" would be true.
+pub(super) fn unlisted(ctx: &Ctx<'_>, name: Option<&str>) -> Option<anyhow::Error> {
+    let kinds = ctx.inv.unreadable_workloads();
+    if kinds.is_empty() {
+        return None;
+    }
+    let plurals: Vec<&str> = kinds.iter().map(|k| k.plural()).collect();
+    let what = name.map_or("which object the question means".to_string(), |n| {
+        format!("what \"{n}\" is")
+    });
+    Some(
+        kai_tools::ToolError::Forbidden(format!(
+            "forbidden: cannot tell {what}: listing {} in {} is forbidden for this user (RBAC); ask for read access (the view role), or name the kind (\"describe deployment NAME -n NS\")",
+            plurals.join(", "),
+            ctx.scope_words()
+        ))
+        .into(),
+    )
+}
+
 /// "Which one?" when a question needs an object and names none: the workloads in scope.
-fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
+fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> anyhow::Result<Answer> {
+    if let Some(e) = unlisted(ctx, None) {
+        return Err(e);
+    }
     let scope = ctx.scope();
     let names: Vec<&str> = ctx
         .inv
@@ -20,7 +44,7 @@ fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
         .take(8)
         .collect();
     let first = names.first().copied().unwrap_or("backend");
-    Answer::text(format!(
+    Ok(Answer::text(format!(
         "{what} of which workload? In {}: {}. For example: \"{}\".\n",
         ctx.scope_words(),
         if names.is_empty() {
@@ -29,13 +53,13 @@ fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
             names.join(", ")
         },
         example.replace("{}", first)
-    ))
+    )))
 }
 
 /// Logs (or their error lines) of the target: a workload's most failing pod.
 pub(super) async fn logs(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Result<Answer> {
     let Some(t) = ctx.q.target.clone() else {
-        return Ok(which_one(ctx, "Logs", "logs of {}"));
+        return which_one(ctx, "Logs", "logs of {}");
     };
     let mut args = json!({"namespace": t.namespace, "tail_lines": 50});
     match t.kind {
@@ -169,7 +193,7 @@ pub(super) async fn describe(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow:
         if ctx.q.kind.is_some() {
             return list(ctx, runner).await;
         }
-        return Ok(which_one(ctx, "Describe", "describe {}"));
+        return which_one(ctx, "Describe", "describe {}");
     };
     let mut args = json!({"kind": t.kind.as_str(), "name": t.name});
     if !t.namespace.is_empty() {
@@ -218,11 +242,7 @@ pub(super) async fn write(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Re
         ),
     };
     let Some(named) = q.target.clone() else {
-        return Ok(which_one(
-            ctx,
-            verb,
-            &format!("{} {{}}", verb.to_lowercase()),
-        ));
+        return which_one(ctx, verb, &format!("{} {{}}", verb.to_lowercase()));
     };
     let Some(t) = workload_for(ctx, &named, kinds) else {
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
