@@ -9,6 +9,7 @@
 //! finish reasons.
 
 mod accumulate;
+mod attempt;
 mod client;
 mod hygiene;
 mod stream;
@@ -20,11 +21,6 @@ mod failure_tests;
 mod tests;
 
 pub use client::ModelClient;
-
-/// Installs the ring crypto provider for rustls (reqwest and kube share it). Harmless twice.
-pub fn install_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// Why a model request failed, in the words the offline notice needs.
 #[derive(Debug, Clone, thiserror::Error)]

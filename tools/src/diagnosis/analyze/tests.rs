@@ -714,6 +714,34 @@ fn service_of_scaled_to_zero_deployment() {
 }
 
 #[test]
+fn unreadable_pods_prove_no_absence() {
+    // Pods forbidden: a Service, a NetworkPolicy and a Deployment whose pods were not read
+    // must not be reported as selecting or having no pod.
+    let mut s = snap();
+    s.unavailable.insert("pods".into());
+    s.deployments
+        .push(deployment("api", 2, 2, container("api", "x", json!([]))));
+    s.services.push(service("api", json!({"app": "api"})));
+    s.services.push(service("db", json!({"app": "db"})));
+    s.network_policies.push(obj(
+        json!({"metadata": {"name": "only-db", "namespace": "shop"},
+        "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}}),
+    ));
+    let f = analyze(&s);
+    assert!(
+        f.iter().all(|f| !matches!(
+            f.reason.as_str(),
+            "SelectorMismatch" | "SelectsNoPods" | "NoEndpoints" | "ScaledToZero"
+        ) && !f.message.contains("matches no")),
+        "{f:#?}"
+    );
+    // The same snapshot with the pods read (and none there) does say it.
+    s.unavailable.clear();
+    let f = analyze(&s);
+    assert!(f.iter().any(|f| f.reason == "SelectorMismatch"), "{f:#?}");
+}
+
+#[test]
 fn ingress_with_missing_class_backend_and_tls() {
     let mut s = snap();
     s.ingresses.push(obj(json!({"metadata": {"name": "shop", "namespace": "shop"},
@@ -1024,4 +1052,52 @@ fn headline_agrees_in_number() {
     for (kind, state, what, want) in cases {
         assert_eq!(headline(kind, "p", state, (2, 2), what), want);
     }
+}
+
+#[test]
+fn label_selectors_select_as_the_api_does() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let labels: std::collections::BTreeMap<String, String> = [("app", "backend"), ("env", "prod")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sel = |v: Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
+    let cases = [
+        (json!({}), true),
+        (json!({"matchLabels": {"app": "backend"}}), true),
+        (json!({"matchLabels": {"app": "db"}}), false),
+        (
+            json!({"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "stage"]}]}),
+            true,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}),
+            false,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}),
+            true,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}),
+            true,
+        ),
+        // The API rejects these; kai does not let them select anything.
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "Like"}]}),
+            false,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "In"}]}),
+            false,
+        ),
+    ];
+    for (s, want) in cases {
+        assert_eq!(
+            super::label_selector_selects(&sel(s.clone()), Some(&labels)),
+            want,
+            "{s}"
+        );
+    }
+    assert!(super::label_selector_selects(&sel(json!({})), None));
 }
