@@ -121,7 +121,7 @@ impl Approver for TerminalApprover {
         }
         if std::io::stdin().is_terminal() {
             print_plan(plan, "(needs approval)");
-            eprint!("{QUESTION}");
+            err!("{QUESTION}");
             let mut line = String::new();
             return match std::io::stdin().lock().read_line(&mut line) {
                 Ok(0) | Err(_) => Answer::No("no answer from the terminal".into()),
