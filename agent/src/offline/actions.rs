@@ -7,30 +7,9 @@ use serde_json::{Value, json};
 
 use super::{Answer, CallError, Ctx, Intent, Runner, block, call};
 
-/// The error to answer with when the names a question could mean could not be listed
-/// (forbidden), so neither "which one?" nor "nothing named X" would be true.
-pub(super) fn unlisted(ctx: &Ctx<'_>, name: Option<&str>) -> Option<anyhow::Error> {
-    let kinds = ctx.inv.unreadable_workloads();
-    if kinds.is_empty() {
-        return None;
-    }
-    let plurals: Vec<&str> = kinds.iter().map(|k| k.plural()).collect();
-    let what = name.map_or("which object the question means".to_string(), |n| {
-        format!("what \"{n}\" is")
-    });
-    Some(
-        kai_tools::ToolError::Forbidden(format!(
-            "forbidden: cannot tell {what}: listing {} in {} is forbidden for this user (RBAC); ask for read access (the view role), or name the kind (\"describe deployment NAME -n NS\")",
-            plurals.join(", "),
-            ctx.scope_words()
-        ))
-        .into(),
-    )
-}
-
 /// "Which one?" when a question needs an object and names none: the workloads in scope.
 fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> anyhow::Result<Answer> {
-    if let Some(e) = unlisted(ctx, None) {
+    if let Some(e) = ctx.unlisted(None) {
         return Err(e);
     }
     let scope = ctx.scope();

@@ -266,7 +266,7 @@ pub(super) async fn missing(
     runner: &mut impl Runner,
     name: &str,
 ) -> anyhow::Result<Answer> {
-    if let Some(e) = super::actions::unlisted(ctx, Some(name)) {
+    if let Some(e) = ctx.unlisted(Some(name)) {
         return Err(e);
     }
     let ns = ctx

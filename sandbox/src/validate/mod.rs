@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::resources::ResourceType;
 
 pub use fields::FieldError;
-pub use rules::{MAX_SIMULATED_REPLICAS, parse_quantity, selector_matches};
+pub use rules::{MAX_SIMULATED_REPLICAS, parse_quantity};
 
 /// Checks that `obj` decodes as its kind's typed struct (every field of the right JSON type),
 /// as the API server decodes a request body; unknown fields are allowed. The simulation

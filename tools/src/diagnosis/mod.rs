@@ -19,8 +19,9 @@ use crate::cluster::Cluster;
 use crate::error::ToolError;
 
 pub use analyze::{LogPlan, LogRequest, analyze, log_plan};
-pub use logs::{error_signatures, missing_env_names};
+pub use logs::missing_env_names;
 pub use render::{render_budgeted, render_compact};
+pub use signatures::error_signatures;
 pub use snapshot::{LogTail, Snapshot};
 
 /// How bad a finding is.
