@@ -295,6 +295,19 @@ impl Gate {
         Gate::new(mode, protected, approver, audit)
     }
 
+    /// The same gate (approver, audit log, protected namespaces, client) in another mode, with
+    /// no answer remembered: what the REPL's `/mode` switches to.
+    pub fn with_mode(&self, mode: Mode) -> Gate {
+        let mut gate = Gate::new(
+            mode,
+            self.protected.clone(),
+            self.approver.clone(),
+            self.audit.clone(),
+        );
+        gate.client = self.client.clone();
+        gate
+    }
+
     /// The same gate, recording `client` (an MCP client's name) in every audit entry.
     pub fn with_client(mut self, client: impl Into<String>) -> Gate {
         self.client = Some(client.into());

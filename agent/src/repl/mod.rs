@@ -23,13 +23,13 @@ use tokio::sync::watch;
 use self::commands::{COMMANDS, Line, ModeArg, SlashCommand, parse_line};
 use self::editor::{KaiHelper, Names, join_lines};
 use crate::cli::Global;
-use crate::config::{ModelConfig, Settings};
+use crate::config::ModelConfig;
 use crate::model::ModelClient;
 use crate::offline;
 use crate::policy::{Gate, Mode};
 use crate::progress::Progress;
 use crate::render;
-use crate::runtime::{GateRunner, session_options, settings};
+use crate::runtime::{GateRunner, gate_for, session_options, settings};
 use crate::session::{EndReason, Session, SessionError};
 
 /// How often the completion cache is refreshed in the background.
@@ -38,7 +38,6 @@ const REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// Everything the REPL knows between turns.
 struct Repl {
     global: Global,
-    settings: Settings,
     cluster: Cluster,
     model: Option<ModelConfig>,
     /// `/offline` (or `--offline`, or a model that stopped answering).
@@ -64,10 +63,7 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let mode = settings
         .policy
         .mode_with_flags(global.read_only, global.yes);
-    let gate = Arc::new(Gate::for_cli(
-        mode,
-        settings.policy.protected_namespaces.clone(),
-    ));
+    let gate = gate_for(&global, &settings);
     let (cluster_tx, cluster_rx) = watch::channel(cluster.clone());
     let names = Arc::new(RwLock::new(Names {
         contexts: kube_contexts(&global),
@@ -80,7 +76,6 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let mut repl = Repl {
         model: settings.model.clone(),
         offline: global.offline || settings.model.is_none() || missing_key.is_some(),
-        settings,
         global,
         cluster,
         mode,
@@ -369,10 +364,7 @@ impl Repl {
                     ModeArg::Confirm => Mode::Confirm,
                     ModeArg::Auto => Mode::Auto,
                 };
-                self.gate = Arc::new(Gate::for_cli(
-                    self.mode,
-                    self.settings.policy.protected_namespaces.clone(),
-                ));
+                self.gate = Arc::new(self.gate.with_mode(self.mode));
                 if let Some(s) = self.session.as_mut() {
                     s.set_gate(self.gate.clone());
                 }
