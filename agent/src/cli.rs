@@ -217,8 +217,11 @@ const HEALTH_EXAMPLES: &str = "Examples:
   kai health -l app=web --format junit > kai-health.xml
   kai health --context staging --context prod   # several clusters at once
   kai --sandbox demo health          # a simulated cluster, no setup
+  kai health -n shop --allow-unchecked nodes,storageclasses   # an identity that may not list them
 
-Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check.";
+Exit codes: 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check: the
+cluster, a kind that could not be read (forbidden, undecodable; unless --allow-unchecked names
+it), or a namespace or -l selector with nothing in it. What was checked and fails is still 1.";
 
 const SANDBOX_EXAMPLES: &str = "Examples:
   kai sandbox --list

@@ -64,6 +64,18 @@ impl TestCluster {
         }
     }
 
+    /// Starts a built-in scenario with the sandbox's clock stopped at the present: time moves
+    /// only when the test calls [`TestCluster::advance`], so nothing waits on real seconds.
+    pub async fn start_manual(scenario: &str) -> TestCluster {
+        let scenario = Scenario::load(scenario).expect("load scenario");
+        Self::start_with(scenario, manual_clock()).await
+    }
+
+    /// Moves the sandbox's manual clock on by `secs` seconds and lets its controllers run.
+    pub fn advance(&self, secs: i64) {
+        self.sandbox.advance(jiff::SignedDuration::from_secs(secs));
+    }
+
     /// Replicas of a deployment, read straight from the sandbox's store.
     pub fn replicas(&self, ns: &str, name: &str) -> i64 {
         let rt = kai_sandbox::resources::by_plural("apps", "deployments").expect("deployments");
@@ -94,6 +106,14 @@ impl TestCluster {
         let mut c = kai_command(self.dir.path());
         c.arg("--kubeconfig").arg(&self.kubeconfig);
         c
+    }
+}
+
+/// Sandbox options with the clock stopped at the present (see [`TestCluster::advance`]).
+pub fn manual_clock() -> SandboxOptions {
+    SandboxOptions {
+        clock: Some(kai_sandbox::Clock::manual(jiff::Timestamp::now())),
+        ..SandboxOptions::default()
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use kai_sandbox::resources::by_plural;
 use kai_sandbox::{SandboxOptions, Scenario};
-use kai_tests::{TestCluster, kai_command, run, stderr, stdout};
+use kai_tests::{TestCluster, kai_command, manual_clock, run, stderr, stdout};
 use serde_json::Value;
 
 fn image_of(tc: &TestCluster, ns: &str, name: &str) -> String {
@@ -69,7 +69,7 @@ async fn json_output_has_answer_mode_steps_and_findings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_write_is_denied_without_a_terminal_and_applied_with_yes() {
-    let tc = TestCluster::start("demo").await;
+    let tc = TestCluster::start_manual("demo").await;
     let mut cmd = tc.kai();
     cmd.args(["roll back backend"]);
     let out = run(cmd, None).await;
@@ -108,22 +108,44 @@ async fn offline_write_is_denied_without_a_terminal_and_applied_with_yes() {
     );
     assert_eq!(image_of(&tc, "shop", "backend"), "shop/backend:1.3.2");
 
-    // The fix is verified by its outcome: once the new pods are up, backend is healthy.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let mut cmd = tc.kai();
-        cmd.args(["is backend healthy now"]);
-        let out = run(cmd, None).await;
-        let o = stdout(&out);
-        if o.contains("no problem with deployment shop/backend") {
+    // The fix is verified by its outcome: the sandbox's clock is driven until the rollout has
+    // finished (every replica updated and available), then kai says backend is healthy.
+    let rolled_out = || {
+        let world = tc.sandbox.world();
+        let w = world.lock().unwrap();
+        let d = w
+            .store
+            .get(by_plural("apps", "deployments").unwrap(), "shop", "backend")
+            .expect("deployment");
+        let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+        let st = &d["status"];
+        [
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+        ]
+        .iter()
+        .all(|k| st[k].as_i64() == Some(want))
+    };
+    for _ in 0..120 {
+        if rolled_out() {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "backend never became healthy: {o}"
-        );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tc.advance(5);
     }
+    assert!(
+        rolled_out(),
+        "backend's rollout never finished in 10 sandbox minutes"
+    );
+    let mut cmd = tc.kai();
+    cmd.args(["is backend healthy now"]);
+    let out = run(cmd, None).await;
+    assert!(
+        stdout(&out).contains("no problem with deployment shop/backend"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,11 +216,10 @@ spec:
           valueFrom: {secretKeyRef: {name: api-secrets, key: password}}
 "#;
     let scenario = Scenario::from_yaml("inline", yaml).unwrap();
-    let tc = TestCluster::start_with(scenario, SandboxOptions::default()).await;
+    let tc = TestCluster::start_with(scenario, manual_clock()).await;
     // The simulated kubelet pulls the image for about a second before it meets the missing
-    // secret; until then there is nothing wrong to find.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    // secret; until then there is nothing wrong to find. The test moves the clock on.
+    for attempt in 0.. {
         let mut cmd = tc.kai();
         cmd.args(["-n", "team", "why is backend failing"]);
         let out = run(cmd, None).await;
@@ -209,8 +230,8 @@ spec:
             assert!(o.contains("secret \"api-secrets\" not found"), "{o}");
             break;
         }
-        assert!(Instant::now() < deadline, "never diagnosed: {o}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(attempt < 30, "never diagnosed in 30 sandbox seconds: {o}");
+        tc.advance(1);
     }
 
     // A name that matches nothing says so, and still gives the health of the scope.

@@ -65,21 +65,43 @@ pub struct Inventory {
     pub objects: Vec<Object>,
     /// Namespace names.
     pub namespaces: Vec<String>,
+    /// Kinds that could not be listed (forbidden) in every namespace nor in the context's:
+    /// a name missing from `objects` may exist as one of them.
+    pub unreadable: Vec<Kind>,
+}
+
+impl Inventory {
+    /// The kinds people name workloads by (workloads, pods, services) that could not be
+    /// listed, so "nothing named X" cannot be said.
+    pub fn unreadable_workloads(&self) -> Vec<Kind> {
+        self.unreadable
+            .iter()
+            .copied()
+            .filter(|k| k.is_workload() || matches!(k, Kind::CronJob | Kind::Service | Kind::Pod))
+            .collect()
+    }
 }
 
 /// Lists the names of every object of [`NAMED_KINDS`] in every namespace, concurrently.
 /// A kind the user may not list (403) or the server does not serve (404) is left out.
 pub async fn inventory(cluster: &Cluster) -> Result<Inventory, ToolError> {
     let namespaces = async {
-        names(cluster, Kind::Namespace)
-            .await
-            .map(|l| l.into_iter().map(|o| o.name).collect::<Vec<_>>())
+        names(cluster, Kind::Namespace).await.map(|l| {
+            l.unwrap_or_default()
+                .into_iter()
+                .map(|o| o.name)
+                .collect::<Vec<_>>()
+        })
     };
     let lists = futures::future::join_all(NAMED_KINDS.iter().map(|k| names(cluster, *k)));
     let (namespaces, lists) = futures::join!(namespaces, lists);
     let mut objects = Vec::new();
-    for list in lists {
-        objects.extend(list?);
+    let mut unreadable = Vec::new();
+    for (list, kind) in lists.into_iter().zip(NAMED_KINDS) {
+        match list? {
+            Some(l) => objects.extend(l),
+            None => unreadable.push(*kind),
+        }
     }
     let namespaces = namespaces?;
     // A replica set's owner is a deployment: name pods by the deployment, not the replica set.
@@ -99,11 +121,28 @@ pub async fn inventory(cluster: &Cluster) -> Result<Inventory, ToolError> {
     Ok(Inventory {
         objects,
         namespaces,
+        unreadable,
     })
 }
 
-async fn names(cluster: &Cluster, kind: Kind) -> Result<Vec<Object>, ToolError> {
-    let api = k8s::api(cluster, kind, None);
+/// The names of one kind in every namespace; when that is forbidden (a namespace-scoped
+/// identity), in the context's namespace; None when that is forbidden too.
+async fn names(cluster: &Cluster, kind: Kind) -> Result<Option<Vec<Object>>, ToolError> {
+    if let Some(all) = names_in(cluster, kind, None).await? {
+        return Ok(Some(all));
+    }
+    if !kind.namespaced() {
+        return Ok(None);
+    }
+    names_in(cluster, kind, Some(cluster.ns(None))).await
+}
+
+async fn names_in(
+    cluster: &Cluster,
+    kind: Kind,
+    ns: Option<&str>,
+) -> Result<Option<Vec<Object>>, ToolError> {
+    let api = k8s::api(cluster, kind, ns);
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -113,15 +152,10 @@ async fn names(cluster: &Cluster, kind: Kind) -> Result<Vec<Object>, ToolError> 
         }
         let page = match api.list_metadata(&lp).await {
             Ok(p) => p,
-            Err(kube::Error::Api(s)) if (403..=405).contains(&s.code) => return Ok(out),
+            Err(kube::Error::Api(s)) if s.code == 403 => return Ok(None),
+            Err(kube::Error::Api(s)) if (404..=405).contains(&s.code) => return Ok(Some(out)),
             Err(e) => {
-                return Err(ToolError::from_kube(
-                    e,
-                    cluster,
-                    "list",
-                    kind.plural(),
-                    None,
-                ));
+                return Err(ToolError::from_kube(e, cluster, "list", kind.plural(), ns));
             }
         };
         for item in page.items {
@@ -144,5 +178,5 @@ async fn names(cluster: &Cluster, kind: Kind) -> Result<Vec<Object>, ToolError> 
             break;
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }

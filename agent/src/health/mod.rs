@@ -71,6 +71,10 @@ pub struct HealthArgs {
     /// Re-check every 2s until healthy or this long has passed (90s, 5m, 1h30m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
+    /// Kinds that may stay unread without failing the check (`nodes,storageclasses`), for
+    /// identities that may not list them: still reported as not checked, but exit 0 is possible.
+    #[arg(long, value_name = "KIND[,KIND]", value_delimiter = ',')]
+    pub allow_unchecked: Vec<String>,
 }
 
 /// The outcome for one cluster.
@@ -95,6 +99,38 @@ pub struct Outcome {
     pub fail_on: FailOn,
     /// `--wait` given and the time ran out while still failing.
     pub timed_out: Option<Duration>,
+    /// The `-l` selector, if any, to say what matched nothing.
+    pub selector: Option<String>,
+    /// Plural kind names `--allow-unchecked` accepts as unread.
+    pub allow_unchecked: Vec<String>,
+}
+
+impl ClusterResult {
+    /// The kinds this cluster's check could not read and `--allow-unchecked` does not cover.
+    pub fn gaps<'a>(&'a self, allowed: &[String]) -> Vec<&'a str> {
+        let Ok(r) = &self.report else {
+            return Vec::new();
+        };
+        r.unreadable
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !allowed.iter().any(|a| a == k))
+            .collect()
+    }
+
+    /// Whether the check read pods, workloads and services and found none in its scope: a
+    /// namespace with nothing in it, or a selector that matches nothing.
+    pub fn matched_nothing(&self) -> bool {
+        let Ok(r) = &self.report else {
+            return false;
+        };
+        let c = &r.checked;
+        r.findings.is_empty()
+            && !["pods", "deployments", "services"]
+                .iter()
+                .any(|k| r.unreadable.iter().any(|u| u == k))
+            && c.pods + c.workloads + c.services + c.pvcs == 0
+    }
 }
 
 impl Outcome {
@@ -121,24 +157,65 @@ impl Outcome {
         self.clusters.iter().any(|c| c.report.is_err())
     }
 
-    /// 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check.
+    /// Whether some cluster's scope (namespace or selector) held nothing to check.
+    pub fn matched_nothing(&self) -> bool {
+        self.clusters.iter().any(ClusterResult::matched_nothing)
+    }
+
+    /// Whether what was checked is not the whole scope: a kind could not be read (and is not
+    /// accepted with `--allow-unchecked`), or the scope matched nothing.
+    pub fn incomplete(&self) -> bool {
+        self.matched_nothing()
+            || self
+                .clusters
+                .iter()
+                .any(|c| !c.gaps(&self.allow_unchecked).is_empty())
+    }
+
+    /// 0 nothing at or above --fail-on, 1 findings at or above it, 2 could not check (a
+    /// cluster, a kind, or a scope that matched nothing): health that was not checked is
+    /// never reported as fine, but what was checked and fails still says 1.
     pub fn exit_code(&self) -> i32 {
         if self.errored() {
             2
         } else if self.failing() {
             1
+        } else if self.incomplete() {
+            2
         } else {
             0
         }
     }
 
-    /// `ok`, `failing` or `error`.
+    /// `ok`, `failing`, `incomplete` (a kind unread or nothing matched) or `error`.
     pub fn status(&self) -> &'static str {
         match self.exit_code() {
             0 => "ok",
             1 => "failing",
-            _ => "error",
+            _ if self.errored() => "error",
+            _ => "incomplete",
         }
+    }
+
+    /// Why a cluster's check is incomplete, in one sentence, or None when it is not.
+    pub fn incomplete_note(&self, c: &ClusterResult, place: &str) -> Option<String> {
+        let gaps = c.gaps(&self.allow_unchecked);
+        if !gaps.is_empty() {
+            let kinds = gaps.join(", ");
+            return Some(format!(
+                "Incomplete: {kinds} could not be read in {place}, so its health is not known (findings that need them are not made); fix that (why: under not checked), or accept the gap with --allow-unchecked {}",
+                gaps.join(",")
+            ));
+        }
+        if c.matched_nothing() {
+            return Some(match &self.selector {
+                Some(sel) => format!(
+                    "Nothing to check: selector {sel} matches no pod, workload or service in {place}"
+                ),
+                None => format!("Nothing to check: {place} has no pods, workloads or services"),
+            });
+        }
+        None
     }
 }
 
@@ -178,7 +255,9 @@ pub async fn run(
             eprint!("\r\x1b[2K");
         }
         let Some(wait) = args.wait else { break fresh };
-        if !fresh.failing() && !fresh.errored() {
+        // A scope with nothing in it yet (pods not created after an install) is worth waiting
+        // for; a kind that may not be read is not.
+        if !fresh.failing() && !fresh.errored() && !fresh.matched_nothing() {
             break fresh;
         }
         // A context that could not even be loaded (a typo, a bad kubeconfig) will not heal by
@@ -216,7 +295,9 @@ pub async fn run(
             }
         );
     }
-    let outcome = masked(outcome);
+    let mut outcome = masked(outcome);
+    outcome.selector = scope.label_selector.clone();
+    outcome.allow_unchecked = args.allow_unchecked.iter().map(|k| plural(k)).collect();
     let text = match args.format {
         HealthFormat::Text => kai_tools::mask_text(&render::text(&outcome, color)),
         HealthFormat::Json => render::json(&outcome),
@@ -339,6 +420,12 @@ fn masked(mut o: Outcome) -> Outcome {
     o
 }
 
+/// The plural name the check reports a kind by (`node`, `no`, `Nodes` → `nodes`).
+fn plural(kind: &str) -> String {
+    let k = kind.trim().to_ascii_lowercase();
+    kai_tools::kinds::resolve_kind(&k).map_or(k, |kind| kind.plural().to_string())
+}
+
 /// The scope of one cluster's check in words (`namespace shop`, `all namespaces`).
 fn scope_text(scope: &Scope, conn: &Result<Cluster, ToolError>) -> String {
     if scope.all_namespaces {
@@ -402,6 +489,8 @@ fn unanswered(
         clusters,
         fail_on,
         timed_out: None,
+        selector: None,
+        allow_unchecked: Vec::new(),
     }
 }
 
@@ -431,5 +520,7 @@ async fn check_all(
         clusters: futures::future::join_all(checks).await,
         fail_on,
         timed_out: None,
+        selector: None,
+        allow_unchecked: Vec::new(),
     }
 }

@@ -166,7 +166,13 @@ pub fn text(o: &Outcome, color: bool) -> String {
             .iter()
             .filter(|f| o.fail_on.fails(f.severity))
             .count();
-        if r.findings.is_empty() {
+        if let Some(note) = o.incomplete_note(c, &place(c, many)) {
+            // Never "No problems found" about what was not checked.
+            if !r.findings.is_empty() {
+                let _ = writeln!(s, "{} in {}", paint(color, "1", &counts(r)), place(c, many));
+            }
+            let _ = writeln!(s, "{}", paint(color, "1;33", &format!("{note}.")));
+        } else if r.findings.is_empty() {
             let _ = writeln!(
                 s,
                 "{}",
@@ -201,8 +207,13 @@ pub fn text(o: &Outcome, color: bool) -> String {
                 color,
                 "1;31",
                 &format!(
-                    "timed out after {}: still unhealthy (the findings above)",
-                    format_duration(d)
+                    "timed out after {}: {}",
+                    format_duration(d),
+                    if o.matched_nothing() && !o.failing() {
+                        "still nothing to check (above)"
+                    } else {
+                        "still unhealthy (the findings above)"
+                    }
                 )
             )
         );
@@ -222,6 +233,8 @@ pub fn json(o: &Outcome) -> String {
                 "scope": r.scope,
                 "findings": r.findings,
                 "not_checked": r.not_checked,
+                "unreadable": r.unreadable,
+                "incomplete": o.incomplete_note(c, &r.scope),
                 "checked": r.checked,
             }),
             Err(e) => json!({
@@ -307,7 +320,10 @@ pub fn markdown(o: &Outcome) -> String {
                 continue;
             }
         };
-        if r.findings.is_empty() {
+        let note = o.incomplete_note(c, &place(c, many));
+        if let Some(n) = &note.as_ref().filter(|_| r.findings.is_empty()) {
+            let _ = writeln!(s, "**{}.**\n", md_cell(n));
+        } else if r.findings.is_empty() {
             let _ = writeln!(s, "No problems found in {}.\n", md_cell(&place(c, many)));
         } else {
             let _ = writeln!(
@@ -350,6 +366,9 @@ pub fn markdown(o: &Outcome) -> String {
         if !r.not_checked.is_empty() {
             let _ = writeln!(s, "Not checked: {}\n", md_cell(&r.not_checked.join("; ")));
         }
+        if let Some(n) = note.filter(|_| !r.findings.is_empty()) {
+            let _ = writeln!(s, "**{}.**\n", md_cell(&n));
+        }
     }
     s
 }
@@ -381,7 +400,9 @@ pub fn junit(o: &Outcome) -> String {
         failures: Vec<String>,
         notes: Vec<String>,
     }
-    let mut suites: Vec<(String, Vec<Case>, Option<String>)> = Vec::new();
+    /// An error case: (test case name, error type, message).
+    type ErrorCase = (&'static str, &'static str, String);
+    let mut suites: Vec<(String, Vec<Case>, Option<ErrorCase>)> = Vec::new();
     for c in &o.clusters {
         let r = match &c.report {
             Ok(r) => r,
@@ -389,11 +410,23 @@ pub fn junit(o: &Outcome) -> String {
                 suites.push((
                     format!("{} {}", c.context, c.scope),
                     Vec::new(),
-                    Some(e.to_string()),
+                    Some(("connect", "CouldNotCheck", e.to_string())),
                 ));
                 continue;
             }
         };
+        if let Some(note) = o.incomplete_note(c, &r.scope) {
+            let (case, kind) = if c.matched_nothing() {
+                ("scope", "NothingToCheck")
+            } else {
+                ("not checked", "NotChecked")
+            };
+            suites.push((
+                format!("{} {}", c.context, r.scope),
+                Vec::new(),
+                Some((case, kind, note)),
+            ));
+        }
         let mut by_ns: BTreeMap<String, BTreeMap<String, Case>> = BTreeMap::new();
         for w in &r.workloads {
             by_ns.entry(w.namespace.clone()).or_default().insert(
@@ -487,10 +520,10 @@ pub fn junit(o: &Outcome) -> String {
             cases.len().max(usize::from(error.is_some())),
             usize::from(error.is_some())
         );
-        if let Some(e) = error {
+        if let Some((case, kind, e)) = error {
             let _ = writeln!(
                 x,
-                "    <testcase classname=\"{}\" name=\"connect\"><error type=\"CouldNotCheck\" message=\"{}\"/></testcase>",
+                "    <testcase classname=\"{}\" name=\"{case}\"><error type=\"{kind}\" message=\"{}\"/></testcase>",
                 xml_escape(name),
                 xml_escape(e)
             );
@@ -565,6 +598,8 @@ mod tests {
             ],
             fail_on: FailOn::Critical,
             timed_out: None,
+            selector: None,
+            allow_unchecked: Vec::new(),
         }
     }
 
@@ -610,6 +645,64 @@ mod tests {
                 "· so service b has no ready endpoints"
             ]
         );
+    }
+
+    #[test]
+    fn unread_kinds_and_empty_scopes_are_never_reported_healthy() {
+        let mut o = outcome();
+        o.clusters.truncate(1);
+        let Ok(r) = &mut o.clusters[0].report else {
+            panic!()
+        };
+        r.findings.clear();
+        r.unreadable = vec!["pods".into()];
+        r.not_checked = vec!["pods: forbidden".into()];
+        r.checked.workloads = 2;
+        assert_eq!((o.exit_code(), o.status()), (2, "incomplete"));
+        let t = text(&o, false);
+        assert!(!t.contains("No problems found"), "{t}");
+        assert!(
+            t.contains("Incomplete: pods could not be read in namespace shop"),
+            "{t}"
+        );
+        let m = markdown(&o);
+        assert!(m.contains("⚠️") && m.contains("Incomplete: pods"), "{m}");
+        assert!(!m.contains("No problems found"), "{m}");
+        let v: serde_json::Value = serde_json::from_str(&json(&o)).unwrap();
+        assert_eq!(v["exit_code"], 2);
+        assert_eq!(v["clusters"][0]["unreadable"][0], "pods");
+        let x = junit(&o);
+        assert!(x.contains("<error type=\"NotChecked\""), "{x}");
+        // Accepted gaps: still named, no longer failing the check.
+        o.allow_unchecked = vec!["pods".into()];
+        assert_eq!(o.exit_code(), 0);
+        // What was checked and fails still says 1.
+        o.allow_unchecked.clear();
+        let failing = outcome().clusters[0].report.clone().unwrap().findings;
+        if let Ok(r) = &mut o.clusters[0].report {
+            r.findings = failing;
+        }
+        assert_eq!(o.exit_code(), 1);
+        let t = text(&o, false);
+        assert!(
+            t.contains("1 critical in namespace shop") && t.contains("Incomplete"),
+            "{t}"
+        );
+        // A selector that matches nothing.
+        let mut o = outcome();
+        o.clusters.truncate(1);
+        o.selector = Some("app=typo".into());
+        if let Ok(r) = &mut o.clusters[0].report {
+            r.findings.clear();
+            r.workloads.clear();
+        }
+        assert_eq!(o.exit_code(), 2);
+        let t = text(&o, false);
+        assert!(
+            t.contains("Nothing to check: selector app=typo matches no pod, workload or service in namespace shop"),
+            "{t}"
+        );
+        assert!(junit(&o).contains("NothingToCheck"));
     }
 
     #[test]

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use kai_tools::registry::ToolSpec;
 
 use super::ModelError;
+use super::attempt::{Attempt, Failures, Retry};
 use super::hygiene::clean_text;
-use super::wire::{self, body_message, parse_completion, parse_retry_after};
+use super::wire::{self, parse_completion, parse_retry_after};
 use crate::chat::{Completion, Message};
 use crate::config::ModelConfig;
 use crate::events::{Event, EventSink};
@@ -48,48 +49,6 @@ impl std::fmt::Debug for ModelClient {
             .field("model", &self.cfg.model)
             .field("base_url", &self.cfg.base_url)
             .finish_non_exhaustive()
-    }
-}
-
-/// What may be done after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Retry {
-    /// Nothing: it would fail the same way (4xx, a chat template's 500, a bad response).
-    No,
-    /// Again after a back-off (429, 5xx, a refused connection), up to `max_retries` times.
-    Backoff,
-    /// The server went silent or ran out of time. It may still be working on the request, so
-    /// it is sent again at most once, with twice the time.
-    Timeout,
-    /// A stream ended without its end, or with nothing in it: asked again once without
-    /// streaming, which makes servers say what went wrong (a context overflow is a 400 there).
-    Unstreamed,
-}
-
-/// A failure of one attempt, with what may be done about it.
-pub(super) struct Attempt {
-    pub(super) error: ModelError,
-    pub(super) retry: Retry,
-    pub(super) retry_after: Option<Duration>,
-}
-
-impl Attempt {
-    /// A failure not worth retrying.
-    pub(super) fn fail(error: ModelError) -> Attempt {
-        Attempt {
-            error,
-            retry: Retry::No,
-            retry_after: None,
-        }
-    }
-
-    /// A failure worth `retry`.
-    pub(super) fn with(error: ModelError, retry: Retry) -> Attempt {
-        Attempt {
-            error,
-            retry,
-            retry_after: None,
-        }
     }
 }
 
@@ -182,16 +141,20 @@ impl ModelClient {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(self.deadline_passed());
+                return Err(self.failures().deadline_passed());
             }
             let body = wire::request(&self.cfg, messages, tools, stream);
             let window = limits.turn.min(left);
-            let result =
-                match tokio::time::timeout(window, self.attempt(&body, events, limits)).await {
-                    Ok(r) => r,
-                    Err(_) if window < limits.turn => return Err(self.deadline_passed()),
-                    Err(_) => Err(Attempt::with(self.timed_out(window), Retry::Timeout)),
-                };
+            let result = match tokio::time::timeout(window, self.attempt(&body, events, limits))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) if window < limits.turn => return Err(self.failures().deadline_passed()),
+                Err(_) => Err(Attempt::with(
+                    self.failures().timed_out(window),
+                    Retry::Timeout,
+                )),
+            };
             let a = match result {
                 Ok(c) => {
                     if let Some(usage) = c.usage {
@@ -288,8 +251,13 @@ impl ModelClient {
         }
         let idle = limits.idle;
         let resp = match tokio::time::timeout(idle, req.send()).await {
-            Err(_) => return Err(Attempt::with(self.timed_out(idle), Retry::Timeout)),
-            Ok(Err(e)) => return Err(self.transport_error(&e)),
+            Err(_) => {
+                return Err(Attempt::with(
+                    self.failures().timed_out(idle),
+                    Retry::Timeout,
+                ));
+            }
+            Ok(Err(e)) => return Err(self.failures().transport_error(&e)),
             Ok(Ok(r)) => r,
         };
         let status = resp.status();
@@ -303,7 +271,9 @@ impl ModelClient {
                 Ok(Ok(t)) => t,
                 _ => String::new(),
             };
-            return Err(self.status_error(status.as_u16(), &text, retry_after));
+            return Err(self
+                .failures()
+                .status_error(status.as_u16(), &text, retry_after));
         }
         let is_sse = resp
             .headers()
@@ -311,15 +281,21 @@ impl ModelClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("text/event-stream"));
         let completion = if is_sse {
-            super::stream::read(self, resp, events, idle).await?
+            super::stream::read(self.failures(), resp, events, idle).await?
         } else {
             // Not streamed (stream off, or a server that ignores `stream`): one JSON document.
             let bytes = match tokio::time::timeout(idle, resp.bytes()).await {
-                Err(_) => return Err(Attempt::with(self.timed_out(idle), Retry::Timeout)),
-                Ok(Err(e)) => return Err(self.transport_error(&e)),
+                Err(_) => {
+                    return Err(Attempt::with(
+                        self.failures().timed_out(idle),
+                        Retry::Timeout,
+                    ));
+                }
+                Ok(Err(e)) => return Err(self.failures().transport_error(&e)),
                 Ok(Ok(b)) => b,
             };
-            let mut c = parse_completion(&bytes).map_err(|m| Attempt::fail(self.protocol(m)))?;
+            let mut c =
+                parse_completion(&bytes).map_err(|m| Attempt::fail(self.failures().protocol(m)))?;
             c.content = clean_text(&c.content);
             if !c.content.is_empty() {
                 events.event(Event::Text(&c.content));
@@ -336,118 +312,10 @@ impl ModelClient {
         Ok(completion)
     }
 
-    /// The model went silent, or an attempt ran out of its time.
-    pub(super) fn timed_out(&self, after: Duration) -> ModelError {
-        ModelError::Timeout {
-            url: self.cfg.base_url.clone(),
-            secs: after.as_secs(),
-        }
+    /// How this endpoint's failures are worded and classified.
+    pub(super) fn failures(&self) -> Failures<'_> {
+        Failures { cfg: &self.cfg }
     }
-
-    fn deadline_passed(&self) -> ModelError {
-        ModelError::Deadline {
-            url: self.cfg.base_url.clone(),
-            secs: self.cfg.total_timeout.as_secs(),
-        }
-    }
-
-    pub(super) fn protocol(&self, message: String) -> ModelError {
-        ModelError::Protocol {
-            url: self.cfg.base_url.clone(),
-            message,
-        }
-    }
-
-    pub(super) fn transport_error(&self, e: &reqwest::Error) -> Attempt {
-        if e.is_timeout() {
-            return Attempt::with(self.timed_out(self.cfg.idle_timeout), Retry::Timeout);
-        }
-        let error = ModelError::Unreachable {
-            url: self.cfg.base_url.clone(),
-            message: error_chain(e),
-        };
-        Attempt::with(error, Retry::Backoff)
-    }
-
-    pub(super) fn status_error(
-        &self,
-        status: u16,
-        body: &str,
-        retry_after: Option<Duration>,
-    ) -> Attempt {
-        let url = self.cfg.base_url.clone();
-        let message = body_message(body);
-        let lower = message.to_ascii_lowercase();
-        let error = match status {
-            401 | 403 => ModelError::AuthRefused {
-                url,
-                status,
-                message,
-            },
-            404 => ModelError::ModelNotFound {
-                model: self.cfg.model.clone(),
-                url,
-                message,
-            },
-            400 | 413 | 422 | 500 if is_overflow(&lower) => {
-                ModelError::ContextOverflow { url, message }
-            }
-            400 | 422 if ["tool", "function"].iter().any(|w| lower.contains(w)) => {
-                ModelError::NoToolSupport {
-                    model: self.cfg.model.clone(),
-                    message,
-                }
-            }
-            _ => ModelError::Http {
-                url,
-                status,
-                message,
-            },
-        };
-        let transient = status == 429 || status == 408 || (500..600).contains(&status);
-        let retry = if transient && !fails_the_same(&error, &lower) {
-            Retry::Backoff
-        } else {
-            Retry::No
-        };
-        Attempt {
-            error,
-            retry,
-            retry_after,
-        }
-    }
-}
-
-/// Whether a server's message says the request does not fit the model's context.
-fn is_overflow(lower: &str) -> bool {
-    [
-        "context window",
-        "context length",
-        "context_length",
-        "maximum context",
-        "context size",
-        "n_ctx",
-        "too many tokens",
-        "prompt is too long",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-}
-
-/// Whether a 5xx will come back the same however often it is sent: the request itself is the
-/// problem (a chat template that cannot render it, a context it does not fit).
-fn fails_the_same(error: &ModelError, lower: &str) -> bool {
-    matches!(error, ModelError::ContextOverflow { .. })
-        || [
-            "template",
-            "jinja",
-            "has no attribute",
-            "is undefined",
-            "roles must alternate",
-            "conversation roles",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
 }
 
 /// A delay with up to 20% random-ish jitter, so several clients do not retry in step.
@@ -458,17 +326,4 @@ fn jitter(d: Duration) -> Duration {
         .unwrap_or(0);
     let fraction = f64::from(nanos % 1000) / 1000.0 * 0.2;
     d.mul_f64(1.0 + fraction)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let s_text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&s_text)) {
-            parts.push(s_text);
-        }
-        cur = s.source();
-    }
-    parts.join(": ")
 }

@@ -9,6 +9,7 @@
 //! finish reasons.
 
 mod accumulate;
+mod attempt;
 mod client;
 mod hygiene;
 mod stream;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::accumulate::Accumulator;
-use super::client::{Attempt, ModelClient, Retry};
+use super::attempt::{Attempt, Failures, Retry};
 use super::hygiene::TextFilter;
 use super::wire::{clip, error_message};
 use crate::chat::Completion;
@@ -22,7 +22,7 @@ use crate::events::{Event, EventSink};
 /// server that only sends keep-alives times out like a silent one. A stream that ends with
 /// neither `[DONE]` nor a finish reason was cut: it is an error, never a short answer.
 pub(super) async fn read(
-    client: &ModelClient,
+    client: Failures<'_>,
     resp: reqwest::Response,
     events: &dyn EventSink,
     idle: Duration,

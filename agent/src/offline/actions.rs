@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use super::{Answer, CallError, Ctx, Intent, Runner, block, call};
 
 /// "Which one?" when a question needs an object and names none: the workloads in scope.
-fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
+fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> anyhow::Result<Answer> {
+    if let Some(e) = ctx.unlisted(None) {
+        return Err(e);
+    }
     let scope = ctx.scope();
     let names: Vec<&str> = ctx
         .inv
@@ -20,7 +23,7 @@ fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
         .take(8)
         .collect();
     let first = names.first().copied().unwrap_or("backend");
-    Answer::text(format!(
+    Ok(Answer::text(format!(
         "{what} of which workload? In {}: {}. For example: \"{}\".\n",
         ctx.scope_words(),
         if names.is_empty() {
@@ -29,13 +32,13 @@ fn which_one(ctx: &Ctx<'_>, what: &str, example: &str) -> Answer {
             names.join(", ")
         },
         example.replace("{}", first)
-    ))
+    )))
 }
 
 /// Logs (or their error lines) of the target: a workload's most failing pod.
 pub(super) async fn logs(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Result<Answer> {
     let Some(t) = ctx.q.target.clone() else {
-        return Ok(which_one(ctx, "Logs", "logs of {}"));
+        return which_one(ctx, "Logs", "logs of {}");
     };
     let mut args = json!({"namespace": t.namespace, "tail_lines": 50});
     match t.kind {
@@ -169,7 +172,7 @@ pub(super) async fn describe(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow:
         if ctx.q.kind.is_some() {
             return list(ctx, runner).await;
         }
-        return Ok(which_one(ctx, "Describe", "describe {}"));
+        return which_one(ctx, "Describe", "describe {}");
     };
     let mut args = json!({"kind": t.kind.as_str(), "name": t.name});
     if !t.namespace.is_empty() {
@@ -218,11 +221,7 @@ pub(super) async fn write(ctx: &Ctx<'_>, runner: &mut impl Runner) -> anyhow::Re
         ),
     };
     let Some(named) = q.target.clone() else {
-        return Ok(which_one(
-            ctx,
-            verb,
-            &format!("{} {{}}", verb.to_lowercase()),
-        ));
+        return which_one(ctx, verb, &format!("{} {{}}", verb.to_lowercase()));
     };
     let Some(t) = workload_for(ctx, &named, kinds) else {
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();

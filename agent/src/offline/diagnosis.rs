@@ -266,6 +266,9 @@ pub(super) async fn missing(
     runner: &mut impl Runner,
     name: &str,
 ) -> anyhow::Result<Answer> {
+    if let Some(e) = ctx.unlisted(Some(name)) {
+        return Err(e);
+    }
     let ns = ctx
         .scope()
         .unwrap_or_else(|| ctx.cluster.ns(None).to_string());

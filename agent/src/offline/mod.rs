@@ -118,6 +118,27 @@ impl Ctx<'_> {
             None => "all namespaces".into(),
         }
     }
+
+    /// The error to answer with when the names a question could mean could not be listed
+    /// (forbidden), so neither "which one?" nor "nothing named X" would be true.
+    fn unlisted(&self, name: Option<&str>) -> Option<anyhow::Error> {
+        let kinds = self.inv.unreadable_workloads();
+        if kinds.is_empty() {
+            return None;
+        }
+        let plurals: Vec<&str> = kinds.iter().map(|k| k.plural()).collect();
+        let what = name.map_or("which object the question means".to_string(), |n| {
+            format!("what \"{n}\" is")
+        });
+        Some(
+            kai_tools::ToolError::Forbidden(format!(
+                "forbidden: cannot tell {what}: listing {} in {} is forbidden for this user (RBAC); ask for read access (the view role), or name the kind (\"describe deployment NAME -n NS\")",
+                plurals.join(", "),
+                self.scope_words()
+            ))
+            .into(),
+        )
+    }
 }
 
 /// Answers `question` about `cluster` without a model; `conv` is the conversation so far

@@ -18,6 +18,7 @@ fn obj(kind: Kind, ns: &str, name: &str, owner: Option<(Kind, &str)>) -> Object 
 
 fn shop() -> Inventory {
     Inventory {
+        unreadable: Vec::new(),
         objects: vec![
             obj(Kind::Deployment, "shop", "frontend", None),
             obj(Kind::Deployment, "shop", "backend", None),

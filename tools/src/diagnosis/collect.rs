@@ -40,6 +40,8 @@ const LOG_CONCURRENCY: usize = 6;
 pub(crate) struct Collected {
     pub snapshot: Snapshot,
     pub not_checked: Vec<String>,
+    /// Plural names of the kinds that could not be read (forbidden, undecodable, failed).
+    pub unreadable: Vec<String>,
     pub scope: String,
 }
 
@@ -131,6 +133,7 @@ where
 struct Sink<'a> {
     snap: &'a mut Snapshot,
     not_checked: Vec<String>,
+    unreadable: Vec<String>,
     down: Option<ToolError>,
 }
 
@@ -141,6 +144,7 @@ impl Sink<'_> {
             Listed::Skipped(reason) => {
                 self.snap.unavailable.insert(plural.to_string());
                 self.not_checked.push(reason);
+                self.unreadable.push(plural.to_string());
                 Vec::new()
             }
             Listed::NotServed => {
@@ -293,6 +297,7 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
     let mut sink = Sink {
         snap: &mut snap,
         not_checked: Vec::new(),
+        unreadable: Vec::new(),
         down: None,
     };
     for put in puts {
@@ -302,6 +307,7 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         return Err(e);
     }
     let mut not_checked = std::mem::take(&mut sink.not_checked);
+    let mut unreadable = std::mem::take(&mut sink.unreadable);
     let blind = ["pods", "deployments", "services"]
         .iter()
         .all(|k| snap.unavailable.contains(*k));
@@ -386,15 +392,18 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
     let mut sink = Sink {
         snap: &mut snap,
         not_checked: Vec::new(),
+        unreadable: Vec::new(),
         down: None,
     };
     for put in puts.into_iter().chain(rbac_puts) {
         put(&mut sink);
     }
     not_checked.extend(sink.not_checked);
+    unreadable.extend(sink.unreadable);
     Ok(Collected {
         snapshot: snap,
         not_checked,
+        unreadable,
         scope: scope_text,
     })
 }

@@ -19,8 +19,9 @@ use crate::cluster::Cluster;
 use crate::error::ToolError;
 
 pub use analyze::{LogPlan, LogRequest, analyze, log_plan};
-pub use logs::{error_signatures, missing_env_names};
+pub use logs::missing_env_names;
 pub use render::{render_budgeted, render_compact};
+pub use signatures::error_signatures;
 pub use snapshot::{LogTail, Snapshot};
 
 /// How bad a finding is.
@@ -138,6 +139,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What could not be checked and why (`secrets: forbidden (list secrets in namespace shop)`).
     pub not_checked: Vec<String>,
+    /// Plural names of the kinds that could not be read (forbidden, undecodable): findings
+    /// that would rest on them are not made, and health counts the check as incomplete.
+    #[serde(default)]
+    pub unreadable: Vec<String>,
     /// `namespace shop` / `all namespaces`.
     pub scope: String,
     /// Counts of what was looked at.
@@ -175,6 +180,7 @@ pub async fn diagnose(cluster: &Cluster, scope: &Scope) -> Result<Report, ToolEr
     Ok(Report {
         findings,
         not_checked: collected.not_checked,
+        unreadable: collected.unreadable,
         scope: collected.scope,
         checked: Checked {
             pods: snap.pods.len(),

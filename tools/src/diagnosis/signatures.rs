@@ -414,5 +414,11 @@ pub fn best(text: &str) -> Option<Signature> {
     scan(text).into_iter().next()
 }
 
+/// Failure lines of a log tail, most telling first ,
+/// de-duplicated, each trimmed to one line.
+pub fn error_signatures(text: &str) -> Vec<String> {
+    scan(text).into_iter().map(|s| s.line).collect()
+}
+
 #[cfg(test)]
 mod tests;

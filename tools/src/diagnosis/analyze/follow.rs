@@ -255,7 +255,8 @@ fn policy_names(policies: &[&NetworkPolicy]) -> String {
 
 /// DNS (port 53) blocked by the pod's egress policies: says so and returns true.
 fn dns_policy(ctx: &Ctx<'_>, pod: &Pod, f: &mut Followed) -> bool {
-    if !ctx.snap.listed("networkpolicies") {
+    // Which pods the policies must allow is only known when the pods were read.
+    if !ctx.snap.listed("networkpolicies") || !ctx.snap.listed("pods") {
         return false;
     }
     let policies = egress_policies(ctx, pod);

@@ -219,6 +219,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Whether every pod of the scope is in the snapshot (pods were read, and no label
+    /// selector narrowed them), so a pod that is missing is a fact rules may state.
+    pub fn pods_complete(&self) -> bool {
+        self.snap.listed("pods") && !self.snap.label_selected
+    }
+
     /// The pods of a namespace.
     pub fn pods_in(&self, ns: &str) -> &[&'a Pod] {
         self.pods_by_ns.get(ns).map_or(&[], Vec::as_slice)

@@ -112,8 +112,8 @@ fn selects_nothing(
     out: &mut Out,
 ) {
     let sel_text = labels_text(selector);
-    if ctx.snap.label_selected {
-        // The pods may exist outside the selected labels.
+    if !ctx.pods_complete() {
+        // The pods may exist outside the selected labels, or could not be read.
         return;
     }
     // A workload whose template matches: scaled to zero, or not creating pods.
@@ -396,7 +396,7 @@ pub(crate) fn network_policies(ctx: &Ctx<'_>, out: &mut Out) {
         };
         let empty = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
             && sel.match_expressions.as_ref().is_none_or(Vec::is_empty);
-        if !empty && !ctx.snap.label_selected {
+        if !empty && ctx.pods_complete() {
             let selects_any = ctx
                 .pods_in(ns)
                 .iter()
@@ -481,7 +481,9 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
                     })
                     .any(is_ready);
                 let eps = ready_endpoints(ctx, &sns, &sname).map(|(r, _)| r > 0);
-                if selector.is_empty() || ready || eps == Some(true) {
+                // Without the pods, only the endpoints can prove there is no ready one.
+                let unknown = !ctx.snap.listed("pods") && eps.is_none();
+                if selector.is_empty() || ready || eps == Some(true) || unknown {
                     None
                 } else {
                     Some(format!("its service {sns}/{sname} has no ready endpoints"))

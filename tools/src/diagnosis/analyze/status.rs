@@ -124,7 +124,9 @@ fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Findi
             }
         }
     }
-    let missing_pods = wi.and_then(|v| v.desired).is_some_and(|d| d > 0) && pods.is_empty();
+    let missing_pods = wi.and_then(|v| v.desired).is_some_and(|d| d > 0)
+        && pods.is_empty()
+        && ctx.snap.listed("pods");
     if missing_pods || w.kind == "job" || w.kind == "statefulset" || w.kind == "daemonset" {
         for (k, n) in &create_sources {
             if let Some(e) = ctx.event(k, ns, n, &["FailedCreate"]) {

@@ -714,6 +714,34 @@ fn service_of_scaled_to_zero_deployment() {
 }
 
 #[test]
+fn unreadable_pods_prove_no_absence() {
+    // Pods forbidden: a Service, a NetworkPolicy and a Deployment whose pods were not read
+    // must not be reported as selecting or having no pod.
+    let mut s = snap();
+    s.unavailable.insert("pods".into());
+    s.deployments
+        .push(deployment("api", 2, 2, container("api", "x", json!([]))));
+    s.services.push(service("api", json!({"app": "api"})));
+    s.services.push(service("db", json!({"app": "db"})));
+    s.network_policies.push(obj(
+        json!({"metadata": {"name": "only-db", "namespace": "shop"},
+        "spec": {"podSelector": {"matchLabels": {"app": "db"}}, "policyTypes": ["Ingress"]}}),
+    ));
+    let f = analyze(&s);
+    assert!(
+        f.iter().all(|f| !matches!(
+            f.reason.as_str(),
+            "SelectorMismatch" | "SelectsNoPods" | "NoEndpoints" | "ScaledToZero"
+        ) && !f.message.contains("matches no")),
+        "{f:#?}"
+    );
+    // The same snapshot with the pods read (and none there) does say it.
+    s.unavailable.clear();
+    let f = analyze(&s);
+    assert!(f.iter().any(|f| f.reason == "SelectorMismatch"), "{f:#?}");
+}
+
+#[test]
 fn ingress_with_missing_class_backend_and_tls() {
     let mut s = snap();
     s.ingresses.push(obj(json!({"metadata": {"name": "shop", "namespace": "shop"},

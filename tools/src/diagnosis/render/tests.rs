@@ -29,6 +29,7 @@ fn report(n: usize) -> Report {
     Report {
         findings,
         not_checked: vec!["secrets: forbidden".into()],
+        unreadable: vec!["secrets".into()],
         scope: "all namespaces".into(),
         checked: Checked {
             pods: 100_000,

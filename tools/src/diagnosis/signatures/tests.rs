@@ -117,3 +117,46 @@ fn tls_oom_segfault_and_permissions() {
         Class::ReadOnlyFs
     );
 }
+
+#[test]
+fn python_traceback_quotes_the_error_line() {
+    let log = "Starting backend v1.1\nTraceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\n    url = os.environ['DATABASE_URL']\n  File \"/usr/lib/python3.12/os.py\", line 714, in __getitem__\n    raise KeyError(key) from None\nKeyError: 'DATABASE_URL'\n";
+    let sigs = error_signatures(log);
+    assert_eq!(
+        sigs.first().map(String::as_str),
+        Some("KeyError: 'DATABASE_URL'")
+    );
+    assert_eq!(
+        crate::diagnosis::logs::missing_env_names(log),
+        vec!["DATABASE_URL".to_string()]
+    );
+}
+
+#[test]
+fn go_panic_and_dedup() {
+    let log = "2024-05-01T10:00:00Z level=info msg=starting\n2024-05-01T10:00:01Z level=error msg=\"dial tcp 10.0.0.5:5432: connect: connection refused\"\n2024-05-01T10:00:02Z level=error msg=\"dial tcp 10.0.0.5:5433: connect: connection refused\"\npanic: cannot reach database\n";
+    let sigs = error_signatures(log);
+    // The line naming the object outranks the panic that summarises it.
+    assert!(sigs[0].contains("connection refused"), "{sigs:?}");
+    assert_eq!(sigs.len(), 2, "{sigs:?}");
+    assert_eq!(sigs[1], "panic: cannot reach database");
+}
+
+#[test]
+fn healthy_logs_have_no_signature() {
+    let log =
+        "listening on :8080\nGET /healthz 200\nprocessed 10 jobs, errors=0\nno errors found\n";
+    assert!(
+        error_signatures(log).is_empty(),
+        "{:?}",
+        error_signatures(log)
+    );
+}
+
+#[test]
+fn java_exception_and_fatal() {
+    let log = "INFO boot\nException in thread \"main\" java.lang.IllegalStateException: no config\n\tat App.main(App.java:3)\n";
+    assert!(error_signatures(log)[0].contains("IllegalStateException"));
+    let log = "FATAL: password authentication failed for user \"app\"";
+    assert_eq!(error_signatures(log).len(), 1);
+}
