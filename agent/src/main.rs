@@ -185,7 +185,10 @@ async fn watch_cmd(global: &Global, args: &mut watch::WatchArgs) -> anyhow::Resu
     if args.selector.is_none() {
         args.selector.clone_from(&global.selector);
     }
-    let json = args.output.unwrap_or(global.output) == cli::OutputFormat::Json;
+    let json = match args.output {
+        Some(f) => f == watch::WatchFormat::Json,
+        None => global.output == cli::OutputFormat::Json,
+    };
     let settings = runtime::settings(global)?;
     let gate_flags = Global {
         yes: global.yes || args.yes,

@@ -19,7 +19,6 @@ use kai_tools::diagnosis::{Finding, Scope, Severity, diagnose};
 use kai_tools::live::{self, FeedEvent, FeedOptions};
 use tokio::time::Instant;
 
-use crate::cli::OutputFormat;
 use crate::policy::Gate;
 use diff::{Covered, Open, Transition};
 use remediate::Remediator;
@@ -30,6 +29,15 @@ use view::View;
 pub enum Remediation {
     /// Roll a Deployment back when its newest revision fails and the previous was healthy.
     Rollback,
+}
+
+/// How the lines of a watch are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// Text lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `kai watch` options.
@@ -43,7 +51,7 @@ pub struct WatchArgs {
     pub selector: Option<String>,
     /// Lines as text, or JSON objects (`"event": "opened"|"changed"|"resolved"|...`).
     #[arg(long, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub output: Option<WatchFormat>,
     /// Remediate what this action fixes (off by default; each action passes the policy gate).
     #[arg(long, value_enum, value_name = "ACTION")]
     pub remediate: Option<Remediation>,
