@@ -296,3 +296,22 @@ async fn without_approval_the_gate_refuses_and_audits_it() {
     assert_eq!(audit[0]["tool"], "rollout_undo");
     assert_ne!(audit[0]["result"], "ok");
 }
+
+#[tokio::test]
+async fn in_a_pod_without_a_kubeconfig_kai_uses_the_in_cluster_config() {
+    // No kubeconfig, but the environment of a pod: kai takes the service account's config
+    // (here there is no token mounted, so it says exactly that, in one line).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = kai_tests::kai_command(dir.path());
+    cmd.env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", "1")
+        .args(["watch", "-n", "shop"]);
+    let out = kai_tests::run(cmd, None).await;
+    let err = kai_tests::stderr(&out);
+    assert_eq!(kai_tests::code(&out), 2, "{}", kai_tests::explain(&out));
+    assert!(
+        err.contains("no kubeconfig, and the in-cluster service account config failed"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
