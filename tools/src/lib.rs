@@ -26,6 +26,7 @@ pub mod pods;
 pub mod registry;
 pub mod resolve;
 pub mod retry;
+pub mod scope_names;
 pub mod suggest;
 pub mod tools;
 pub mod usage;

@@ -342,16 +342,12 @@ async fn note_unchecked_namespaces(targets: &[(String, Result<Cluster, ToolError
     let [(_, Ok(cluster))] = targets else {
         return;
     };
-    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(cluster.client.clone());
     // Without the right to list namespaces there is nothing more to say.
-    let Ok(list) = api.list_metadata(&kube::api::ListParams::default()).await else {
+    let Ok(names) = kai_tools::scope_names::namespace_names(cluster).await else {
         return;
     };
-    let others: Vec<String> = list
-        .items
+    let others: Vec<String> = names
         .into_iter()
-        .filter_map(|n| n.metadata.name)
         .filter(|n| *n != cluster.namespace)
         .collect();
     if !others.is_empty() {

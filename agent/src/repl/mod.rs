@@ -12,12 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Namespace, Service};
 use kai_tools::Cluster;
 use kai_tools::registry::{self, Effect};
-use kube::Api;
-use kube::api::ListParams;
+use kai_tools::scope_names;
 use rustyline::Editor;
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
@@ -381,15 +378,10 @@ impl Repl {
             }
             SlashCommand::Namespace(None) => println!("namespace: {}", self.cluster.namespace),
             SlashCommand::Namespace(Some(ns)) => {
-                let api: Api<Namespace> = Api::all(self.cluster.client.clone());
-                match api.get_metadata_opt(&ns).await {
-                    Ok(Some(_)) => {}
-                    Ok(None) => {
-                        return eprintln!(
-                            "namespace \"{ns}\" not found in context \"{}\"",
-                            self.cluster.context
-                        );
-                    }
+                match kai_tools::k8s::check_namespace(&self.cluster, &ns).await {
+                    Ok(()) => {}
+                    // "not found in context ...", with the closest name when there is one.
+                    Err(e @ kai_tools::ToolError::NotFound { .. }) => return eprintln!("{e}"),
                     // Without the right to read namespaces, trust the user.
                     Err(e) => tracing::debug!("cannot check namespace {ns}: {e}"),
                 }
@@ -440,40 +432,11 @@ fn kube_contexts(global: &Global) -> Vec<String> {
 async fn refresh_names(mut rx: watch::Receiver<Cluster>, names: Arc<RwLock<Names>>) {
     loop {
         let cluster = rx.borrow_and_update().clone();
-        let lp = ListParams::default();
-        let ns = cluster.namespace.clone();
-        let c = cluster.client.clone();
-        let (nss, deps, stss, dss, svcs) = (
-            Api::<Namespace>::all(c.clone()),
-            Api::<Deployment>::namespaced(c.clone(), &ns),
-            Api::<StatefulSet>::namespaced(c.clone(), &ns),
-            Api::<DaemonSet>::namespaced(c.clone(), &ns),
-            Api::<Service>::namespaced(c, &ns),
+        let (namespaces, workloads) = futures::join!(
+            scope_names::namespace_names(&cluster),
+            scope_names::workload_names(&cluster, &cluster.namespace),
         );
-        let (a, b, d, e, f) = futures::join!(
-            nss.list_metadata(&lp),
-            deps.list_metadata(&lp),
-            stss.list_metadata(&lp),
-            dss.list_metadata(&lp),
-            svcs.list_metadata(&lp),
-        );
-        let names_of = |r: Result<Vec<Option<String>>, kube::Error>| -> Vec<String> {
-            r.map(|v| v.into_iter().flatten().collect())
-                .unwrap_or_default()
-        };
-        let namespaces =
-            names_of(a.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
-        let mut workloads =
-            names_of(b.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()));
-        workloads.extend(names_of(
-            d.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
-        ));
-        workloads.extend(names_of(
-            e.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
-        ));
-        workloads.extend(names_of(
-            f.map(|l| l.items.into_iter().map(|i| i.metadata.name).collect()),
-        ));
+        let namespaces = namespaces.unwrap_or_default();
         if let Ok(mut n) = names.write() {
             if !namespaces.is_empty() {
                 n.namespaces = namespaces;
