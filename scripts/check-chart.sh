@@ -30,6 +30,15 @@ SANDBOX_PID=
 AS_PID=
 trap '[ -n "$SANDBOX_PID" ] && kill "$SANDBOX_PID" 2>/dev/null; if [ -n "$AS_PID" ]; then kill "$AS_PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 
+wait_kubeconfig() { # wait_kubeconfig PATH PID LOG: until a started `kai sandbox` wrote its kubeconfig
+  for _ in $(seq 1 100); do
+    [ -s "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "chart: kai sandbox wrote no kubeconfig" >&2; cat "$3" >&2; exit 1
+}
+
 render() { # render NAME [KEY=VALUE...]: helm template output in $WORK/NAME.yaml, plus a sandbox copy
   local name=$1; shift
   "$VENV/bin/python" scripts/render-chart.py charts/shop shop demo "$@" > "$WORK/$name.yaml"
@@ -70,12 +79,7 @@ WAIT=5s expect selector 1 SelectorMismatch demo-backend
 # 4. Helm v4 against a running sandbox.
 "$KAI" sandbox healthy --write-kubeconfig "$WORK/kubeconfig" > "$WORK/sandbox.log" 2>&1 &
 SANDBOX_PID=$!
-for _ in $(seq 1 100); do
-  [ -s "$WORK/kubeconfig" ] && break
-  kill -0 "$SANDBOX_PID" 2>/dev/null || { cat "$WORK/sandbox.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -s "$WORK/kubeconfig" ] || { echo "chart: kai sandbox wrote no kubeconfig" >&2; cat "$WORK/sandbox.log" >&2; exit 1; }
+wait_kubeconfig "$WORK/kubeconfig" "$SANDBOX_PID" "$WORK/sandbox.log"
 "$VENV/bin/python" scripts/helm-release.py "$WORK/kubeconfig" charts/shop shop demo
 "$VENV/bin/python" - "$WORK/kubeconfig" <<'PY'
 # charts/kai released with Helm v4's defaults into the running sandbox, then removed.
@@ -105,11 +109,7 @@ serve_as() { # serve_as NAME: the demo shop plus the kai chart rendered as NAME,
   "$KAI" sandbox "$WORK/$name.scenario.yaml" --as serviceaccount:shop:kai-kai \
     --write-kubeconfig "$WORK/$name.kc" > "$WORK/$name.sandbox.log" 2>&1 &
   AS_PID=$!
-  for _ in $(seq 1 100); do
-    [ -s "$WORK/$name.kc" ] && break
-    kill -0 "$AS_PID" 2>/dev/null || { cat "$WORK/$name.sandbox.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  wait_kubeconfig "$WORK/$name.kc" "$AS_PID" "$WORK/$name.sandbox.log"
   grep -q "system:serviceaccount:shop:kai-kai (RBAC applies)" "$WORK/$name.sandbox.log" \
     || { echo "chart: $name: the sandbox does not serve as the chart's ServiceAccount" >&2; cat "$WORK/$name.sandbox.log" >&2; exit 1; }
 }
