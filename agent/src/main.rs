@@ -23,6 +23,7 @@ mod runtime;
 mod sandbox_cmd;
 mod scope;
 mod session;
+mod tls;
 mod watch;
 
 use std::io::IsTerminal;
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.global.verbose);
     // reqwest and kube share one rustls crypto provider; installing it twice is harmless.
-    model::install_crypto();
+    tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use crate::clock::rfc3339;
 use crate::error::ApiError;
 use crate::resources::by_plural;
+use crate::sim::labels::selects;
 use crate::store::Store;
-use crate::validate::selector_matches;
 
 /// What a PodDisruptionBudget allows now, computed from the pods it selects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub fn budget(pdb: &Value, pods: &[std::sync::Arc<Value>]) -> Budget {
         .iter()
         .map(|p| &**p)
         .filter(|p| !finished(p))
-        .filter(|p| selector_matches(&sel, p.pointer("/metadata/labels").unwrap_or(&empty)))
+        .filter(|p| selects(&sel, p.pointer("/metadata/labels").unwrap_or(&empty)))
         .collect();
     let expected = selected.len() as i64;
     let healthy = selected.iter().filter(|p| ready(p)).count() as i64;
@@ -114,9 +114,8 @@ pub fn admit(store: &mut Store, namespace: &str, name: &str) -> Result<(), ApiEr
         .list(pdb_rt, Some(namespace))
         .into_iter()
         .filter(|b| {
-            b.pointer("/spec/selector").is_some_and(|s| {
-                s.as_object().is_some_and(|m| !m.is_empty()) && selector_matches(s, labels)
-            })
+            b.pointer("/spec/selector")
+                .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()) && selects(s, labels))
         })
         .collect();
     let pdb = match pdbs.as_slice() {

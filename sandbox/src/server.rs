@@ -599,59 +599,68 @@ async fn handle(
             .map(|v| value_response(200, &v)),
         Route::Metrics(rest) => metrics::serve(&shared, method == Method::GET, &rest, &q),
         Route::Resource(target) => {
-            let verb = verb_of(&method, &target, &q);
-            let resource = match &target.sub {
-                Some(s) => format!("{}/{s}", target.rt.plural),
-                None => target.rt.plural.to_string(),
-            };
-            let fr = FaultRequest {
-                verb,
-                group: target.rt.group,
-                resource: &resource,
-                name: target.name.as_deref(),
-                namespace: target.namespace.as_deref(),
-                discovery: false,
-            };
-            let delay = shared.faults.latency(&fr);
-            let check = shared.faults.check(&fr).and_then(|()| {
-                let attrs = admission::Attributes {
-                    verb,
-                    group: target.rt.group,
-                    resource: target.rt.plural,
-                    subresource: target.sub.as_deref(),
-                    namespace: target.namespace.as_deref(),
-                    name: target.name.as_deref(),
-                };
-                let subject = admission::subject_of(&headers)?;
-                admission::authorize(&shared.lock().store, &subject, &attrs)?;
-                Ok(subject)
-            });
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            match check {
-                Err(e) => Err(e),
-                Ok(subject) => {
-                    let req = api::Request {
-                        shared: shared.clone(),
-                        target,
-                        verb,
-                        q,
-                        accept,
-                        content_type: header_str(&headers, header::CONTENT_TYPE).to_string(),
-                        user_agent: header_str(&headers, header::USER_AGENT).to_string(),
-                        body,
-                        subject,
-                    };
-                    api::serve(req).await
-                }
-            }
+            resource_request(&shared, &method, target, q, accept, &headers, body).await
         }
     };
     match result {
         Ok(r) => r,
         Err(e) => error_response(&e),
     }
+}
+
+/// A request on a resource: faults and latency, authorization, then the API itself.
+async fn resource_request(
+    shared: &Arc<Shared>,
+    method: &Method,
+    target: Target,
+    q: QueryPairs,
+    accept: String,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let verb = verb_of(method, &target, &q);
+    let resource = match &target.sub {
+        Some(s) => format!("{}/{s}", target.rt.plural),
+        None => target.rt.plural.to_string(),
+    };
+    let fr = FaultRequest {
+        verb,
+        group: target.rt.group,
+        resource: &resource,
+        name: target.name.as_deref(),
+        namespace: target.namespace.as_deref(),
+        discovery: false,
+    };
+    let delay = shared.faults.latency(&fr);
+    let check = shared.faults.check(&fr).and_then(|()| {
+        let attrs = admission::Attributes {
+            verb,
+            group: target.rt.group,
+            resource: target.rt.plural,
+            subresource: target.sub.as_deref(),
+            namespace: target.namespace.as_deref(),
+            name: target.name.as_deref(),
+        };
+        let subject = admission::subject_of(headers)?;
+        admission::authorize(&shared.lock().store, &subject, &attrs)?;
+        Ok(subject)
+    });
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let subject = check?;
+    let req = api::Request {
+        shared: shared.clone(),
+        target,
+        verb,
+        q,
+        accept,
+        content_type: header_str(headers, header::CONTENT_TYPE).to_string(),
+        user_agent: header_str(headers, header::USER_AGENT).to_string(),
+        body,
+        subject,
+    };
+    api::serve(req).await
 }
 
 fn aggregated_response(v: &Value, version: &str) -> Response {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kai_sandbox::faults::ForbiddenRule;
 use kai_sandbox::resources::by_plural;
-use kai_sandbox::{Faults, Sandbox, SandboxOptions, Scenario};
+use kai_sandbox::{Faults, Sandbox, SandboxOptions};
 use serde_json::{Value, json};
 
 /// Frozen objects (given with a status): served as captured.
@@ -113,98 +113,38 @@ spec:
         resources: {requests: {cpu: 10m, memory: 16Mi}}
 "#;
 
+mod common;
+
+use common::{Env, dispatcher, pinned, stderr, stdout};
+
 /// The pinned kubectl 1.32 client, beside the `kubectl` dispatcher.
 fn kubectl_132() -> PathBuf {
     pinned("1.32")
 }
 
-/// A pinned kubectl client (`kubectl.1.27` ...), beside the `kubectl` dispatcher.
-fn pinned(version: &str) -> PathBuf {
-    let dispatcher = dispatcher();
-    let real = std::fs::canonicalize(&dispatcher).expect("resolve kubectl");
-    let pinned = real
-        .parent()
-        .expect("dir")
-        .join(format!("kubectl.{version}"));
-    assert!(
-        pinned.exists(),
-        "kubectl.{version} not found beside {} (install the kubectl bundle)",
-        real.display()
-    );
-    pinned
-}
-
-fn dispatcher() -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .expect("kubectl on PATH (the tests run the real kubectl)")
-}
-
-struct Env {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-}
-
+/// What these tests do with a sandbox: kubectl 1.32 as the admin, and waits that move the
+/// simulation on.
 impl Env {
-    async fn start(yaml: &str) -> Env {
+    async fn start_plain(yaml: &str) -> Env {
         Self::start_with(yaml, None).await
     }
 
     async fn start_with(yaml: &str, faults: Option<Faults>) -> Env {
-        let scenario = Scenario::from_yaml("kubectl-test", yaml).expect("scenario");
-        let sandbox = Sandbox::start(
-            scenario,
-            SandboxOptions {
-                faults,
-                ..SandboxOptions::default()
-            },
-        )
-        .await
-        .expect("sandbox starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        sandbox
-            .write_kubeconfig(&dir.path().join("kubeconfig"))
-            .expect("kubeconfig");
-        Env { sandbox, dir }
+        let options = SandboxOptions {
+            faults,
+            ..SandboxOptions::default()
+        };
+        Env::start_yaml(yaml, options).await
     }
 
-    fn args(&self, args: &[&str]) -> Vec<String> {
-        let mut all = vec![
-            format!(
-                "--kubeconfig={}",
-                self.dir.path().join("kubeconfig").display()
-            ),
-            format!("--cache-dir={}", self.dir.path().join("cache").display()),
-        ];
-        all.extend(args.iter().map(|a| a.to_string()));
-        all
-    }
-
-    /// Runs the pinned kubectl off the async runtime, so the server keeps serving.
+    /// Runs kubectl `bin` as the admin.
     async fn run_with(&self, bin: PathBuf, args: &[&str]) -> Output {
-        self.run_env(bin, args, &[]).await
+        self.run_as(&bin, "kubeconfig", args, &[]).await
     }
 
     /// Runs a kubectl with extra environment variables (`KUBE_EDITOR`).
     async fn run_env(&self, bin: PathBuf, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        let args = self.args(args);
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(bin)
-                .args(&args)
-                .env_remove("KUBECONFIG")
-                .envs(vars)
-                .output()
-                .expect("run kubectl")
-        })
-        .await
-        .expect("join")
+        self.run_as(&bin, "kubeconfig", args, vars).await
     }
 
     async fn kubectl(&self, args: &[&str]) -> Output {
@@ -217,14 +157,10 @@ impl Env {
         assert!(
             out.status.success(),
             "kubectl {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            stdout(&out),
+            stderr(&out)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig")
+        stdout(&out)
     }
 
     /// Polls `check` (a kubectl query) until it holds, moving the simulation on meanwhile.
@@ -240,17 +176,8 @@ impl Env {
                 "timed out waiting for {what}; last output:\n{out}"
             );
             self.sandbox.advance(jiff::SignedDuration::from_secs(5));
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn row<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
@@ -293,7 +220,7 @@ fn add_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_pods_all_namespaces_prints_kubectl_columns() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     let out = env.ok(&["get", "pods", "-A"]).await;
     let header: Vec<&str> = out
         .lines()
@@ -337,7 +264,7 @@ async fn get_pods_all_namespaces_prints_kubectl_columns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_several_kinds_through_the_dispatcher() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     add_event(
         &env.sandbox,
         "Pod",
@@ -372,7 +299,7 @@ async fn get_several_kinds_through_the_dispatcher() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_pod_and_deployment_show_events() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     add_event(
         &env.sandbox,
         "Pod",
@@ -415,7 +342,7 @@ async fn describe_pod_and_deployment_show_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_and_previous_logs() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     let (current, previous) = {
         let world = env.sandbox.world();
         let w = world.lock().expect("lock");
@@ -471,7 +398,7 @@ async fn logs_and_previous_logs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn label_and_field_selectors() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     let names = |s: String| -> Vec<String> { s.lines().map(str::to_string).collect() };
     let get = |sel: &'static str| {
         let env = &env;
@@ -515,7 +442,7 @@ async fn label_and_field_selectors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_watch_prints_changes() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     let kubeconfig = env.kubeconfig();
     let args = env.args(&[
         "get",
@@ -572,7 +499,7 @@ async fn bounded_watch_prints_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_creates_then_updates() {
-    let env = Env::start(FROZEN).await;
+    let env = Env::start_plain(FROZEN).await;
     let file = env.dir.path().join("app.yaml");
     let manifest = |tier: &str, replicas: u32| {
         format!(
@@ -713,7 +640,7 @@ async fn errors_are_worded_like_kubernetes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_then_new_pods_appear() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     let ready = |want: usize| {
         move |out: &str| out.lines().filter(|l| l.contains("Running")).count() == want
     };
@@ -747,7 +674,7 @@ async fn scale_then_new_pods_appear() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollout_restart_then_status_completes() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     env.wait_for(
         "2 running pods",
         &["get", "pods", "-n", "shop", "-l", "app=web"],
@@ -804,7 +731,7 @@ async fn rollout_restart_then_status_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_pod_is_replaced_by_its_controller() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     let out = env
         .wait_for(
             "2 running pods",
@@ -848,7 +775,7 @@ async fn ok_with(env: &Env, bin: &Path, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imperative_creates_send_protobuf_and_are_stored() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     for (tag, bin) in [
         ("v133", pinned("1.33")),
         ("disp", dispatcher()),
@@ -988,7 +915,7 @@ async fn replicas_of(env: &Env, bin: &Path, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_side_apply_twice_then_a_conflict_then_forced() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     for (tag, bin) in [
         ("v133", pinned("1.33")),
         ("disp", dispatcher()),
@@ -1092,7 +1019,7 @@ async fn server_side_apply_twice_then_a_conflict_then_forced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_reads_the_served_schemas() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     for bin in [pinned("1.33"), dispatcher(), pinned("1.27")] {
         let out = ok_with(&env, &bin, &["explain", "deployment.spec"]).await;
         assert!(out.contains("KIND:") && out.contains("Deployment"), "{out}");
@@ -1112,7 +1039,7 @@ async fn explain_reads_the_served_schemas() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_kubectl_fetches_openapi_v2_then_applies_creates_diffs_and_edits() {
-    let env = Env::start(SIMULATED).await;
+    let env = Env::start_plain(SIMULATED).await;
     for (tag, bin) in [("v127", pinned("1.27")), ("v128", pinned("1.28"))] {
         let name = format!("old-{tag}");
         let manifest = |image: &str| {

@@ -4,70 +4,34 @@
 // Test helpers fail loudly: a panic with the reason is the test failure we want.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use kai_sandbox::{SandboxOptions, Scenario};
 
-use kai_sandbox::{Sandbox, SandboxOptions, Scenario};
+mod common;
 
-/// The pinned kubectl 1.32 client, beside the `kubectl` dispatcher on PATH.
-fn kubectl_132() -> PathBuf {
-    let dispatcher = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .expect("kubectl on PATH (the tests run the real kubectl)");
-    let real = std::fs::canonicalize(dispatcher).expect("resolve kubectl");
-    real.parent().expect("dir").join("kubectl.1.32")
-}
+use common::{Env, pinned, stderr, stdout};
 
 /// A built-in scenario served on 127.0.0.1, with a kubeconfig and a fresh kubectl cache.
-struct Cluster {
-    _sandbox: Sandbox,
-    dir: tempfile::TempDir,
-}
+struct Cluster(Env);
 
 impl Cluster {
     async fn start(scenario: &str) -> Cluster {
         let scenario = Scenario::builtin(scenario).expect("built-in scenario");
-        let sandbox = Sandbox::start(scenario, SandboxOptions::default())
-            .await
-            .expect("sandbox starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        sandbox
-            .write_kubeconfig(&dir.path().join("kubeconfig"))
-            .expect("kubeconfig");
-        Cluster {
-            _sandbox: sandbox,
-            dir,
-        }
+        Cluster(Env::start(scenario, SandboxOptions::default()).await)
     }
 
-    /// Runs kubectl off the async runtime (so the server keeps serving); must succeed.
+    /// Runs the pinned kubectl 1.32 client as the admin; must succeed.
     async fn ok(&self, args: &[&str]) -> String {
-        let mut all = vec![
-            format!(
-                "--kubeconfig={}",
-                self.dir.path().join("kubeconfig").display()
-            ),
-            format!("--cache-dir={}", self.dir.path().join("cache").display()),
-        ];
-        all.extend(args.iter().map(|a| a.to_string()));
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new(kubectl_132())
-                .args(&all)
-                .env_remove("KUBECONFIG")
-                .output()
-                .expect("run kubectl")
-        })
-        .await
-        .expect("join");
+        let out = self
+            .0
+            .run_as(&pinned("1.32"), "kubeconfig", args, &[])
+            .await;
         assert!(
             out.status.success(),
             "kubectl {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            stdout(&out),
+            stderr(&out)
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout(&out)
     }
 
     /// The name of the first pod whose name starts with `prefix`.

@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use kai_sandbox::rbac::Subject;
-use kai_sandbox::{Clock, Sandbox, SandboxOptions, Scenario};
+use kai_sandbox::{Clock, SandboxOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SHOP: &str = r#"
@@ -84,78 +83,34 @@ spec:
   endpoints: [{port: http, interval: 30s}]
 "#;
 
-fn kubectl_dir() -> PathBuf {
-    let dispatcher = dispatcher();
-    std::fs::canonicalize(&dispatcher)
-        .expect("resolve kubectl")
-        .parent()
-        .expect("dir")
-        .to_path_buf()
-}
+mod common;
 
-fn dispatcher() -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .expect("kubectl on PATH (the tests run the real kubectl)")
-}
+use common::{Env, dispatcher, ok, pinned, text};
 
 /// The pinned kubectl 1.33 client.
 fn kubectl_133() -> PathBuf {
-    let pinned = kubectl_dir().join("kubectl.1.33");
-    assert!(pinned.exists(), "{} is missing", pinned.display());
-    pinned
+    pinned("1.33")
 }
 
-struct Env {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-}
-
+/// What these tests do with a sandbox: kubectl 1.33 as the admin or as the ServiceAccount
+/// `shop/deployer`, on a manual clock that the tests move.
 impl Env {
-    /// A sandbox on a manual clock (the test moves time), with an admin kubeconfig and one
-    /// for the ServiceAccount `shop/deployer`.
-    async fn start(yaml: &str) -> Env {
-        let scenario = Scenario::from_yaml("semantics-test", yaml).expect("scenario");
+    /// A sandbox on a manual clock, with an admin kubeconfig and one for `shop/deployer`.
+    async fn start_semantics(yaml: &str) -> Env {
         let clock = Clock::manual("2026-03-01T10:00:00Z".parse().unwrap());
-        let sandbox = Sandbox::start(
-            scenario,
-            SandboxOptions {
-                clock: Some(clock),
-                ..SandboxOptions::default()
-            },
-        )
-        .await
-        .expect("sandbox starts");
-        let dir = tempfile::tempdir().expect("tempdir");
-        sandbox
-            .write_kubeconfig(&dir.path().join("admin"))
-            .expect("kubeconfig");
-        let sa = Subject::parse("serviceaccount:shop:deployer").unwrap();
-        sandbox
-            .write_kubeconfig_as(&dir.path().join("deployer"), &sa)
-            .expect("kubeconfig");
-        Env { sandbox, dir }
+        let options = SandboxOptions {
+            clock: Some(clock),
+            ..SandboxOptions::default()
+        };
+        let env = Env::start_yaml(yaml, options).await;
+        env.add_user("deployer", "serviceaccount:shop:deployer");
+        env
     }
 
-    /// Runs kubectl `bin` as `user` (`admin` or `deployer`) off the async runtime.
+    /// Runs kubectl `bin` as `user` (`admin` or `deployer`).
     async fn run(&self, bin: PathBuf, user: &str, args: &[&str]) -> Output {
-        let mut all = vec![
-            format!("--kubeconfig={}", self.dir.path().join(user).display()),
-            format!("--cache-dir={}", self.dir.path().join("cache").display()),
-        ];
-        all.extend(args.iter().map(|a| a.to_string()));
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(bin)
-                .args(&all)
-                .env_remove("KUBECONFIG")
-                .output()
-                .expect("run kubectl")
-        })
-        .await
-        .expect("join")
+        let user = if user == "admin" { "kubeconfig" } else { user };
+        self.run_as(&bin, user, args, &[]).await
     }
 
     async fn admin(&self, args: &[&str]) -> Output {
@@ -188,25 +143,6 @@ impl Env {
             self.sandbox.advance(jiff::SignedDuration::from_secs(5));
         }
     }
-
-    fn file(&self, name: &str, yaml: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, yaml).unwrap();
-        p.display().to_string()
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "kubectl failed:\n{}", text(o));
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn failed(o: &Output) -> String {
@@ -220,7 +156,7 @@ fn failed(o: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_reviews_and_forbidden_as_a_service_account_and_as_admin() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let who = ok(&env.auth("deployer", &["whoami"]).await);
     assert!(who.contains("system:serviceaccount:shop:deployer"), "{who}");
     assert!(who.contains("system:serviceaccounts:shop"), "{who}");
@@ -314,7 +250,7 @@ async fn rbac_reviews_and_forbidden_as_a_service_account_and_as_admin() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_honours_the_disruption_budget() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     env.advance_until(&["get", "pods", "-n", "shop", "-l", "app=web"], |o| {
         o.matches("1/1").count() == 2
     })
@@ -385,7 +321,7 @@ async fn drain_honours_the_disruption_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_terminate_and_system_ones_stay() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let file = env.file(
         "app.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: temp}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: temp}\ndata: {a: b}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: temp}\nspec:\n  selector: {app: api}\n  ports: [{port: 80}]\n",
@@ -420,7 +356,7 @@ async fn namespaces_terminate_and_system_ones_stay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_objects_are_refused_in_the_api_server_words() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let bad = env.file(
         "bad.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  replicas: -1\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: shop/api:1}]}\n",
@@ -494,7 +430,7 @@ async fn invalid_objects_are_refused_in_the_api_server_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn custom_resources_with_and_without_their_definition() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     assert!(
         env.sandbox
             .notices()
@@ -553,7 +489,7 @@ async fn custom_resources_with_and_without_their_definition() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn defaults_show_in_describe_and_statefulset_rollouts_complete() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let d = ok(&env
         .admin(&["describe", "deployment", "web", "-n", "shop"])
         .await);
@@ -602,7 +538,7 @@ async fn http(env: &Env, method: &str, path: &str, body: &str) -> String {
 /// kubernetes-asyncio sends `watch=True`: a watch, not a list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capitalised_booleans_are_booleans() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let body = http(
         &env,
         "GET",
@@ -618,7 +554,7 @@ async fn capitalised_booleans_are_booleans() {
 /// headers and drops them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_fields_follow_field_validation() {
-    let env = Env::start(SHOP).await;
+    let env = Env::start_semantics(SHOP).await;
     let cm = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"shop"},"data":{"a":"b"},"extra":1}"#;
     let strict = http(
         &env,

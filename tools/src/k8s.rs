@@ -338,20 +338,6 @@ pub fn selector_string(sel: Option<&Value>) -> String {
     parts.join(",")
 }
 
-/// Whether `labels` satisfy a `matchLabels` map (an empty selector matches nothing here, so a
-/// Service without a selector claims no pods).
-pub fn labels_match(selector: Option<&Value>, labels: Option<&Value>) -> bool {
-    let Some(sel) = selector.and_then(Value::as_object) else {
-        return false;
-    };
-    if sel.is_empty() {
-        return false;
-    }
-    let labels = labels.and_then(Value::as_object);
-    sel.iter()
-        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-}
-
 /// Whether `obj` has an owner reference to the object with `uid` (or kind and name when the
 /// uid is missing).
 pub fn owned_by(obj: &Value, kind: &str, owner_name: &str, uid: &str) -> bool {
@@ -387,11 +373,6 @@ mod tests {
             selector_string(Some(&sel)),
             "app=backend,tier=api,env in (prod,stage),!canary"
         );
-        let labels = json!({"app": "backend", "tier": "api", "x": "y"});
-        assert!(labels_match(sel.get("matchLabels"), Some(&labels)));
-        assert!(!labels_match(Some(&json!({"app": "db"})), Some(&labels)));
-        assert!(!labels_match(Some(&json!({})), Some(&labels)));
-        assert!(!labels_match(None, Some(&labels)));
     }
 
     #[test]

@@ -72,7 +72,7 @@ struct Tries {
 impl ModelClient {
     /// A client for `cfg` (retries from `cfg.max_retries`).
     pub fn new(cfg: ModelConfig) -> Result<ModelClient, ModelError> {
-        super::install_crypto();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(cfg.connect_timeout)
             .user_agent(concat!("kai/", env!("CARGO_PKG_VERSION")))

@@ -22,11 +22,6 @@ mod tests;
 
 pub use client::ModelClient;
 
-/// Installs the ring crypto provider for rustls (reqwest and kube share it). Harmless twice.
-pub fn install_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Why a model request failed, in the words the offline notice needs.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ModelError {

@@ -52,7 +52,7 @@ pub(super) fn user(text: &str) -> Vec<Message> {
 }
 
 pub(super) fn client(url: &str) -> ModelClient {
-    install_crypto();
+    crate::tls::install_crypto_provider();
     let mut cfg = ModelConfig::new("scripted", url, Some(ApiKey::new("sk-test-key")));
     cfg.idle_timeout = Duration::from_millis(700);
     cfg.connect_timeout = Duration::from_millis(500);

@@ -17,7 +17,7 @@ pub(crate) struct Demo {
 }
 
 pub(crate) async fn demo() -> Demo {
-    crate::model::install_crypto();
+    crate::tls::install_crypto_provider();
     let sandbox = Sandbox::start(
         Scenario::builtin("demo").unwrap(),
         SandboxOptions::default(),

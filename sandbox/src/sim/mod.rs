@@ -11,7 +11,7 @@ mod events;
 mod fit;
 pub(crate) mod kinds;
 mod kubelet;
-mod labels;
+pub(crate) mod labels;
 pub(crate) mod metrics;
 pub(crate) mod naming;
 mod network;

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::resources::ResourceType;
 
 pub use fields::FieldError;
-pub use rules::{parse_quantity, selector_matches};
+pub use rules::parse_quantity;
 
 /// How unknown and duplicate fields are treated, from the `fieldValidation` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

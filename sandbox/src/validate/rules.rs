@@ -181,33 +181,9 @@ fn selector_and_template(spec: &Value, e: &mut Errs) {
         return;
     }
     labels("spec.selector.matchLabels", sel.get("matchLabels"), e);
-    if !selector_matches(sel, &template_labels) {
+    if !crate::sim::labels::selects(sel, &template_labels) {
         mismatch(e);
     }
-}
-
-/// Whether a LabelSelector selects these labels.
-pub fn selector_matches(sel: &Value, labels: &Value) -> bool {
-    let get = |k: &str| labels.get(k).and_then(Value::as_str);
-    let by_labels = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .is_none_or(|m| m.iter().all(|(k, v)| get(k) == v.as_str()));
-    by_labels
-        && array(sel, "matchExpressions").iter().all(|x| {
-            let key = x["key"].as_str().unwrap_or("");
-            let values: Vec<&str> = array(x, "values")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
-            match x["operator"].as_str().unwrap_or("") {
-                "In" => get(key).is_some_and(|v| values.contains(&v)),
-                "NotIn" => get(key).is_none_or(|v| !values.contains(&v)),
-                "Exists" => get(key).is_some(),
-                "DoesNotExist" => get(key).is_none(),
-                _ => false,
-            }
-        })
 }
 
 fn pod_template(spec: &Value, restart: &[&'static str], e: &mut Errs) -> Result<(), ApiError> {

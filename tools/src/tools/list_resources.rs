@@ -266,6 +266,8 @@ pub fn columns(kind: Kind) -> Vec<&'static str> {
 }
 
 /// The cells of one object, matching [`columns`].
+// One arm per kind, like kubectl's printers: a table of data that reads best whole, and an
+// exhaustive match, so a kind added to `Kind` has no row until it is given one here.
 pub fn cells(kind: Kind, o: &Value, now: jiff::Timestamp) -> Vec<String> {
     let n = name(o).to_string();
     let a = age(k8s::created(o), now);

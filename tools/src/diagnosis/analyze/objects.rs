@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kube::core::{Selector, SelectorExt};
 
 pub(crate) fn ns_of(m: &ObjectMeta) -> &str {
     m.namespace.as_deref().unwrap_or_default()
@@ -76,34 +77,15 @@ pub(crate) fn map_selects(
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// Whether labels satisfy a LabelSelector (matchLabels and matchExpressions); an empty
-/// selector selects everything, as the API defines it.
+/// Whether labels satisfy a LabelSelector (matchLabels and matchExpressions), by kube's
+/// [`Selector`]; an empty selector selects everything, as the API defines it, and one the API
+/// would reject (an unknown operator, `In` without values) selects nothing.
 pub(crate) fn label_selector_selects(
     sel: &LabelSelector,
     labels: Option<&BTreeMap<String, String>>,
 ) -> bool {
     let empty = BTreeMap::new();
-    let labels = labels.unwrap_or(&empty);
-    if let Some(ml) = &sel.match_labels
-        && !ml.iter().all(|(k, v)| labels.get(k) == Some(v))
-    {
-        return false;
-    }
-    for e in sel.match_expressions.iter().flatten() {
-        let values = e.values.clone().unwrap_or_default();
-        let v = labels.get(&e.key);
-        let ok = match e.operator.as_str() {
-            "In" => v.is_some_and(|v| values.contains(v)),
-            "NotIn" => v.is_none_or(|v| !values.contains(v)),
-            "Exists" => v.is_some(),
-            "DoesNotExist" => v.is_none(),
-            _ => false,
-        };
-        if !ok {
-            return false;
-        }
-    }
-    true
+    Selector::try_from(sel.clone()).is_ok_and(|s| s.matches(labels.unwrap_or(&empty)))
 }
 
 /// `a=1,b=2`.

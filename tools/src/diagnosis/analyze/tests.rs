@@ -1053,3 +1053,51 @@ fn headline_agrees_in_number() {
         assert_eq!(headline(kind, "p", state, (2, 2), what), want);
     }
 }
+
+#[test]
+fn label_selectors_select_as_the_api_does() {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+    let labels: std::collections::BTreeMap<String, String> = [("app", "backend"), ("env", "prod")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sel = |v: Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
+    let cases = [
+        (json!({}), true),
+        (json!({"matchLabels": {"app": "backend"}}), true),
+        (json!({"matchLabels": {"app": "db"}}), false),
+        (
+            json!({"matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "stage"]}]}),
+            true,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]}),
+            false,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}),
+            true,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}),
+            true,
+        ),
+        // The API rejects these; kai does not let them select anything.
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "Like"}]}),
+            false,
+        ),
+        (
+            json!({"matchExpressions": [{"key": "app", "operator": "In"}]}),
+            false,
+        ),
+    ];
+    for (s, want) in cases {
+        assert_eq!(
+            super::label_selector_selects(&sel(s.clone()), Some(&labels)),
+            want,
+            "{s}"
+        );
+    }
+    assert!(super::label_selector_selects(&sel(json!({})), None));
+}
