@@ -345,8 +345,9 @@ pub struct SandboxArgs {
     /// List the built-in scenarios.
     #[arg(long)]
     pub list: bool,
-    /// Serve a generated cluster with this many pods instead of a scenario (benchmarks).
-    #[arg(long, value_name = "N")]
+    /// Serve a generated cluster with this many pods instead of a scenario (benchmarks; at
+    /// most 200000, as every pod is kept in memory).
+    #[arg(long, value_name = "N", value_parser = crate::sandbox_cmd::parse_pod_count)]
     pub generate_pods: Option<usize>,
     /// Added latency on every API request, in milliseconds.
     #[arg(long, value_name = "MS")]
@@ -375,7 +376,7 @@ pub fn parse_failure(e: &clap::Error) -> std::process::ExitCode {
         let _ = e.print();
         return std::process::ExitCode::from(crate::exit::OK);
     }
-    eprintln!("kai: error: {}", one_line_error(&e.render().to_string()));
+    errln!("kai: error: {}", one_line_error(&e.render().to_string()));
     std::process::ExitCode::from(crate::exit::USAGE)
 }
 

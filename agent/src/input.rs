@@ -25,7 +25,7 @@ pub async fn read_piped(declined: bool) -> Option<String> {
     let text = match tokio::time::timeout(NOTICE_AFTER, &mut reading).await {
         Ok(done) => done.ok()?,
         Err(_) => {
-            eprintln!(
+            errln!(
                 "kai: reading stdin as context for the question until it ends (Ctrl-D); pass --no-stdin or < /dev/null to skip it"
             );
             reading.await.ok()?

@@ -1,5 +1,7 @@
 //! The `kai` binary: command line, configuration, sessions and rendering.
 
+#[macro_use]
+mod stdio;
 mod audit;
 mod chat;
 mod cli;
@@ -51,7 +53,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!(
+            errln!(
                 "kai: error: cannot start the async runtime: {e}; free some memory or threads and retry"
             );
             return ExitCode::from(exit::FAILURE);
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.downcast_ref::<Fail>().map_or(exit::FAILURE, |f| f.code);
-            eprintln!("kai: error: {}", kai_tools::mask_text(&format!("{e:#}")));
+            errln!("kai: error: {}", kai_tools::mask_text(&format!("{e:#}")));
             ExitCode::from(code)
         }
     }

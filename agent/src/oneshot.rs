@@ -99,9 +99,9 @@ pub async fn run(global: &Global, cluster: &Cluster, question: &str) -> anyhow::
     let mut outcome = match path {
         Ok(o) => o,
         Err(f) => {
-            eprintln!("kai: answering offline: {}", f.reason);
+            errln!("kai: answering offline: {}", f.reason);
             if extra.is_some() {
-                eprintln!("kai: piped input is only read by a model; answering from the cluster");
+                errln!("kai: piped input is only read by a model; answering from the cluster");
             }
             let mut runner = GateRunner {
                 gate: &gate,
@@ -210,21 +210,21 @@ fn print_outcome(format: OutputFormat, o: &Outcome, advice: &[String]) {
             kai_tools::mask::mask_json(&mut doc);
             render::print_line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
             for w in &warnings {
-                eprintln!("kai: {w}");
+                errln!("kai: {w}");
             }
         }
         OutputFormat::Text => {
             let text = render::markdown(answer.trim_end(), render::stdout_styled());
             render::print_line(text.trim_end());
             for w in &warnings {
-                eprintln!("kai: {w}");
+                errln!("kai: {w}");
             }
             // A refused change was said where it was refused (once); exit 4 tells scripts, and
             // one line says what the user can do, matching the reason (never --yes for a rule).
             if o.code == exit::DENIED && !advice.is_empty() {
-                eprintln!("kai: not changed (exit 4): {}", advice.join("; "));
+                errln!("kai: not changed (exit 4): {}", advice.join("; "));
             } else if o.code == exit::STEP_LIMIT {
-                eprintln!(
+                errln!(
                     "kai: stopped at the step limit (--max-steps) before a final answer (exit 5)"
                 );
             }

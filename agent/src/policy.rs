@@ -121,7 +121,7 @@ impl Approver for TerminalApprover {
         }
         if std::io::stdin().is_terminal() {
             print_plan(plan, "(needs approval)");
-            eprint!("{QUESTION}");
+            err!("{QUESTION}");
             let mut line = String::new();
             return match std::io::stdin().lock().read_line(&mut line) {
                 Ok(0) | Err(_) => Answer::No("no answer from the terminal".into()),
@@ -293,6 +293,19 @@ impl Gate {
             tracing::warn!("neither XDG_STATE_HOME nor HOME is set: writes will not be audited");
         }
         Gate::new(mode, protected, approver, audit)
+    }
+
+    /// The same gate (approver, audit log, protected namespaces, client) in another mode, with
+    /// no answer remembered: what the REPL's `/mode` switches to.
+    pub fn with_mode(&self, mode: Mode) -> Gate {
+        let mut gate = Gate::new(
+            mode,
+            self.protected.clone(),
+            self.approver.clone(),
+            self.audit.clone(),
+        );
+        gate.client = self.client.clone();
+        gate
     }
 
     /// The same gate, recording `client` (an MCP client's name) in every audit entry.

@@ -141,7 +141,7 @@ impl Progress {
             s.running.clear();
             s.clear_line(&mut std::io::stderr().lock());
             if s.streamed {
-                println!();
+                outln!();
             }
             s.streamed = false;
             s.model = None;
@@ -225,7 +225,7 @@ impl EventSink for Progress {
                 st.segment.push_str(t);
                 if self.stream_text {
                     st.clear_line(&mut err);
-                    print!("{t}");
+                    out!("{t}");
                     let _ = std::io::stdout().flush();
                     st.streamed = true;
                 }
@@ -257,7 +257,7 @@ impl EventSink for Progress {
             } => {
                 st.model = None;
                 if st.streamed {
-                    println!();
+                    outln!();
                     st.streamed = false;
                 }
                 let verb = if write { "change" } else { "check" };

@@ -9,6 +9,24 @@ use kai_sandbox::{Faults, Sandbox, SandboxOptions, Scenario};
 use crate::cli::SandboxArgs;
 use crate::{exit, usage};
 
+/// The most pods `--generate-pods` makes: the sandbox keeps every object in memory (about
+/// 10 KB a pod with its owners and events), so larger counts would exhaust the machine.
+pub const MAX_GENERATED_PODS: usize = 200_000;
+
+/// Parses `--generate-pods N`: a whole number from 1 to [`MAX_GENERATED_PODS`].
+pub fn parse_pod_count(s: &str) -> Result<usize, String> {
+    let n: u128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of pods from 1 to {MAX_GENERATED_PODS}"))?;
+    match usize::try_from(n) {
+        Ok(n) if (1..=MAX_GENERATED_PODS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "at most {MAX_GENERATED_PODS} pods (the sandbox keeps every pod in memory), at least 1"
+        )),
+    }
+}
+
 /// A sandbox served in-process for one run, with its kubeconfig in a temporary file.
 pub struct Embedded {
     /// The running sandbox: held so it serves for the whole run.
@@ -65,7 +83,7 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         let builtins = Scenario::builtins();
         let width = builtins.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
         for (name, description) in builtins {
-            println!("{name:width$}  {description}");
+            outln!("{name:width$}  {description}");
         }
         return Ok(exit::OK);
     }
@@ -98,20 +116,20 @@ pub async fn serve(args: &SandboxArgs) -> anyhow::Result<u8> {
         .write_kubeconfig_as(&path, &identity)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for notice in sandbox.notices() {
-        eprintln!("notice: {notice}");
+        errln!("notice: {notice}");
     }
     let shown = path.display();
-    println!(
+    outln!(
         "Serving scenario \"{name}\" at {} (Ctrl-C to stop)",
         sandbox.url()
     );
-    println!("kubeconfig: {shown} (context {})", sandbox.context_name());
+    outln!("kubeconfig: {shown} (context {})", sandbox.context_name());
     if args.as_identity.is_some() {
-        println!("user: {} (RBAC applies)", identity.user);
+        outln!("user: {} (RBAC applies)", identity.user);
     }
-    println!("Try:");
-    println!("  kubectl --kubeconfig {shown} get pods -A");
-    println!("  kai --kubeconfig {shown} \"why is backend crashing\"");
+    outln!("Try:");
+    outln!("  kubectl --kubeconfig {shown} get pods -A");
+    outln!("  kai --kubeconfig {shown} \"why is backend crashing\"");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

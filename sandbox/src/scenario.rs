@@ -263,6 +263,21 @@ impl Scenario {
         {
             return Err(format!("{kind}.metadata.name: missing"));
         }
+        check_pod_counts(&kind, &doc)?;
+        if let Some(rt) = by_kind(&api_version, &kind) {
+            // The shapes the simulation relies on, as the API server decodes a body; `status`
+            // is the scenario's starting state (often partial), so only its being a mapping.
+            let name = doc["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let mut spec_part = doc.clone();
+            let status = spec_part.as_object_mut().and_then(|m| m.remove("status"));
+            if status.is_some_and(|s| !s.is_object() && !s.is_null()) {
+                return Err(format!("{kind} {name}: status: expected a mapping"));
+            }
+            crate::validate::check_types(rt, &spec_part).map_err(|e| {
+                let first = e.message.lines().next().unwrap_or_default().to_string();
+                format!("{kind} {name}: {first}")
+            })?;
+        }
         self.objects.push(doc);
         Ok(())
     }
@@ -366,6 +381,34 @@ fn typed<T: serde::de::DeserializeOwned>(kind: &str, doc: Value) -> Result<Doc<T
 
 /// Splits YAML text into documents at `---` lines; returns each non-empty document with the
 /// 0-based line number it starts on.
+/// Refuses pod counts the sandbox cannot simulate (it keeps every pod in memory): replicas,
+/// parallelism and completions above [`crate::validate::MAX_SIMULATED_REPLICAS`].
+fn check_pod_counts(kind: &str, doc: &Value) -> Result<(), String> {
+    let max = crate::validate::MAX_SIMULATED_REPLICAS;
+    for (pointer, field) in [
+        ("/spec/replicas", "spec.replicas"),
+        ("/spec/parallelism", "spec.parallelism"),
+        ("/spec/completions", "spec.completions"),
+        (
+            "/spec/jobTemplate/spec/parallelism",
+            "spec.jobTemplate.spec.parallelism",
+        ),
+        (
+            "/spec/jobTemplate/spec/completions",
+            "spec.jobTemplate.spec.completions",
+        ),
+    ] {
+        if let Some(Value::Number(n)) = doc.pointer(pointer)
+            && n.as_i64().is_none_or(|n| n > max)
+        {
+            return Err(format!(
+                "{kind}.{field}: {n} is more than the sandbox simulates (at most {max} pods per workload); lower it"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn split_documents(text: &str) -> Vec<(usize, String)> {
     let mut docs = Vec::new();
     let mut cur = String::new();

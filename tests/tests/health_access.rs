@@ -215,41 +215,45 @@ async fn a_namespace_viewer_is_told_what_it_could_not_read() {
     assert!(!stdout(&o).contains("No problems found"), "{}", explain(&o));
 }
 
-/// A Deployment whose container port is a string: the API server stores it, the typed client
-/// cannot decode it, so pods, replica sets and deployments are unreadable.
-const UNDECODABLE: &str = r#"
-apiVersion: sandbox.kai.dev/v1
-kind: Settings
-metadata: {name: undecodable}
-spec: {namespace: shop, age: 1d}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27
-        ports: [{containerPort: "http"}]
-"#;
+/// A Deployment whose container port is a string, written straight into the sandbox's store
+/// (as an API server of another version, or a broken conversion, could leave it): the typed
+/// client cannot decode it, so deployments are unreadable. (A scenario file with it is refused
+/// when loaded, as the API server refuses such a body.)
+fn malformed_deployment() -> Value {
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                    "ports": [{"containerPort": "http"}]}]}}}
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_object_is_not_checked_never_healthy() {
-    let scenario = Scenario::from_yaml("undecodable", UNDECODABLE).unwrap();
-    let tc = TestCluster::start_with(scenario, SandboxOptions::default()).await;
+    let scenario = Scenario::from_yaml("viewer", VIEWER).unwrap();
+    let tc = TestCluster::start_with(scenario, kai_tests::manual_clock()).await;
+    {
+        let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
+        let world = tc.sandbox.world();
+        let mut w = world.lock().unwrap();
+        w.store.delete(rt, "web", "web").ok();
+        w.store.create(rt, malformed_deployment()).unwrap();
+    }
     for format in FORMATS {
-        let o = health_in(&tc, format, &["-n", "shop"]).await;
+        let o = health_in(&tc, format, &["-n", "web"]).await;
         says_not_checked(format, &o, "deployments");
     }
+    // The scenario loader refuses the same object in one line.
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: web}}\n---\n{}",
+        serde_json::to_string(&malformed_deployment()).unwrap()
+    );
+    let e = Scenario::from_yaml("bad.yaml", &text)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Deployment web") && !e.contains('\n'), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

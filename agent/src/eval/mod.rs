@@ -63,7 +63,7 @@ pub async fn run(global: Global, args: EvalArgs) -> anyhow::Result<u8> {
     for task in &tasks {
         for n in 1..=args.repeat {
             let r = runner::run_once(task, n, &run_settings).await?;
-            eprintln!(
+            errln!(
                 "kai: eval [{}/{total}] {}: {}",
                 results.len() + 1,
                 task.name,

@@ -241,7 +241,7 @@ pub async fn run(
     let mut last: Option<Outcome> = None;
     let outcome = loop {
         if terminal && args.wait.is_none() {
-            eprint!("checking {what}…");
+            err!("checking {what}…");
             let _ = std::io::stderr().flush();
         }
         // Under --wait no check may outlast the wait: one that does keeps the last outcome.
@@ -252,7 +252,7 @@ pub async fn run(
             break kept;
         };
         if terminal && args.wait.is_none() {
-            eprint!("\r\x1b[2K");
+            err!("\r\x1b[2K");
         }
         let Some(wait) = args.wait else { break fresh };
         // A scope with nothing in it yet (pods not created after an install) is worth waiting
@@ -274,7 +274,7 @@ pub async fn run(
             break fresh;
         }
         if terminal {
-            eprint!(
+            err!(
                 "\r\x1b[2Kwaiting for {what}: {} ({} of {})",
                 progress_words(&fresh),
                 format_duration(Duration::from_secs(elapsed.as_secs())),
@@ -286,7 +286,7 @@ pub async fn run(
         tokio::time::sleep(RECHECK.min(wait.saturating_sub(elapsed))).await;
     };
     if terminal && args.wait.is_some() {
-        eprintln!(
+        errln!(
             "\r\x1b[2K{}",
             if outcome.timed_out.is_some() {
                 "timed out"
@@ -326,7 +326,7 @@ pub async fn run(
             .open(&path)
             .and_then(|mut f| f.write_all(format!("{md}\n").as_bytes()));
         if let Err(e) = appended {
-            eprintln!(
+            errln!(
                 "kai: cannot append the report to GITHUB_STEP_SUMMARY ({}): {e}",
                 std::path::Path::new(&path).display()
             );
@@ -351,7 +351,7 @@ async fn note_unchecked_namespaces(targets: &[(String, Result<Cluster, ToolError
         .filter(|n| *n != cluster.namespace)
         .collect();
     if !others.is_empty() {
-        eprintln!(
+        errln!(
             "kai: checked namespace {} (the context's, as kubectl); {} other namespace{} not checked ({}): add -A for all, or -n NS",
             cluster.namespace,
             others.len(),

@@ -97,7 +97,7 @@ pub async fn run(cluster: Cluster, policy: Policy, args: &McpArgs) -> anyhow::Re
 async fn serve_stdio(shared: Arc<Shared>) -> anyhow::Result<u8> {
     use rmcp::ServiceExt;
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        eprintln!(
+        errln!(
             "kai: serving MCP on stdio: an MCP client starts this command and speaks JSON-RPC on stdin (see the README for Claude Desktop, VS Code and Cursor); Ctrl-D ends it"
         );
     }
@@ -135,7 +135,7 @@ async fn serve_http(shared: Arc<Shared>, addr: SocketAddr) -> anyhow::Result<u8>
     );
     let router = axum::Router::new().route_service("/mcp", service);
     // The address goes to stderr: stdout stays free, and a script can read the port from it.
-    eprintln!("kai: serving MCP (streamable HTTP) at http://{local}/mcp; Ctrl-C stops");
+    errln!("kai: serving MCP (streamable HTTP) at http://{local}/mcp; Ctrl-C stops");
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;

@@ -18,6 +18,8 @@ mod query;
 mod words;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use kai_tools::Cluster;

@@ -16,7 +16,7 @@ fn obj(kind: Kind, ns: &str, name: &str, owner: Option<(Kind, &str)>) -> Object 
     }
 }
 
-fn shop() -> Inventory {
+pub(super) fn shop() -> Inventory {
     Inventory {
         unreadable: Vec::new(),
         objects: vec![

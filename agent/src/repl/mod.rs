@@ -23,13 +23,13 @@ use tokio::sync::watch;
 use self::commands::{COMMANDS, Line, ModeArg, SlashCommand, parse_line};
 use self::editor::{KaiHelper, Names, join_lines};
 use crate::cli::Global;
-use crate::config::{ModelConfig, Settings};
+use crate::config::ModelConfig;
 use crate::model::ModelClient;
 use crate::offline;
 use crate::policy::{Gate, Mode};
 use crate::progress::Progress;
 use crate::render;
-use crate::runtime::{GateRunner, session_options, settings};
+use crate::runtime::{GateRunner, gate_for, session_options, settings};
 use crate::session::{EndReason, Session, SessionError};
 
 /// How often the completion cache is refreshed in the background.
@@ -38,7 +38,6 @@ const REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// Everything the REPL knows between turns.
 struct Repl {
     global: Global,
-    settings: Settings,
     cluster: Cluster,
     model: Option<ModelConfig>,
     /// `/offline` (or `--offline`, or a model that stopped answering).
@@ -64,10 +63,7 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let mode = settings
         .policy
         .mode_with_flags(global.read_only, global.yes);
-    let gate = Arc::new(Gate::for_cli(
-        mode,
-        settings.policy.protected_namespaces.clone(),
-    ));
+    let gate = gate_for(&global, &settings);
     let (cluster_tx, cluster_rx) = watch::channel(cluster.clone());
     let names = Arc::new(RwLock::new(Names {
         contexts: kube_contexts(&global),
@@ -80,7 +76,6 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     let mut repl = Repl {
         model: settings.model.clone(),
         offline: global.offline || settings.model.is_none() || missing_key.is_some(),
-        settings,
         global,
         cluster,
         mode,
@@ -102,9 +97,9 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
     }
 
     if let Some(why) = &missing_key {
-        eprintln!("kai: answering offline: {why}");
+        errln!("kai: answering offline: {why}");
     }
-    println!(
+    outln!(
         "kai — ask about your cluster in plain words. /help lists commands, Ctrl-D leaves.{}",
         if repl.offline && repl.model.is_none() {
             "\nNo model configured: answering offline from the diagnosis engine."
@@ -133,7 +128,7 @@ pub async fn run(global: Global, cluster: Cluster) -> anyhow::Result<u8> {
         }
         match parsed {
             Line::Empty => {}
-            Line::Invalid(message) => eprintln!("{message}"),
+            Line::Invalid(message) => errln!("{message}"),
             Line::Command(SlashCommand::Exit) => break,
             Line::Command(cmd) => repl.command(cmd).await,
             Line::Question(q) => repl.turn(&q).await,
@@ -211,33 +206,33 @@ impl Repl {
                 None => {
                     // The cancelled turn leaves no half-answered tool calls behind.
                     session.truncate(before);
-                    eprintln!("interrupted; the conversation is kept");
+                    errln!("interrupted; the conversation is kept");
                 }
                 Some(Ok(turn)) => {
                     // Streamed answers are on screen already: each answer is printed once.
                     if !progress.showed(&turn.answer) {
-                        println!(
+                        outln!(
                             "{}",
                             render::markdown(turn.answer.trim_end(), render::stdout_styled())
                                 .trim_end()
                         );
                     }
                     for w in &turn.warnings {
-                        eprintln!("kai: {w}");
+                        errln!("kai: {w}");
                     }
                     match turn.reason {
                         EndReason::Finished | EndReason::Cut => {}
                         EndReason::StepLimit => {
-                            eprintln!("(stopped at the step limit of {})", self.global.max_steps)
+                            errln!("(stopped at the step limit of {})", self.global.max_steps)
                         }
                         EndReason::WriteDenied => {
-                            eprintln!("(a change was needed but not approved)")
+                            errln!("(a change was needed but not approved)")
                         }
                     }
                 }
                 Some(Err(e @ SessionError::AfterChange { .. })) => {
                     // The change is done; answering again offline would repeat it.
-                    eprintln!("kai: {e}");
+                    errln!("kai: {e}");
                     self.offline = true;
                 }
                 Some(Err(SessionError::Model(e) | SessionError::AfterDenial { error: e, .. })) => {
@@ -251,7 +246,7 @@ impl Repl {
     }
 
     fn go_offline(&mut self, reason: &str) {
-        eprintln!(
+        errln!(
             "kai: the model is not answering ({reason}); switching to offline. /online tries it again."
         );
         self.offline = true;
@@ -277,14 +272,14 @@ impl Repl {
         };
         progress.finish();
         match result {
-            None => eprintln!("interrupted"),
+            None => errln!("interrupted"),
             Some(Ok(answer)) => {
-                println!(
+                outln!(
                     "{}",
                     render::markdown(answer.text.trim_end(), render::stdout_styled()).trim_end()
                 );
             }
-            Some(Err(e)) => eprintln!("kai: {e:#}"),
+            Some(Err(e)) => errln!("kai: {e:#}"),
         }
     }
 
@@ -294,9 +289,9 @@ impl Repl {
         match cmd {
             SlashCommand::Help => {
                 for (c, help) in COMMANDS {
-                    println!("  {c:32} {help}");
+                    outln!("  {c:32} {help}");
                 }
-                println!(
+                outln!(
                     "  Anything else is a question: \"why is backend crashing\", \"restart it\"."
                 );
             }
@@ -307,7 +302,7 @@ impl Repl {
                         Effect::Write => "write",
                     };
                     let first = spec.description.lines().next().unwrap_or("");
-                    println!("  {:14} {effect}  {first}", spec.name);
+                    outln!("  {:14} {effect}  {first}", spec.name);
                 }
             }
             SlashCommand::Health => {
@@ -319,29 +314,29 @@ impl Repl {
                     s.clear();
                 }
                 self.conversation = offline::Conversation::default();
-                println!("conversation cleared");
+                outln!("conversation cleared");
             }
             SlashCommand::Offline => {
                 self.offline = true;
-                println!("offline: answers come from the diagnosis engine and fixed queries");
+                outln!("offline: answers come from the diagnosis engine and fixed queries");
             }
             SlashCommand::Online => match &self.model {
                 Some(m) => {
                     self.offline = false;
-                    println!("online: using model {} at {}", m.model, m.base_url);
+                    outln!("online: using model {} at {}", m.model, m.base_url);
                 }
-                None => eprintln!(
+                None => errln!(
                     "no model configured: set KAI_MODEL and KAI_BASE_URL (or OPENAI_API_KEY), or use --model/--base-url"
                 ),
             },
             SlashCommand::Model(None) => match &self.model {
-                Some(m) => println!(
+                Some(m) => outln!(
                     "model {} at {}{}",
                     m.model,
                     m.base_url,
                     if self.offline { " (offline now)" } else { "" }
                 ),
-                None => println!("no model configured; answering offline"),
+                None => outln!("no model configured; answering offline"),
             },
             SlashCommand::Model(Some(name)) => match self.model.as_mut() {
                 Some(m) => {
@@ -351,50 +346,47 @@ impl Repl {
                     if let Some(s) = self.session.as_mut() {
                         match ModelClient::new(cfg.clone()) {
                             Ok(client) => s.set_model(client),
-                            Err(e) => return eprintln!("kai: {}", e.offline_reason()),
+                            Err(e) => return errln!("kai: {}", e.offline_reason()),
                         }
                     }
                     *m = cfg;
                     self.offline = false;
-                    println!("model is now {name}");
+                    outln!("model is now {name}");
                 }
-                None => eprintln!(
+                None => errln!(
                     "no endpoint configured: start kai with --base-url (or KAI_BASE_URL) to use a model"
                 ),
             },
-            SlashCommand::Mode(None) => println!("mode: {}", self.mode),
+            SlashCommand::Mode(None) => outln!("mode: {}", self.mode),
             SlashCommand::Mode(Some(m)) => {
                 self.mode = match m {
                     ModeArg::ReadOnly => Mode::ReadOnly,
                     ModeArg::Confirm => Mode::Confirm,
                     ModeArg::Auto => Mode::Auto,
                 };
-                self.gate = Arc::new(Gate::for_cli(
-                    self.mode,
-                    self.settings.policy.protected_namespaces.clone(),
-                ));
+                self.gate = Arc::new(self.gate.with_mode(self.mode));
                 if let Some(s) = self.session.as_mut() {
                     s.set_gate(self.gate.clone());
                 }
-                println!("mode: {}", self.mode);
+                outln!("mode: {}", self.mode);
             }
-            SlashCommand::Namespace(None) => println!("namespace: {}", self.cluster.namespace),
+            SlashCommand::Namespace(None) => outln!("namespace: {}", self.cluster.namespace),
             SlashCommand::Namespace(Some(ns)) => {
                 match kai_tools::k8s::check_namespace(&self.cluster, &ns).await {
                     Ok(()) => {}
                     // "not found in context ...", with the closest name when there is one.
-                    Err(e @ kai_tools::ToolError::NotFound { .. }) => return eprintln!("{e}"),
+                    Err(e @ kai_tools::ToolError::NotFound { .. }) => return errln!("{e}"),
                     // Without the right to read namespaces, trust the user.
                     Err(e) => tracing::debug!("cannot check namespace {ns}: {e}"),
                 }
                 self.cluster.namespace = ns.clone();
                 self.cluster_changed();
-                println!("namespace: {ns}");
+                outln!("namespace: {ns}");
             }
             SlashCommand::Context(None) => {
                 for c in kube_contexts(&self.global) {
                     let mark = if c == self.cluster.context { "*" } else { " " };
-                    println!("{mark} {c}");
+                    outln!("{mark} {c}");
                 }
             }
             SlashCommand::Context(Some(name)) => {
@@ -403,9 +395,9 @@ impl Repl {
                         self.cluster = c;
                         self.conversation = offline::Conversation::default();
                         self.cluster_changed();
-                        println!("context: {name} (namespace {})", self.cluster.namespace);
+                        outln!("context: {name} (namespace {})", self.cluster.namespace);
                     }
-                    Err(e) => eprintln!("kai: {e}"),
+                    Err(e) => errln!("kai: {e}"),
                 }
             }
             SlashCommand::Exit => {}

@@ -177,6 +177,24 @@ fn check_key(key: &str, whole: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A label value as the API server accepts it: empty, or at most 63 letters, digits, `-`, `_`
+/// and `.`, starting and ending with a letter or digit.
+fn check_value(value: &str, whole: &str) -> Result<String, ApiError> {
+    let v = value.trim();
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok = v.is_empty()
+        || (v.len() <= 63
+            && edge(v.chars().next())
+            && edge(v.chars().last())
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad_label(whole, "invalid label value"))
+    }
+}
+
 fn parse_label(part: &str) -> Result<LabelReq, ApiError> {
     if let Some(k) = part.strip_prefix('!') {
         return Ok(LabelReq::NotExists(check_key(k.trim(), part)?));
@@ -184,19 +202,19 @@ fn parse_label(part: &str) -> Result<LabelReq, ApiError> {
     if let Some((k, v)) = part.split_once("!=") {
         return Ok(LabelReq::Ne(
             check_key(k.trim(), part)?,
-            v.trim().to_string(),
+            check_value(v, part)?,
         ));
     }
     if let Some((k, v)) = part.split_once("==") {
         return Ok(LabelReq::Eq(
             check_key(k.trim(), part)?,
-            v.trim().to_string(),
+            check_value(v, part)?,
         ));
     }
     if let Some((k, v)) = part.split_once('=') {
         return Ok(LabelReq::Eq(
             check_key(k.trim(), part)?,
-            v.trim().to_string(),
+            check_value(v, part)?,
         ));
     }
     let words: Vec<&str> = part.splitn(2, char::is_whitespace).collect();
@@ -216,9 +234,9 @@ fn parse_label(part: &str) -> Result<LabelReq, ApiError> {
             .ok_or_else(|| bad_label(part, "expected a set of values in parentheses"))?;
         let values: Vec<String> = inner
             .split(',')
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .collect();
+            .map(|v| check_value(v, part))
+            .filter(|v| v.as_ref().map_or(true, |v| !v.is_empty()))
+            .collect::<Result<_, _>>()?;
         let key = check_key(key, part)?;
         return Ok(if op == "in" {
             LabelReq::In(key, values)
@@ -272,5 +290,65 @@ mod tests {
         assert!(f("status.phase!=Pending"));
         assert!(!f("spec.nodeName=n1"));
         assert!(f("spec.nodeName="));
+        assert!(Selector::parse(Some("app=a b"), None).is_err());
+        assert!(Selector::parse(Some("app==web="), None).is_err());
+        assert!(Selector::parse(Some("app in (a,-b)"), None).is_err());
+    }
+
+    /// The label part of a selector in the query syntax, canonically.
+    fn render(s: &Selector) -> String {
+        s.labels
+            .iter()
+            .map(|r| match r {
+                LabelReq::Eq(k, v) => format!("{k}={v}"),
+                LabelReq::Ne(k, v) => format!("{k}!={v}"),
+                LabelReq::In(k, vs) => format!("{k} in ({})", vs.join(",")),
+                LabelReq::NotIn(k, vs) => format!("{k} notin ({})", vs.join(",")),
+                LabelReq::Exists(k) => k.clone(),
+                LabelReq::NotExists(k) => format!("!{k}"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Selector-shaped text: keys, operators, values, sets, separators and noise.
+    fn selectorish() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            "[a-z][a-z0-9./-]{0,8}",
+            "[A-Za-z0-9_.-]{0,6}",
+            Just("=".to_string()),
+            Just("==".to_string()),
+            Just("!=".to_string()),
+            Just("!".to_string()),
+            Just(" in (".to_string()),
+            Just(" notin (".to_string()),
+            Just(")".to_string()),
+            Just(",".to_string()),
+            Just(" ".to_string()),
+            "\\PC{0,3}",
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn parsing_never_panics(labels in "\\PC{0,80}", fields in "\\PC{0,40}") {
+            let _ = Selector::parse(Some(&labels), Some(&fields));
+        }
+
+        #[test]
+        fn what_parses_round_trips(text in selectorish()) {
+            if let Ok(sel) = Selector::parse(Some(&text), None) {
+                let again = Selector::parse(Some(&render(&sel)), None);
+                proptest::prop_assert_eq!(again.ok(), Some(sel), "{:?}", text);
+            }
+        }
     }
 }

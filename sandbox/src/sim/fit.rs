@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::kinds::Kinds;
 use super::object::{arr, name, s};
-use super::quantity::{cpu_millis, mem_bytes, quantity};
+use super::quantity::{cpu_millis, mem_bytes, quantity, whole};
 use crate::store::Store;
 
 /// A node as the scheduler sees it.
@@ -54,7 +54,7 @@ pub fn extended_requests(pod: &Value) -> BTreeMap<String, i64> {
         for field in ["limits", "requests"] {
             for (res, v) in r[field].as_object().into_iter().flatten() {
                 if is_extended(res) {
-                    seen.insert(res.clone(), quantity(v).unwrap_or(0.0) as i64);
+                    seen.insert(res.clone(), whole(quantity(v).unwrap_or(0.0)));
                 }
             }
         }
@@ -206,7 +206,7 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
                 mem: alloc.get("memory").map_or(i64::MAX / 4, mem_bytes),
                 pods: alloc
                     .get("pods")
-                    .map_or(110, |p| quantity(p).unwrap_or(110.0) as i64),
+                    .map_or(110, |p| whole(quantity(p).unwrap_or(110.0))),
                 used: used.get(name(n)).copied().unwrap_or_default(),
                 ext: alloc
                     .as_object()
@@ -214,7 +214,7 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
                     .flatten()
                     .filter(|(k, _)| is_extended(k))
                     .map(|(k, v)| {
-                        let n = quantity(v).unwrap_or(0.0) as i64;
+                        let n = whole(quantity(v).unwrap_or(0.0));
                         (k.clone(), n)
                     })
                     .collect(),

@@ -14,7 +14,14 @@ use crate::error::ApiError;
 use crate::resources::ResourceType;
 
 pub use fields::FieldError;
-pub use rules::parse_quantity;
+pub use rules::{MAX_SIMULATED_REPLICAS, parse_quantity};
+
+/// Checks that `obj` decodes as its kind's typed struct (every field of the right JSON type),
+/// as the API server decodes a request body; unknown fields are allowed. The simulation
+/// relies on these shapes, so a scenario object that fails here is refused when loaded.
+pub fn check_types(rt: &ResourceType, obj: &Value) -> Result<(), ApiError> {
+    typed::decode(rt, obj).map(|_| ())
+}
 
 /// How unknown and duplicate fields are treated, from the `fieldValidation` query parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -147,8 +147,31 @@ fn non_negative(field: &str, v: Option<&Value>, e: &mut Errs) {
     }
 }
 
+/// The most pods one workload may ask for in the sandbox. A real API server takes any int32,
+/// but the sandbox simulates every pod in memory: a scenario or a `kubectl scale` asking for
+/// millions would grow without bound, so it is refused with the API server's wording.
+pub const MAX_SIMULATED_REPLICAS: i64 = 5000;
+
+/// At most [`MAX_SIMULATED_REPLICAS`].
+fn simulated(field: &str, v: Option<&Value>, e: &mut Errs) {
+    let too_many = match v {
+        Some(Value::Number(n)) => n.as_i64().is_none_or(|n| n > MAX_SIMULATED_REPLICAS),
+        _ => false,
+    };
+    if let Some(v) = v.filter(|_| too_many) {
+        e.push(FieldError::invalid(
+            field,
+            v.clone(),
+            format!(
+                "must be less than or equal to {MAX_SIMULATED_REPLICAS} in the kai sandbox (it simulates every pod)"
+            ),
+        ));
+    }
+}
+
 fn replicas(spec: &Value, e: &mut Errs) {
     non_negative("spec.replicas", spec.get("replicas"), e);
+    simulated("spec.replicas", spec.get("replicas"), e);
 }
 
 /// A workload's selector: required, not empty, and matching its template's labels.
@@ -202,6 +225,9 @@ fn job(path: &str, spec: &Value, e: &mut Errs) -> Result<(), ApiError> {
         "activeDeadlineSeconds",
     ] {
         non_negative(&format!("{path}.{k}"), spec.get(k), e);
+    }
+    for k in ["parallelism", "completions"] {
+        simulated(&format!("{path}.{k}"), spec.get(k), e);
     }
     let ps = spec
         .pointer("/template/spec")

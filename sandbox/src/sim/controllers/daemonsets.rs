@@ -31,21 +31,7 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         let mut template = ds["spec"]["template"].clone();
         let revision = template_hash(&template);
         template["metadata"]["labels"]["controller-revision-hash"] = json!(revision);
-        let mut tolerations = template["spec"]["tolerations"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for (key, effect) in [
-            ("node.kubernetes.io/not-ready", "NoExecute"),
-            ("node.kubernetes.io/unreachable", "NoExecute"),
-            ("node.kubernetes.io/disk-pressure", "NoSchedule"),
-            ("node.kubernetes.io/memory-pressure", "NoSchedule"),
-            ("node.kubernetes.io/pid-pressure", "NoSchedule"),
-            ("node.kubernetes.io/unschedulable", "NoSchedule"),
-        ] {
-            tolerations.push(json!({"key": key, "operator": "Exists", "effect": effect}));
-        }
-        template["spec"]["tolerations"] = json!(tolerations);
+        add_default_tolerations(&mut template);
         let probe = json!({"spec": template["spec"]});
         let eligible: Vec<&fit::NodeFit> = nodes
             .iter()
@@ -61,17 +47,6 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             .get(uid(&ds))
             .map(|v| v.iter().filter(|p| active(p)).cloned().collect())
             .unwrap_or_default();
-        let node_of = |p: &Value| -> String {
-            let n = s(p, "/spec/nodeName");
-            if !n.is_empty() {
-                return n.to_string();
-            }
-            arr(p, "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
-                .first()
-                .and_then(|t| arr(t, "/matchFields").first().cloned())
-                .and_then(|f| arr(&f, "/values").first().and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_default()
-        };
         let source = || Source::Controller("daemonset-controller");
         for n in &eligible {
             if mine.iter().any(|p| node_of(p) == n.name) {
@@ -138,4 +113,37 @@ pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             sim.write(store, Kinds::daemonsets(), v);
         }
     }
+}
+
+/// The tolerations the DaemonSet controller adds to every pod it makes, so daemons stay on
+/// nodes that are not ready, unreachable, under pressure or cordoned.
+fn add_default_tolerations(template: &mut Value) {
+    let mut tolerations = template["spec"]["tolerations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (key, effect) in [
+        ("node.kubernetes.io/not-ready", "NoExecute"),
+        ("node.kubernetes.io/unreachable", "NoExecute"),
+        ("node.kubernetes.io/disk-pressure", "NoSchedule"),
+        ("node.kubernetes.io/memory-pressure", "NoSchedule"),
+        ("node.kubernetes.io/pid-pressure", "NoSchedule"),
+        ("node.kubernetes.io/unschedulable", "NoSchedule"),
+    ] {
+        tolerations.push(json!({"key": key, "operator": "Exists", "effect": effect}));
+    }
+    template["spec"]["tolerations"] = json!(tolerations);
+}
+
+/// The node a daemon pod runs on, or is pinned to by its node affinity before it is bound.
+fn node_of(p: &Value) -> String {
+    let n = s(p, "/spec/nodeName");
+    if !n.is_empty() {
+        return n.to_string();
+    }
+    arr(p, "/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .first()
+        .and_then(|t| arr(t, "/matchFields").first().cloned())
+        .and_then(|f| arr(&f, "/values").first().and_then(Value::as_str).map(str::to_string))
+        .unwrap_or_default()
 }

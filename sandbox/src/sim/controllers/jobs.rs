@@ -29,23 +29,7 @@ pub fn jobs(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         let juid = uid(&job).to_string();
         let jname = name(&job).to_string();
         let ns = namespace(&job).to_string();
-        // API server defaults: selector and labels tying pods to this job.
-        if j["spec"]["selector"].is_null() {
-            j["spec"]["selector"] =
-                json!({"matchLabels": {"batch.kubernetes.io/controller-uid": juid}});
-            let labels = &mut j["spec"]["template"]["metadata"]["labels"];
-            labels["batch.kubernetes.io/controller-uid"] = json!(juid);
-            labels["batch.kubernetes.io/job-name"] = json!(jname);
-            labels["controller-uid"] = json!(juid);
-            labels["job-name"] = json!(jname);
-        }
-        let spec = obj_mut(&mut j["spec"]);
-        spec.entry("parallelism").or_insert(json!(1));
-        spec.entry("completions").or_insert(json!(1));
-        spec.entry("backoffLimit").or_insert(json!(6));
-        if j["spec"]["template"]["spec"]["restartPolicy"].is_null() {
-            j["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
-        }
+        with_defaults(&mut j, &juid, &jname);
         let parallelism = i(&j, "/spec/parallelism").unwrap_or(1);
         let completions = i(&j, "/spec/completions").unwrap_or(1);
         let limit = i(&j, "/spec/backoffLimit").unwrap_or(6);
@@ -137,6 +121,27 @@ pub fn jobs(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
         if j != *job {
             sim.write(store, Kinds::jobs(), j);
         }
+    }
+}
+
+/// The API server's defaults of a Job: the selector and labels that tie its pods to it, its
+/// parallelism, completions, backoff limit and restart policy.
+fn with_defaults(j: &mut Value, juid: &str, jname: &str) {
+    if j["spec"]["selector"].is_null() {
+        j["spec"]["selector"] =
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": juid}});
+        let labels = &mut j["spec"]["template"]["metadata"]["labels"];
+        labels["batch.kubernetes.io/controller-uid"] = json!(juid);
+        labels["batch.kubernetes.io/job-name"] = json!(jname);
+        labels["controller-uid"] = json!(juid);
+        labels["job-name"] = json!(jname);
+    }
+    let spec = obj_mut(&mut j["spec"]);
+    spec.entry("parallelism").or_insert(json!(1));
+    spec.entry("completions").or_insert(json!(1));
+    spec.entry("backoffLimit").or_insert(json!(6));
+    if j["spec"]["template"]["spec"]["restartPolicy"].is_null() {
+        j["spec"]["template"]["spec"]["restartPolicy"] = json!("Never");
     }
 }
 
