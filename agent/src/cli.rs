@@ -169,7 +169,32 @@ pub enum Command {
     /// Serve kai's tools, prompt and findings to an MCP client (stdio, or HTTP on loopback).
     #[command(after_help = MCP_EXAMPLES)]
     Mcp(McpCmd),
+    /// Watch a scope live: a line per finding opened, changed or resolved; optionally remediate.
+    #[command(after_help = WATCH_EXAMPLES)]
+    Watch(WatchCmd),
 }
+
+/// `kai watch`: its cluster options and its own.
+#[derive(Debug, Args)]
+pub struct WatchCmd {
+    /// Cluster options.
+    #[command(flatten)]
+    pub target: Target,
+    /// Watch options.
+    #[command(flatten)]
+    pub args: crate::watch::WatchArgs,
+}
+
+const WATCH_EXAMPLES: &str = "Examples:
+  kai watch -n shop                               # findings as they open, change and resolve
+  kai watch -A --output json | jq .               # JSON lines, every namespace
+  kai watch -n shop --remediate rollback --dry-run        # say which rollbacks it would do
+  kai watch -n shop --remediate rollback --yes            # roll back failing new revisions
+  kai watch -A --metrics-addr 127.0.0.1:9090      # Prometheus metrics, /healthz, /readyz
+  kai watch -n shop --until-resolved --timeout 10m        # end once nothing is failing
+
+Every remediation passes the policy gate (--yes or policy mode auto; protected namespaces are
+refused) and is audited; each revision is tried once, with a cooldown and an hourly cap.";
 
 /// `kai mcp`: its cluster options and its own.
 #[derive(Debug, Args)]
@@ -183,7 +208,7 @@ pub struct McpCmd {
 }
 
 /// The names of the subcommands, for "did you mean".
-pub const SUBCOMMANDS: [&str; 5] = ["health", "sandbox", "completions", "eval", "mcp"];
+pub const SUBCOMMANDS: [&str; 6] = ["health", "sandbox", "completions", "eval", "mcp", "watch"];
 
 const HEALTH_EXAMPLES: &str = "Examples:
   kai health                         # the context's namespace, as kubectl

@@ -26,6 +26,7 @@ mod sandbox_cmd;
 mod scope;
 mod session;
 mod tls;
+mod watch;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -97,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         question,
     } = cli;
     let mut mcp_args = None;
+    let mut watch_args = None;
     let (global, health) = match command {
         Some(Command::Sandbox(args)) => return sandbox_cmd::serve(&args).await,
         Some(Command::Completions(args)) => {
@@ -116,9 +118,13 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
             mcp_args = Some(m.args);
             (global.with_target(&m.target), None)
         }
+        Some(Command::Watch(w)) => {
+            watch_args = Some(w.args);
+            (global.with_target(&w.target), None)
+        }
         None => (global, None),
     };
-    if health.is_none() && mcp_args.is_none() {
+    if health.is_none() && mcp_args.is_none() && watch_args.is_none() {
         cli::check_not_a_typo(&question)?;
     }
     // `--sandbox` serves a simulated cluster in-process for the rest of the run.
@@ -137,6 +143,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         let policy = mcp::policy(&global, &args)?;
         let cluster = connect(&global).await?;
         return mcp::run(cluster, policy, &args).await;
+    }
+    if let Some(mut args) = watch_args {
+        return watch_cmd(&global, &mut args).await;
     }
     if let Some(mut args) = health {
         // kubectl's flags before the subcommand count as if given after it.
@@ -170,6 +179,33 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         oneshot::run(&global, &cluster, &question).await
     })
     .await
+}
+
+/// `kai watch`: the flags before the subcommand count too; runs until it ends by itself, or
+/// within `--timeout` when one is given.
+async fn watch_cmd(global: &Global, args: &mut watch::WatchArgs) -> anyhow::Result<u8> {
+    args.all_namespaces |= global.all_namespaces;
+    if args.selector.is_none() {
+        args.selector.clone_from(&global.selector);
+    }
+    let json = match args.output {
+        Some(f) => f == watch::WatchFormat::Json,
+        None => global.output == cli::OutputFormat::Json,
+    };
+    let settings = runtime::settings(global)?;
+    let gate_flags = Global {
+        yes: global.yes || args.yes,
+        ..global.clone()
+    };
+    let gate = runtime::gate_for(&gate_flags, &settings);
+    let work = async {
+        let cluster = connect(global).await?;
+        watch::run(cluster, gate, global.namespace.clone(), args, json).await
+    };
+    match global.timeout {
+        Some(limit) => deadline::within(limit, exit::FAILURE, "the watch", work).await,
+        None => work.await,
+    }
 }
 
 fn clamp(code: i32) -> u8 {

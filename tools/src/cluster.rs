@@ -30,6 +30,11 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// Whether kai runs in a Kubernetes pod (the API server's address is in the environment).
+fn in_a_pod() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty())
+}
+
 /// Whether `NO_PROXY` (or `no_proxy`) exempts `host` from a proxy: `*`, the host itself, or
 /// a domain it ends in (`.example.com` or `example.com`).
 pub fn bypasses_proxy(host: &str) -> bool {
@@ -99,12 +104,20 @@ impl Cluster {
                     kubeconfig_words(&e, Some(p))
                 ))
             })?,
-            None => kube::config::Kubeconfig::read().map_err(|e| {
-                ToolError::Config(format!(
-                    "no usable kubeconfig (KUBECONFIG or ~/.kube/config): {}; pass --kubeconfig, or try --sandbox demo",
-                    kubeconfig_words(&e, None)
-                ))
-            })?,
+            None => match kube::config::Kubeconfig::read() {
+                Ok(kc) => kc,
+                // In a pod with no kubeconfig: the service account's token and CA (kube's
+                // in-cluster config, as `Config::infer` does), e.g. `kai watch` from charts/kai.
+                Err(_) if context.is_none() && in_a_pod() => {
+                    return Self::in_cluster(namespace, limits);
+                }
+                Err(e) => {
+                    return Err(ToolError::Config(format!(
+                        "no usable kubeconfig (KUBECONFIG or ~/.kube/config): {}; pass --kubeconfig, or try --sandbox demo",
+                        kubeconfig_words(&e, None)
+                    )));
+                }
+            },
         };
         let context_name = match context {
             Some(c) => c.to_string(),
@@ -131,6 +144,26 @@ impl Cluster {
         if config.proxy_url.is_some() && config.cluster_url.host().is_some_and(bypasses_proxy) {
             config.proxy_url = None;
         }
+        Self::from_config(config, context_name, namespace, limits)
+    }
+
+    /// Connects from inside a pod with its service account (no kubeconfig).
+    fn in_cluster(namespace: Option<&str>, limits: Limits) -> Result<Cluster, ToolError> {
+        let config = kube::Config::incluster().map_err(|e| {
+            ToolError::Config(format!(
+                "no kubeconfig, and the in-cluster service account config failed: {e}; mount the service account token (automountServiceAccountToken) or pass --kubeconfig"
+            ))
+        })?;
+        Self::from_config(config, "in-cluster".to_string(), namespace, limits)
+    }
+
+    /// The client for a resolved config, under kai's one retry layer and deadlines.
+    fn from_config(
+        mut config: kube::Config,
+        context_name: String,
+        namespace: Option<&str>,
+        limits: Limits,
+    ) -> Result<Cluster, ToolError> {
         let server = config
             .cluster_url
             .to_string()

@@ -19,6 +19,7 @@ pub mod history;
 pub mod inventory;
 pub mod k8s;
 pub mod kinds;
+pub mod live;
 pub mod mask;
 pub mod names;
 pub mod pods;

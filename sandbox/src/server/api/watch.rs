@@ -69,8 +69,15 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
                 let rv: u64 = rv.parse().map_err(|_| {
                     ApiError::bad_request(format!("invalid resourceVersion {rv:?}"))
                 })?;
-                w.store
-                    .changes_since(rv)?
+                // Too old a version: a real API server answers 200 and then an ERROR event
+                // with 410 in the stream (clients re-list on that; an HTTP 410 at watch start
+                // leaves kube-runtime's watcher retrying the same version forever).
+                let changes = match w.store.changes_since(rv) {
+                    Ok(c) => c,
+                    Err(e) if e.code == 410 => return Ok(gone_stream(&e)),
+                    Err(e) => return Err(e),
+                };
+                changes
                     .into_iter()
                     .filter(|c| std::ptr::eq(c.resource, storage))
                     .map(|c| (c.change.as_watch_type(), served(rt, c.object)))
@@ -139,6 +146,20 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
         HeaderValue::from_static("chunked"),
     );
     Ok(r)
+}
+
+/// A watch stream holding only the `410 Expired` ERROR event, as a real API server sends it.
+fn gone_stream(e: &ApiError) -> Response {
+    let mut line =
+        serde_json::to_vec(&json!({"type": "ERROR", "object": e.status()})).unwrap_or_default();
+    line.push(b'\n');
+    let mut r = Response::new(Body::from(line));
+    *r.status_mut() = StatusCode::OK;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
 }
 
 /// The live part of a watch: changes after the initial events, until the timeout or until

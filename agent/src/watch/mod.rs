@@ -1,0 +1,340 @@
+//! `kai watch`: a live view of a scope. Watches (kube-runtime reflectors in
+//! `kai_tools::live`) say which namespaces changed; only those are diagnosed again, and each
+//! finding opened, changed or resolved is one line. Optionally remediates (`remediate.rs`,
+//! through the policy gate) and serves metrics (`metrics.rs`).
+
+mod diff;
+mod metrics;
+mod remediate;
+mod view;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use kai_tools::Cluster;
+use kai_tools::diagnosis::{Finding, Scope, Severity, diagnose};
+use kai_tools::live::{self, FeedEvent, FeedOptions};
+use tokio::time::Instant;
+
+use crate::policy::Gate;
+use diff::{Covered, Open, Transition};
+use remediate::Remediator;
+use view::View;
+
+/// What `--remediate` may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Remediation {
+    /// Roll a Deployment back when its newest revision fails and the previous was healthy.
+    Rollback,
+}
+
+/// How the lines of a watch are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// Text lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `kai watch` options.
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    /// Watch every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only objects with these labels (`app=shop,tier!=cache`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Lines as text, or JSON objects (`"event": "opened"|"changed"|"resolved"|...`).
+    #[arg(long, value_enum)]
+    pub output: Option<WatchFormat>,
+    /// Remediate what this action fixes (off by default; each action passes the policy gate).
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub remediate: Option<Remediation>,
+    /// With --remediate: report what would be done (server-side dry run), change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Approve remediations without asking (protected namespaces are still refused).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Least time between two remediations of one object.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::health::parse_duration)]
+    pub cooldown: Duration,
+    /// Most remediations in any hour.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_per_hour: usize,
+    /// Serve Prometheus metrics, /healthz and /readyz on this address (`127.0.0.1:9090`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// End (exit 0) once no critical or warning finding is open, after the first pass.
+    #[arg(long)]
+    pub until_resolved: bool,
+    /// End (exit 0) after this many finding lines (opened, changed, resolved).
+    #[arg(long, value_name = "N")]
+    pub exit_after: Option<usize>,
+    /// Diagnose the whole scope again this often, for findings that come with time alone.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::health::parse_duration)]
+    pub resync: Duration,
+}
+
+/// Changes arriving within this time are diagnosed in one pass.
+const SETTLE: Duration = Duration::from_millis(500);
+/// Wait before diagnosing again after a failed pass.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Namespaces to diagnose again.
+#[derive(Debug, Default)]
+struct Dirty {
+    all: bool,
+    namespaces: BTreeSet<String>,
+}
+
+impl Dirty {
+    fn mark(&mut self, ns: &str) {
+        if ns.is_empty() {
+            self.all = true;
+        } else {
+            self.namespaces.insert(ns.to_string());
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.all && self.namespaces.is_empty()
+    }
+}
+
+/// Everything one watch holds.
+struct Watch<'a> {
+    cluster: &'a Cluster,
+    gate: &'a Gate,
+    args: &'a WatchArgs,
+    view: View,
+    scope: Scope,
+    open: Open,
+    remediator: Option<Remediator>,
+    metrics: metrics::Shared,
+    lines: usize,
+    passes: usize,
+}
+
+/// Runs `kai watch` until the watches end, `--until-resolved` or `--exit-after` is met.
+pub async fn run(
+    cluster: Cluster,
+    gate: Arc<Gate>,
+    namespace: Option<String>,
+    args: &WatchArgs,
+    json: bool,
+) -> anyhow::Result<u8> {
+    if args.dry_run && args.remediate.is_none() {
+        return Err(crate::usage(
+            "--dry-run reports remediations: add --remediate rollback",
+        ));
+    }
+    if args.max_per_hour == 0 && args.remediate.is_some() {
+        return Err(crate::usage(
+            "--max-per-hour must be at least 1 with --remediate",
+        ));
+    }
+    let selector = args.selector.clone().filter(|s| !s.trim().is_empty());
+    let ns = if args.all_namespaces {
+        None
+    } else {
+        Some(cluster.ns(namespace.as_deref()).to_string())
+    };
+    let scope = Scope {
+        namespace: ns.clone(),
+        all_namespaces: args.all_namespaces,
+        kind: None,
+        name: None,
+        label_selector: selector.clone(),
+    };
+    let metrics: metrics::Shared = Arc::new(Mutex::new(metrics::Metrics::default()));
+    let view = View { json };
+    if let Some(addr) = args.metrics_addr {
+        let bound = metrics::serve(addr, metrics.clone()).await?;
+        view.serving(bound);
+    }
+    // Each watch request is renewed before the client's read timeout could take silence for
+    // a dead connection.
+    let renew = cluster
+        .limits
+        .request
+        .saturating_sub(Duration::from_secs(5))
+        .max(Duration::from_secs(1));
+    let (feed, mut rx) = live::start(
+        &cluster,
+        &FeedOptions {
+            namespace: ns,
+            label_selector: selector,
+            renew,
+        },
+    );
+    let mut w = Watch {
+        cluster: &cluster,
+        gate: &gate,
+        args,
+        view,
+        scope,
+        open: Open::default(),
+        remediator: args
+            .remediate
+            .map(|_| Remediator::new(args.dry_run, args.cooldown, args.max_per_hour)),
+        metrics,
+        lines: 0,
+        passes: 0,
+    };
+    let mut synced = false;
+    let mut dirty = Dirty::default();
+    let mut due: Option<Instant> = None;
+    let mut resync = tokio::time::interval_at(Instant::now() + args.resync, args.resync);
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else {
+                    return Err(anyhow::anyhow!("every watch of the cluster ended; check the API server and start kai watch again"));
+                };
+                match &ev {
+                    FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
+                    FeedEvent::Synced => {
+                        synced = true;
+                        dirty.all = true;
+                        if let Ok(mut m) = w.metrics.lock() {
+                            m.set_ready();
+                        }
+                        let objects = feed.objects().iter().map(|(_, n)| n).sum();
+                        w.view.feed(&ev, objects);
+                    }
+                    FeedEvent::Lost { kind, .. } => {
+                        if let Ok(mut m) = w.metrics.lock() {
+                            m.watch_restarted(kind);
+                        }
+                        w.view.feed(&ev, 0);
+                    }
+                    FeedEvent::Recovered { relisted, .. } => {
+                        // Changes made while it was away may be missed: look at everything.
+                        dirty.all |= *relisted;
+                        w.view.feed(&ev, 0);
+                    }
+                    FeedEvent::Unavailable { .. } => w.view.feed(&ev, 0),
+                }
+                if synced && due.is_none() && !dirty.is_empty() {
+                    due = Some(Instant::now() + SETTLE);
+                }
+            }
+            _ = resync.tick() => {
+                dirty.all = true;
+                if synced && due.is_none() {
+                    due = Some(Instant::now());
+                }
+            }
+            () = until(due) => {
+                due = None;
+                let batch = std::mem::take(&mut dirty);
+                if !w.pass(batch).await {
+                    dirty.all = true;
+                    due = Some(Instant::now() + RETRY);
+                    continue;
+                }
+                if let Some(why) = w.finished() {
+                    w.view.done(&why);
+                    return Ok(crate::exit::OK);
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until `due`, or forever when nothing is due.
+async fn until(due: Option<Instant>) {
+    match due {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Watch<'_> {
+    /// Diagnoses what changed, prints the transitions and remediates; false when the
+    /// diagnosis failed (the findings are kept).
+    async fn pass(&mut self, dirty: Dirty) -> bool {
+        let started = std::time::Instant::now();
+        let whole = dirty.all || !self.scope.all_namespaces;
+        let (covered, found) = if whole {
+            match diagnose(self.cluster, &self.scope).await {
+                Ok(r) => (Covered::All, r.findings),
+                Err(e) => {
+                    self.view.diagnosis_failed(&e.masked().to_string());
+                    return false;
+                }
+            }
+        } else {
+            let mut found: Vec<Finding> = Vec::new();
+            for ns in &dirty.namespaces {
+                let scope = Scope {
+                    namespace: Some(ns.clone()),
+                    all_namespaces: false,
+                    ..self.scope.clone()
+                };
+                match diagnose(self.cluster, &scope).await {
+                    Ok(r) => found.extend(r.findings),
+                    // A namespace deleted in between has nothing left to find.
+                    Err(kai_tools::ToolError::NotFound { .. }) => {}
+                    Err(e) => {
+                        self.view.diagnosis_failed(&e.masked().to_string());
+                        return false;
+                    }
+                }
+            }
+            (Covered::Namespaces(dirty.namespaces), found)
+        };
+        self.passes += 1;
+        let changes = self.open.apply(&covered, found);
+        if let Ok(mut m) = self.metrics.lock() {
+            m.observe_diagnosis(started.elapsed());
+            m.set_findings(self.open.iter());
+        }
+        for c in &changes {
+            self.view.finding(c);
+            self.lines += 1;
+        }
+        self.remediate(&changes).await;
+        true
+    }
+
+    /// Considers each opened or changed finding for remediation.
+    async fn remediate(&mut self, changes: &[diff::Change]) {
+        let Some(r) = self.remediator.as_mut() else {
+            return;
+        };
+        for c in changes {
+            if c.transition == Transition::Resolved {
+                continue;
+            }
+            if let Some(action) = r.consider(self.cluster, self.gate, &c.finding).await {
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.remediated(action.action, action.result);
+                }
+                self.view.remediation(&action);
+            }
+        }
+    }
+
+    /// Why the watch ends now, if it does.
+    fn finished(&self) -> Option<String> {
+        if let Some(n) = self.args.exit_after
+            && self.lines >= n
+        {
+            return Some(format!("{} finding lines (--exit-after {n})", self.lines));
+        }
+        if self.args.until_resolved
+            && self.passes > 0
+            && !self.open.iter().any(|f| f.severity >= Severity::Warning)
+        {
+            return Some("no critical or warning finding is open (--until-resolved)".into());
+        }
+        None
+    }
+}

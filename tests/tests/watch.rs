@@ -1,0 +1,317 @@
+//! `kai watch` end to end through the kai binary against the demo sandbox on a manual clock:
+//! backend's crash opens, is rolled back through the policy gate and resolves; metrics and
+//! probes show it; a dry run changes nothing; without approval the gate refuses.
+
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use kai_sandbox::{Clock, SandboxOptions, Scenario};
+use kai_tests::TestCluster;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout};
+
+/// The longest any one line may take to come (a failure, not a hang).
+const LINE: Duration = Duration::from_secs(90);
+
+async fn demo_on_manual_clock() -> TestCluster {
+    let scenario = Scenario::load("demo").unwrap();
+    let options = SandboxOptions {
+        clock: Some(Clock::manual(Clock::real().now())),
+        ..SandboxOptions::default()
+    };
+    TestCluster::start_with(scenario, options).await
+}
+
+struct Watch {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Watch {
+    fn start(tc: &TestCluster, args: &[&str]) -> Watch {
+        let mut cmd = tokio::process::Command::from(tc.kai());
+        cmd.arg("watch")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Watch {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next JSON line, or None once the watch ended.
+    async fn next(&mut self) -> Option<Value> {
+        let line = tokio::time::timeout(LINE, self.lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no line within {LINE:?}; saw {:#?}", self.seen))
+            .unwrap()?;
+        let v: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(v["time"].is_string(), "{v}");
+        self.seen.push(v.clone());
+        Some(v)
+    }
+
+    /// Lines up to and including the first that `want` accepts.
+    async fn until(&mut self, want: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            match self.next().await {
+                Some(v) if want(&v) => return v,
+                Some(_) => {}
+                None => panic!("the watch ended first; saw {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Reads to the end; the exit code and stderr.
+    async fn finish(mut self) -> (Option<i32>, String, Vec<Value>) {
+        while self.next().await.is_some() {}
+        let status = tokio::time::timeout(LINE, self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            e.read_to_string(&mut err).await.unwrap();
+        }
+        (status.code(), err, self.seen)
+    }
+}
+
+fn about(v: &Value, event: &str, name: &str, reason: &str) -> bool {
+    v["event"] == event && v["finding"]["name"] == name && v["finding"]["reason"] == reason
+}
+
+/// GET over plain HTTP/1.0: the status code and body.
+async fn get(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.unwrap();
+    let code = raw.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|x| x.1)
+        .unwrap_or("")
+        .to_string();
+    (code, body)
+}
+
+fn backend_image(tc: &TestCluster) -> String {
+    let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
+    let world = tc.sandbox.world();
+    let w = world.lock().unwrap();
+    let d = w.store.get(rt, "shop", "backend").unwrap();
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn backend_ready(tc: &TestCluster) -> i64 {
+    let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
+    let world = tc.sandbox.world();
+    let w = world.lock().unwrap();
+    let d = w.store.get(rt, "shop", "backend").unwrap();
+    d["status"]["readyReplicas"].as_i64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn rolls_back_backends_crash_and_reports_it_resolved_with_metrics() {
+    let tc = demo_on_manual_clock().await;
+    let mut w = Watch::start(
+        &tc,
+        &[
+            "-n",
+            "shop",
+            "--remediate",
+            "rollback",
+            "--yes",
+            "--output",
+            "json",
+            "--until-resolved",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--timeout",
+            "5m",
+        ],
+    );
+    let serving = w.until(|v| v["event"] == "serving").await;
+    let metrics = serving["metrics"].as_str().unwrap().to_string();
+    let base = metrics.trim_end_matches("/metrics").to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let synced = w.until(|v| v["event"] == "synced").await;
+    assert!(synced["objects"].as_u64().unwrap() > 5, "{synced}");
+    assert_eq!(get(&format!("{base}/readyz")).await.0, 200);
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+
+    let opened = w
+        .until(|v| about(v, "opened", "backend", "CrashLoopBackOff"))
+        .await;
+    let f = &opened["finding"];
+    assert_eq!(f["kind"], "deployment");
+    assert_eq!(f["namespace"], "shop");
+    assert_eq!(f["severity"], "critical");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("KeyError: 'DATABASE_URL'"),
+        "{f}"
+    );
+    let action = w.until(|v| v["event"] == "remediation").await;
+    assert_eq!(action["result"], "ok", "{action}");
+    assert_eq!(action["action"], "rollback");
+    assert_eq!(action["target"], "deployment shop/backend");
+    assert_eq!(action["from_revision"], 2);
+    assert_eq!(action["to_revision"], 1);
+    assert_eq!(backend_image(&tc), "shop/backend:1.3.2");
+
+    // The remediation is counted, and the open findings are exposed, while the watch runs.
+    let (code, text) = get(&metrics).await;
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("kai_remediations_total{action=\"rollback\",result=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kai_findings{namespace=\"shop\",kind=\"deployment\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("kai_diagnosis_duration_seconds_count "),
+        "{text}"
+    );
+    assert!(text.contains("kai_watch_ready 1"), "{text}");
+
+    // Simulated time brings revision 1's pods up; the watch sees it and ends by itself.
+    for _ in 0..120 {
+        if backend_ready(&tc) >= 2 {
+            break;
+        }
+        tc.sandbox.advance(jiff::SignedDuration::from_secs(2));
+    }
+    assert!(backend_ready(&tc) >= 2, "revision 1 never became ready");
+    let (code, err, seen) = w.finish().await;
+    assert_eq!(code, Some(0), "stderr: {err}\n{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|v| about(v, "resolved", "backend", "CrashLoopBackOff")),
+        "{seen:#?}"
+    );
+    assert_eq!(seen.last().unwrap()["event"], "done", "{seen:#?}");
+    // Exactly one rollback, through the gate, audited.
+    let rollbacks: Vec<&Value> = seen
+        .iter()
+        .filter(|v| v["event"] == "remediation")
+        .collect();
+    assert_eq!(rollbacks.len(), 1, "{rollbacks:#?}");
+    let audit = tc.audit();
+    assert_eq!(audit.len(), 1, "{audit:#?}");
+    assert_eq!(audit[0]["tool"], "rollout_undo");
+    assert_eq!(audit[0]["result"], "ok");
+    assert_eq!(audit[0]["decision"], "allowed");
+    let all = serde_json::to_string(&seen).unwrap();
+    for canary in ["CANARY", "S3CR3T", "eyJhbGciOiJIUzI1NiJ9"] {
+        assert!(!all.contains(canary), "{canary} leaked: {all}");
+    }
+}
+
+/// A watch that ends by itself, run to completion.
+async fn watch_to_end(tc: &TestCluster, args: &[&str]) -> std::process::Output {
+    let mut cmd = tc.kai();
+    cmd.arg("watch").args(args);
+    kai_tests::run(cmd, None).await
+}
+
+#[tokio::test]
+async fn dry_run_says_what_it_would_do_and_changes_nothing() {
+    let tc = demo_on_manual_clock().await;
+    let args = [
+        "-n",
+        "shop",
+        "--remediate",
+        "rollback",
+        "--dry-run",
+        "--output",
+        "json",
+    ];
+    let out = watch_to_end(
+        &tc,
+        &[&args[..], &["--exit-after", "1", "--timeout", "5m"]].concat(),
+    )
+    .await;
+    assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
+    let seen: Vec<Value> = kai_tests::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let action = seen
+        .iter()
+        .find(|v| v["event"] == "remediation")
+        .unwrap_or_else(|| panic!("{seen:#?}"));
+    assert_eq!(action["result"], "dry_run", "{action}");
+    assert!(
+        action["detail"]
+            .as_str()
+            .unwrap()
+            .contains("revision 2 (shop/backend:1.4.0) → revision 1 (shop/backend:1.3.2)"),
+        "{action}"
+    );
+    assert_eq!(backend_image(&tc), "shop/backend:1.4.0");
+    assert!(tc.audit().is_empty(), "{:#?}", tc.audit());
+}
+
+#[tokio::test]
+async fn without_approval_the_gate_refuses_and_audits_it() {
+    let tc = demo_on_manual_clock().await;
+    let args = ["-n", "shop", "--remediate", "rollback", "--exit-after", "1"];
+    let out = watch_to_end(&tc, &[&args[..], &["--timeout", "5m"]].concat()).await;
+    assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
+    let text = kai_tests::stdout(&out);
+    assert!(
+        text.contains("opened   critical deployment shop/backend CrashLoopBackOff"),
+        "{text}"
+    );
+    assert!(
+        text.contains("remediation denied: rollback deployment shop/backend (revision 2 → 1"),
+        "{text}"
+    );
+    assert_eq!(backend_image(&tc), "shop/backend:1.4.0");
+    let audit = tc.audit();
+    assert_eq!(audit.len(), 1, "{audit:#?}");
+    assert_eq!(audit[0]["tool"], "rollout_undo");
+    assert_ne!(audit[0]["result"], "ok");
+}
+
+#[tokio::test]
+async fn in_a_pod_without_a_kubeconfig_kai_uses_the_in_cluster_config() {
+    // No kubeconfig, but the environment of a pod: kai takes the service account's config
+    // (here there is no token mounted, so it says exactly that, in one line).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = kai_tests::kai_command(dir.path());
+    cmd.env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", "1")
+        .args(["watch", "-n", "shop"]);
+    let out = kai_tests::run(cmd, None).await;
+    let err = kai_tests::stderr(&out);
+    assert_eq!(kai_tests::code(&out), 2, "{}", kai_tests::explain(&out));
+    assert!(
+        err.contains("no kubeconfig, and the in-cluster service account config failed"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
