@@ -347,7 +347,7 @@ pub struct SandboxArgs {
     pub list: bool,
     /// Serve a generated cluster with this many pods instead of a scenario (benchmarks; at
     /// most 200000, as every pod is kept in memory).
-    #[arg(long, value_name = "N", value_parser = crate::sandbox_cmd::parse_pod_count)]
+    #[arg(long, value_name = "N", value_parser = parse_pod_count)]
     pub generate_pods: Option<usize>,
     /// Added latency on every API request, in milliseconds.
     #[arg(long, value_name = "MS")]
@@ -447,5 +447,23 @@ pub fn check_not_a_typo(question: &[String]) -> anyhow::Result<()> {
             "unknown command \"{first}\"; did you mean `kai {s}`? (to ask a question, use more words: kai \"is {first} ok\")"
         ))),
         None => Ok(()),
+    }
+}
+
+/// The most pods `--generate-pods` makes: the sandbox keeps every object in memory (about
+/// 10 KB a pod with its owners and events), so larger counts would exhaust the machine.
+pub const MAX_GENERATED_PODS: usize = 200_000;
+
+/// Parses `--generate-pods N`: a whole number from 1 to [`MAX_GENERATED_PODS`].
+pub fn parse_pod_count(s: &str) -> Result<usize, String> {
+    let n: u128 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of pods from 1 to {MAX_GENERATED_PODS}"))?;
+    match usize::try_from(n) {
+        Ok(n) if (1..=MAX_GENERATED_PODS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "at most {MAX_GENERATED_PODS} pods (the sandbox keeps every pod in memory), at least 1"
+        )),
     }
 }

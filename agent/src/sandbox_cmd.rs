@@ -9,24 +9,6 @@ use kai_sandbox::{Faults, Sandbox, SandboxOptions, Scenario};
 use crate::cli::SandboxArgs;
 use crate::{exit, usage};
 
-/// The most pods `--generate-pods` makes: the sandbox keeps every object in memory (about
-/// 10 KB a pod with its owners and events), so larger counts would exhaust the machine.
-pub const MAX_GENERATED_PODS: usize = 200_000;
-
-/// Parses `--generate-pods N`: a whole number from 1 to [`MAX_GENERATED_PODS`].
-pub fn parse_pod_count(s: &str) -> Result<usize, String> {
-    let n: u128 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("expected a number of pods from 1 to {MAX_GENERATED_PODS}"))?;
-    match usize::try_from(n) {
-        Ok(n) if (1..=MAX_GENERATED_PODS).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "at most {MAX_GENERATED_PODS} pods (the sandbox keeps every pod in memory), at least 1"
-        )),
-    }
-}
-
 /// A sandbox served in-process for one run, with its kubeconfig in a temporary file.
 pub struct Embedded {
     /// The running sandbox: held so it serves for the whole run.
