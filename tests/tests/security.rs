@@ -6,7 +6,7 @@ use std::process::Output;
 
 use kai_sandbox::{SandboxOptions, Scenario};
 use kai_tests::model::{Scripted, ScriptedModel};
-use kai_tests::{TestCluster, code, explain, run, stderr};
+use kai_tests::{TestCluster, code, explain, run, stderr, stdout};
 use serde_json::json;
 
 /// `demo` plus a deployment in a protected namespace to aim at.
@@ -156,6 +156,22 @@ async fn a_loose_match_never_takes_a_write_out_of_the_users_namespace() {
     let o = run(cmd, None).await;
     assert_eq!(code(&o), 0, "{}", explain(&o));
     assert_eq!(tc.replicas("shop", "frontend"), 0);
+
+    // A read may follow the loose match across namespaces, and says where it found the object.
+    let mut cmd = tc.kai();
+    cmd.args(["-n", "default", "describe backend"]);
+    let o = run(cmd, None).await;
+    assert_eq!(code(&o), 0, "{}", explain(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("(Found deployment backend in namespace shop, not in default.)"),
+        "{out}"
+    );
+    // Looking in the object's own namespace, there is nothing to say.
+    let mut cmd = tc.kai();
+    cmd.args(["-n", "shop", "describe backend"]);
+    let o = run(cmd, None).await;
+    assert!(!stdout(&o).contains("(Found "), "{}", stdout(&o));
 }
 
 /// After a protected-namespace refusal, the advice is about the rule, never `--yes`; and a

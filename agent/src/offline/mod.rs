@@ -143,6 +143,22 @@ impl Ctx<'_> {
     }
 }
 
+/// Where a loose name match found the question's object, when that is not the namespace the
+/// user is looking in (`-n`, the context's, or one the question names): reads may cross
+/// namespaces to find it, and must say so. Not repeated when the question refers back to the
+/// object of the last answer.
+fn found_elsewhere(q: &Query, conv: &Conversation, current: &str) -> Option<String> {
+    let t = q.target.as_ref()?;
+    let looked = q.namespace.as_deref().unwrap_or(current);
+    if q.all || t.namespace.is_empty() || t.namespace == looked || conv.last.as_ref() == Some(t) {
+        return None;
+    }
+    Some(format!(
+        "(Found {} {} in namespace {}, not in {looked}.)",
+        t.kind, t.name, t.namespace
+    ))
+}
+
 /// Answers `question` about `cluster` without a model; `conv` is the conversation so far
 /// (empty for a one-shot question) and learns what this answer was about.
 pub async fn answer(
@@ -167,6 +183,9 @@ pub async fn answer(
             .map(|(was, is)| format!("\"{was}\" as {is}"))
             .collect();
         a.text = format!("(Reading {}.)\n\n{}", read.join(", "), a.text);
+    }
+    if let Some(note) = found_elsewhere(&q, conv, cluster.ns(None)) {
+        a.text = format!("{note}\n\n{}", a.text);
     }
     if a.target.is_none() {
         a.target = q.target.clone();
