@@ -147,6 +147,18 @@ pub fn kai_terminal_command(home: &Path) -> Command {
     c
 }
 
+/// `cmd` (usually [`kai_terminal_command`]) on a pseudo-terminal, escape codes stripped, each
+/// expectation bounded to 30 s.
+pub fn on_pty(cmd: Command) -> rexpect::session::PtySession {
+    rexpect::session::spawn_with_options(
+        cmd,
+        rexpect::reader::Options::new()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("spawn kai under a pty")
+}
+
 /// Runs a command to completion off the async runtime (so an in-process sandbox keeps
 /// serving), feeding `stdin` if given.
 pub async fn run(mut cmd: Command, stdin: Option<&str>) -> Output {

@@ -7,9 +7,7 @@
 use std::process::Output;
 
 use kai_tests::model::{Scripted, ScriptedModel};
-use kai_tests::{TestCluster, explain, kai_terminal_command, run};
-use rexpect::reader::Options;
-use rexpect::session::spawn_with_options;
+use kai_tests::{TestCluster, explain, kai_terminal_command, on_pty, run};
 use serde_json::json;
 
 const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/canaries.yaml");
@@ -250,13 +248,7 @@ async fn the_repl_history_file_keeps_no_secret() {
         cmd.arg("--kubeconfig")
             .arg(&t.kubeconfig)
             .args(["-n", "vault"]);
-        let mut p = spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(30_000))
-                .strip_ansi_escape_codes(true),
-        )
-        .expect("spawn kai under a pty");
+        let mut p = on_pty(cmd);
         p.exp_string("(offline) > ").expect("prompt");
         p.send_line(QUESTION).expect("send");
         let answer = p.exp_string("(offline) > ").expect("answer");

@@ -2,9 +2,7 @@
 //! the last object; `help` and `exit` work without the slash. Driven through a pseudo-terminal
 //! against the demo sandbox.
 
-use kai_tests::{TestCluster, kai_terminal_command};
-use rexpect::reader::Options;
-use rexpect::session::spawn_with_options;
+use kai_tests::{TestCluster, kai_terminal_command, on_pty};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pronouns_and_ellipsis_follow_the_last_object() {
@@ -15,13 +13,7 @@ async fn pronouns_and_ellipsis_follow_the_last_object() {
     tokio::task::spawn_blocking(move || {
         let mut cmd = kai_terminal_command(&home_path);
         cmd.arg("--kubeconfig").arg(&t.kubeconfig);
-        let mut p = spawn_with_options(
-            cmd,
-            Options::new()
-                .timeout_ms(Some(30_000))
-                .strip_ansi_escape_codes(true),
-        )
-        .expect("spawn kai under a pty");
+        let mut p = on_pty(cmd);
         p.exp_string("(offline) > ").unwrap();
         p.send_line("help").unwrap();
         p.exp_string("/namespace").unwrap();

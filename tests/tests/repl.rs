@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use kai_sandbox::resources::by_plural;
 use kai_tests::model::{Scripted, ScriptedModel, Style};
-use kai_tests::{TestCluster, kai_terminal_command};
-use rexpect::reader::Options;
-use rexpect::session::{PtySession, spawn_with_options};
+use kai_tests::{TestCluster, kai_terminal_command, on_pty};
+use rexpect::session::PtySession;
 use serde_json::{Value, json};
-
-const TIMEOUT_MS: u64 = 30_000;
 
 /// Starts `kai` (the REPL: no question, on a terminal) against the test cluster.
 fn spawn_repl(tc: &TestCluster, home: &Path, extra: &[&str], env: &[(&str, &str)]) -> PtySession {
@@ -20,13 +17,7 @@ fn spawn_repl(tc: &TestCluster, home: &Path, extra: &[&str], env: &[(&str, &str)
     for (k, v) in env {
         cmd.env(k, v);
     }
-    spawn_with_options(
-        cmd,
-        Options::new()
-            .timeout_ms(Some(TIMEOUT_MS))
-            .strip_ansi_escape_codes(true),
-    )
-    .expect("spawn kai under a pty")
+    on_pty(cmd)
 }
 
 /// Starts the REPL talking to the scripted model at `url`.

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Ctx, Out, finding, label_selector_selects, labels_text, map_selects, name_of, ns_of};
+use kube::core::SelectorExt;
+
+use super::{Ctx, Out, finding, labels_text, map_selects, name_of, ns_of, selector_of};
 use crate::diagnosis::Severity;
 use crate::pods::is_ready;
 
@@ -391,10 +393,12 @@ pub(crate) fn network_policies(ctx: &Ctx<'_>, out: &mut Out) {
         let empty = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
             && sel.match_expressions.as_ref().is_none_or(Vec::is_empty);
         if !empty && ctx.pods_complete() {
-            let selects_any = ctx
-                .pods_in(ns)
-                .iter()
-                .any(|p| label_selector_selects(sel, p.metadata.labels.as_ref()));
+            let empty = BTreeMap::new();
+            let selects_any = selector_of(sel).is_some_and(|s| {
+                ctx.pods_in(ns)
+                    .iter()
+                    .any(|p| s.matches(p.metadata.labels.as_ref().unwrap_or(&empty)))
+            });
             if !selects_any {
                 out.push(finding(
                     Severity::Info,

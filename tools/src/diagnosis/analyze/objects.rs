@@ -85,7 +85,13 @@ pub(crate) fn label_selector_selects(
     labels: Option<&BTreeMap<String, String>>,
 ) -> bool {
     let empty = BTreeMap::new();
-    Selector::try_from(sel.clone()).is_ok_and(|s| s.matches(labels.unwrap_or(&empty)))
+    selector_of(sel).is_some_and(|s| s.matches(labels.unwrap_or(&empty)))
+}
+
+/// A LabelSelector as kube's [`Selector`], built once to match many label sets; None for a
+/// selector the API would reject.
+pub(crate) fn selector_of(sel: &LabelSelector) -> Option<Selector> {
+    Selector::try_from(sel.clone()).ok()
 }
 
 /// `a=1,b=2`.
