@@ -286,6 +286,16 @@ async fn a_selector_or_namespace_matching_nothing_says_so() {
     // The selector that does match is checked as before.
     let o = health(&tc, &["-n", "web", "-l", "app=web"]).await;
     assert_eq!(code(&o), 0, "{}", explain(&o));
+    // PVCs are read for the whole namespace whatever the selector: demo's shop has one, and a
+    // selector that matches nothing there still says so.
+    let demo = TestCluster::start("demo").await;
+    let o = health(&demo, &["-n", "shop", "-l", "app=typo"]).await;
+    assert_eq!(code(&o), 2, "{}", explain(&o));
+    assert!(
+        stdout(&o).contains("Nothing to check: selector app=typo"),
+        "{}",
+        explain(&o)
+    );
     // A namespace that exists but holds nothing.
     let o = health(&tc, &["-n", "default"]).await;
     assert_eq!(code(&o), 2, "{}", explain(&o));

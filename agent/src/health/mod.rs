@@ -129,7 +129,8 @@ impl ClusterResult {
             && !["pods", "deployments", "services"]
                 .iter()
                 .any(|k| r.unreadable.iter().any(|u| u == k))
-            && c.pods + c.workloads + c.services + c.pvcs == 0
+            // PVCs are read for the whole scope, selector or not, so they prove nothing here.
+            && c.pods + c.workloads + c.services == 0
     }
 }
 
