@@ -122,6 +122,27 @@ fn backend_image(tc: &TestCluster) -> String {
         .to_string()
 }
 
+/// Advances the sandbox's clock a second at a time until `reached` holds (bounded).
+fn advance_until(tc: &TestCluster, what: &str, reached: impl Fn(&TestCluster) -> bool) {
+    for _ in 0..300 {
+        if reached(tc) {
+            return;
+        }
+        tc.sandbox.advance(jiff::SignedDuration::from_secs(1));
+    }
+    assert!(reached(tc), "{what}: never reached on the sandbox's clock");
+}
+
+/// The watch's next rollback (not a follower's deferral): done, from and to these revisions.
+async fn rolled_back(w: &mut Watch, from: i64, to: i64) {
+    let action = w
+        .until(|v| v["event"] == "remediation" && v["result"] != "not_leader")
+        .await;
+    assert_eq!(action["result"], "ok", "{action}");
+    assert_eq!(action["from_revision"].as_i64(), Some(from), "{action}");
+    assert_eq!(action["to_revision"].as_i64(), Some(to), "{action}");
+}
+
 fn backend_ready(tc: &TestCluster) -> i64 {
     let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
     let world = tc.sandbox.world();
@@ -198,13 +219,9 @@ async fn rolls_back_backends_crash_and_reports_it_resolved_with_metrics() {
     assert!(text.contains("kai_watch_ready 1"), "{text}");
 
     // Simulated time brings revision 1's pods up; the watch sees it and ends by itself.
-    for _ in 0..120 {
-        if backend_ready(&tc) >= 2 {
-            break;
-        }
-        tc.sandbox.advance(jiff::SignedDuration::from_secs(2));
-    }
-    assert!(backend_ready(&tc) >= 2, "revision 1 never became ready");
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
     let (code, err, seen) = w.finish().await;
     assert_eq!(code, Some(0), "stderr: {err}\n{seen:#?}");
     assert!(
@@ -314,4 +331,132 @@ async fn in_a_pod_without_a_kubeconfig_kai_uses_the_in_cluster_config() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Sets backend's image, as `kubectl set image` would, and lets the controllers run.
+fn set_backend_image(tc: &TestCluster, image: &str) {
+    let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
+    let world = tc.sandbox.world();
+    let mut w = world.lock().unwrap();
+    let mut d = (*w.store.get(rt, "shop", "backend").unwrap()).clone();
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = image.into();
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    w.store.update(rt, d).unwrap();
+    w.reconcile();
+}
+
+/// Whether a pod of backend waits in CrashLoopBackOff.
+fn backend_crash_loops(tc: &TestCluster) -> bool {
+    let rt = kai_sandbox::resources::by_plural("", "pods").unwrap();
+    let world = tc.sandbox.world();
+    let w = world.lock().unwrap();
+    w.store.list(rt, Some("shop")).iter().any(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("backend-"))
+            && p["status"]["containerStatuses"]
+                .to_string()
+                .contains("CrashLoopBackOff")
+    })
+}
+
+fn leads(v: &Value, leader: bool) -> bool {
+    v["event"] == "leadership" && v["leader"] == leader
+}
+
+#[tokio::test]
+async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
+    let tc = demo_on_manual_clock().await;
+    let args = [
+        "-n",
+        "shop",
+        "--remediate",
+        "rollback",
+        "--yes",
+        "--output",
+        "json",
+        "--leader-elect",
+        "--lease-namespace",
+        "shop",
+        "--lease-duration",
+        "2s",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--timeout",
+        "5m",
+    ];
+    let mut a = Watch::start(&tc, &args);
+    let said = a.until(|v| leads(v, true)).await;
+    let a_id = said["identity"].as_str().unwrap().to_string();
+    assert_eq!(said["lease"], "shop/kai-watch", "{said}");
+    let mut b = Watch::start(&tc, &args);
+    let b_metrics = b.until(|v| v["event"] == "serving").await["metrics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let follower = b.until(|v| v["event"] == "leadership").await;
+    assert_eq!(follower["leader"], false, "{follower}");
+    assert_eq!(follower["role"], "follower", "{follower}");
+    assert_eq!(follower["holder"], a_id.as_str(), "{follower}");
+    let b_id = follower["identity"].as_str().unwrap().to_string();
+    assert_ne!(a_id, b_id);
+
+    // The leader rolls back; the follower sees the same crash and leaves it alone.
+    rolled_back(&mut a, 2, 1).await;
+    b.until(|v| about(v, "opened", "backend", "CrashLoopBackOff"))
+        .await;
+    let (_, text) = get(&b_metrics).await;
+    assert!(text.contains("kai_leader 0"), "{text}");
+    assert!(!text.contains("result=\"ok\""), "{text}");
+    // The Lease is a real object: kubectl and kube clients see its holder.
+    {
+        let rt = kai_sandbox::resources::by_plural("coordination.k8s.io", "leases").unwrap();
+        let world = tc.sandbox.world();
+        let w = world.lock().unwrap();
+        let lease = w.store.get(rt, "shop", "kai-watch").unwrap();
+        assert_eq!(lease["spec"]["holderIdentity"], a_id.as_str(), "{lease}");
+    }
+
+    // Revision 1 (now 3) comes up.
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
+
+    // The leader is stopped as Kubernetes stops a pod: it gives the lease up on the way out.
+    let pid = a.child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, err, seen_a) = a.finish().await;
+    assert_eq!(code, Some(0), "stderr: {err}\n{seen_a:#?}");
+    assert_eq!(seen_a.last().unwrap()["event"], "done", "{seen_a:#?}");
+
+    // The follower takes over, and it is the one that acts on the next failing revision.
+    let took = b.until(|v| leads(v, true)).await;
+    assert_eq!(took["identity"], b_id.as_str(), "{took}");
+    let (_, text) = get(&b_metrics).await;
+    assert!(text.contains("kai_leader 1"), "{text}");
+    set_backend_image(&tc, "shop/backend:1.4.0");
+    advance_until(&tc, "the new revision never crash-looped", |tc| {
+        backend_crash_loops(tc)
+    });
+    rolled_back(&mut b, 4, 3).await;
+    b.child.kill().await.unwrap();
+    let (_, _, seen_b) = b.finish().await;
+
+    // Exactly one rollback per failing revision across both replicas, each audited once.
+    let oks: Vec<&Value> = seen_a
+        .iter()
+        .chain(seen_b.iter())
+        .filter(|v| v["event"] == "remediation" && v["result"] == "ok")
+        .collect();
+    assert_eq!(oks.len(), 2, "{oks:#?}");
+    let audit = tc.audit();
+    assert_eq!(audit.len(), 2, "{audit:#?}");
+    assert!(audit.iter().all(|a| a["result"] == "ok"), "{audit:#?}");
 }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use kai_tools::Cluster;
 use kai_tools::diagnosis::{Finding, Scope, Severity, diagnose};
+use kai_tools::lease::{Leadership, LeaseOptions, MIN_DURATION};
 use kai_tools::live::{self, FeedEvent, FeedOptions};
 use tokio::time::Instant;
 
@@ -79,6 +80,20 @@ pub struct WatchArgs {
     /// Diagnose the whole scope again this often, for findings that come with time alone.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::health::parse_duration)]
     pub resync: Duration,
+    /// Elect one leader among replicas with a Lease: only the leader remediates, the others
+    /// watch and report.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// With --leader-elect: the Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "kai-watch")]
+    pub lease_name: String,
+    /// With --leader-elect: the Lease's namespace (default: the watch's namespace, in a pod its own).
+    #[arg(long, value_name = "NS")]
+    pub lease_namespace: Option<String>,
+    /// With --leader-elect: how long a leader's term lasts unrenewed (a dead leader is replaced
+    /// within it; at least 2s).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::health::parse_duration)]
+    pub lease_duration: Duration,
 }
 
 /// Changes arriving within this time are diagnosed in one pass.
@@ -116,6 +131,8 @@ struct Watch<'a> {
     scope: Scope,
     open: Open,
     remediator: Option<Remediator>,
+    /// With --leader-elect: this replica's part in the election.
+    leader: Option<Leadership>,
     metrics: metrics::Shared,
     lines: usize,
     passes: usize,
@@ -138,6 +155,9 @@ pub async fn run(
         return Err(crate::usage(
             "--max-per-hour must be at least 1 with --remediate",
         ));
+    }
+    if args.leader_elect && args.lease_duration < MIN_DURATION {
+        return Err(crate::usage("--lease-duration must be at least 2s"));
     }
     let selector = args.selector.clone().filter(|s| !s.trim().is_empty());
     let ns = if args.all_namespaces {
@@ -165,6 +185,14 @@ pub async fn run(
         .request
         .saturating_sub(Duration::from_secs(5))
         .max(Duration::from_secs(1));
+    let leader = if args.leader_elect {
+        Some(elect(&cluster, args, view).await?)
+    } else {
+        None
+    };
+    if let Ok(mut m) = metrics.lock() {
+        m.set_leader(leader.is_none());
+    }
     let (feed, mut rx) = live::start(
         &cluster,
         &FeedOptions {
@@ -183,6 +211,7 @@ pub async fn run(
         remediator: args
             .remediate
             .map(|_| Remediator::new(args.dry_run, args.cooldown, args.max_per_hour)),
+        leader,
         metrics,
         lines: 0,
         passes: 0,
@@ -191,6 +220,9 @@ pub async fn run(
     let mut dirty = Dirty::default();
     let mut due: Option<Instant> = None;
     let mut resync = tokio::time::interval_at(Instant::now() + args.resync, args.resync);
+    // Made once: a signal between two turns of the loop is not lost.
+    let stop = stop_signal(w.leader.is_some());
+    tokio::pin!(stop);
     loop {
         tokio::select! {
             ev = rx.recv() => {
@@ -240,12 +272,84 @@ pub async fn run(
                     continue;
                 }
                 if let Some(why) = w.finished() {
-                    w.view.done(&why);
-                    return Ok(crate::exit::OK);
+                    return Ok(w.end(&why).await);
                 }
+            }
+            now = leadership(w.leader.as_mut()) => match now {
+                Some(leads) => w.lead(leads).await,
+                None => {
+                    // The election task ended (it cannot, while the watch holds its channel):
+                    // without it this replica must not act.
+                    w.view.election_ended();
+                    if let Some(l) = w.leader.take() {
+                        l.release().await;
+                    }
+                    w.remediator = None;
+                }
+            },
+            () = &mut stop => {
+                return Ok(w.end("stopped by a signal; the lease is released").await);
             }
         }
     }
+}
+
+/// Creates the Lease if needed, starts competing for it and says this replica follows until
+/// it is elected.
+async fn elect(cluster: &Cluster, args: &WatchArgs, view: View) -> anyhow::Result<Leadership> {
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| cluster.namespace.clone());
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kai".into());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let options = LeaseOptions {
+        name: args.lease_name.clone(),
+        namespace,
+        identity: format!("{host}_{}_{stamp:08x}", std::process::id()),
+        duration: args.lease_duration,
+    };
+    let l = Leadership::start(cluster, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("leader election: {}", e.masked()))?;
+    let holder = l
+        .holder()
+        .await
+        .ok()
+        .and_then(|h| h.identity.filter(|_| h.current));
+    view.leadership(false, &l, holder.as_deref());
+    Ok(l)
+}
+
+/// The next change of leadership; never, without leader election.
+async fn leadership(l: Option<&mut Leadership>) -> Option<bool> {
+    match l {
+        Some(l) => l.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM or Ctrl-C, when the watch holds a lease to give up on the way out; else never
+/// (the default handling ends the process).
+async fn stop_signal(catch: bool) {
+    if !catch {
+        return std::future::pending().await;
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Sleeps until `due`, or forever when nothing is due.
@@ -313,13 +417,59 @@ impl Watch<'_> {
             if c.transition == Transition::Resolved {
                 continue;
             }
-            if let Some(action) = r.consider(self.cluster, self.gate, &c.finding).await {
-                if let Ok(mut m) = self.metrics.lock() {
+            let leader = self.leader.as_ref();
+            if let Some(action) = r
+                .consider(self.cluster, self.gate, leader, &c.finding)
+                .await
+            {
+                if action.result != "not_leader"
+                    && let Ok(mut m) = self.metrics.lock()
+                {
                     m.remediated(action.action, action.result);
                 }
                 self.view.remediation(&action);
             }
         }
+    }
+
+    /// Leadership changed: say so, and a new leader considers what is open now (what it left
+    /// to the old leader may still be failing).
+    async fn lead(&mut self, leads: bool) {
+        if let Ok(mut m) = self.metrics.lock() {
+            m.set_leader(leads);
+        }
+        let Some(l) = self.leader.as_ref() else {
+            return;
+        };
+        let holder = if leads {
+            None
+        } else {
+            l.holder()
+                .await
+                .ok()
+                .and_then(|h| h.identity.filter(|_| h.current))
+        };
+        self.view.leadership(leads, l, holder.as_deref());
+        if leads && self.passes > 0 {
+            let open: Vec<diff::Change> = self
+                .open
+                .iter()
+                .map(|f| diff::Change {
+                    transition: Transition::Opened,
+                    finding: f.clone(),
+                })
+                .collect();
+            self.remediate(&open).await;
+        }
+    }
+
+    /// Ends the watch: the last line, and the lease given up so another replica leads at once.
+    async fn end(&mut self, why: &str) -> u8 {
+        self.view.done(why);
+        if let Some(l) = self.leader.take() {
+            l.release().await;
+        }
+        crate::exit::OK
     }
 
     /// Why the watch ends now, if it does.
