@@ -578,3 +578,34 @@ async fn a_crash_loop_stays_open_while_its_pods_run_between_restarts() {
     );
 }
 
+#[tokio::test]
+async fn exit_after_n_prints_exactly_n_finding_lines_though_one_pass_finds_more() {
+    let scenario = Scenario::load("more-failures").unwrap();
+    let tc = TestCluster::start_with(scenario, kai_tests::manual_clock()).await;
+    let out = watch_to_end(
+        &tc,
+        &[
+            "-A",
+            "--output",
+            "json",
+            "--exit-after",
+            "2",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .await;
+    assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
+    let seen: Vec<Value> = kai_tests::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = seen
+        .iter()
+        .filter(|v| ["opened", "changed", "resolved"].contains(&v["event"].as_str().unwrap()))
+        .count();
+    assert_eq!(findings, 2, "{seen:#?}");
+    let done = seen.last().unwrap();
+    assert_eq!(done["event"], "done", "{seen:#?}");
+    assert_eq!(done["reason"], "2 finding lines (--exit-after 2)", "{done}");
+}

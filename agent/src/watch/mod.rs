@@ -438,7 +438,11 @@ impl Watch<'_> {
             .hold(self.cluster, self.open.iter(), &covered, &found)
             .await;
         found.extend(held);
-        let changes = self.open.apply(&covered, found);
+        let mut changes = self.open.apply(&covered, found);
+        // --exit-after N means N lines, even when one pass brings more.
+        if let Some(n) = self.args.exit_after {
+            changes.truncate(n.saturating_sub(self.lines));
+        }
         if let Ok(mut m) = self.metrics.lock() {
             m.observe_diagnosis(started.elapsed());
             m.set_findings(self.open.iter());
