@@ -348,21 +348,6 @@ fn set_backend_image(tc: &TestCluster, image: &str) {
     w.reconcile();
 }
 
-/// Whether a pod of backend waits in CrashLoopBackOff.
-fn backend_crash_loops(tc: &TestCluster) -> bool {
-    let rt = kai_sandbox::resources::by_plural("", "pods").unwrap();
-    let world = tc.sandbox.world();
-    let w = world.lock().unwrap();
-    w.store.list(rt, Some("shop")).iter().any(|p| {
-        p["metadata"]["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("backend-"))
-            && p["status"]["containerStatuses"]
-                .to_string()
-                .contains("CrashLoopBackOff")
-    })
-}
-
 fn leads(v: &Value, leader: bool) -> bool {
     v["event"] == "leadership" && v["leader"] == leader
 }
@@ -443,7 +428,7 @@ async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
     assert!(text.contains("kai_leader 1"), "{text}");
     set_backend_image(&tc, "shop/backend:1.4.0");
     advance_until(&tc, "the new revision never crash-looped", |tc| {
-        backend_crash_loops(tc)
+        backend_states(tc).1 > 0
     });
     rolled_back(&mut b, 4, 3).await;
     b.child.kill().await.unwrap();
