@@ -366,8 +366,10 @@ async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
         "--leader-elect",
         "--lease-namespace",
         "shop",
+        // Long enough that a starved test machine does not cost the leader its lease; the
+        // handover below is by release, not by expiry.
         "--lease-duration",
-        "2s",
+        "10s",
         "--metrics-addr",
         "127.0.0.1:0",
         "--timeout",

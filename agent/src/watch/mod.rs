@@ -22,7 +22,7 @@ use kai_tools::live::{self, FeedEvent, FeedOptions};
 use tokio::time::Instant;
 
 use crate::policy::Gate;
-use diff::{Covered, Open, Transition};
+use diff::{Change, Covered, Open, Transition};
 use remediate::Remediator;
 use settle::Settle;
 use view::View;
@@ -440,8 +440,10 @@ impl Watch<'_> {
         found.extend(held);
         let mut changes = self.open.apply(&covered, found);
         // --exit-after N means N lines, even when one pass brings more.
-        if let Some(n) = self.args.exit_after {
-            changes.truncate(n.saturating_sub(self.lines));
+        let room = self.args.exit_after.map(|n| n.saturating_sub(self.lines));
+        let cut = room.is_some_and(|r| r < changes.len());
+        if let Some(r) = room {
+            changes.truncate(r);
         }
         if let Ok(mut m) = self.metrics.lock() {
             m.observe_diagnosis(started.elapsed());
@@ -451,7 +453,29 @@ impl Watch<'_> {
             self.view.finding(c);
             self.lines += 1;
         }
-        self.remediate(&changes).await;
+        // What opened or changed first, then what stays open where this pass looked: a
+        // Deployment may get a new failing revision under a finding that never closed (the
+        // tried-once rule keeps this from repeating an action). Not past --exit-after's cut.
+        let mut candidates: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| c.transition != Transition::Resolved)
+            .collect();
+        if !cut {
+            let seen: BTreeSet<diff::Key> =
+                candidates.iter().map(|c| diff::key(&c.finding)).collect();
+            candidates.extend(
+                self.open
+                    .iter()
+                    .filter(|f| covered.covers(f) && Remediator::wants(f))
+                    .filter(|f| !seen.contains(&diff::key(f)))
+                    .map(|f| Change {
+                        transition: Transition::Changed,
+                        finding: f.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        self.remediate(&candidates).await;
         true
     }
 
