@@ -348,21 +348,6 @@ fn set_backend_image(tc: &TestCluster, image: &str) {
     w.reconcile();
 }
 
-/// Whether a pod of backend waits in CrashLoopBackOff.
-fn backend_crash_loops(tc: &TestCluster) -> bool {
-    let rt = kai_sandbox::resources::by_plural("", "pods").unwrap();
-    let world = tc.sandbox.world();
-    let w = world.lock().unwrap();
-    w.store.list(rt, Some("shop")).iter().any(|p| {
-        p["metadata"]["name"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("backend-"))
-            && p["status"]["containerStatuses"]
-                .to_string()
-                .contains("CrashLoopBackOff")
-    })
-}
-
 fn leads(v: &Value, leader: bool) -> bool {
     v["event"] == "leadership" && v["leader"] == leader
 }
@@ -381,8 +366,10 @@ async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
         "--leader-elect",
         "--lease-namespace",
         "shop",
+        // Long enough that a starved test machine does not cost the leader its lease; the
+        // handover below is by release, not by expiry.
         "--lease-duration",
-        "2s",
+        "10s",
         "--metrics-addr",
         "127.0.0.1:0",
         "--timeout",
@@ -443,7 +430,7 @@ async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
     assert!(text.contains("kai_leader 1"), "{text}");
     set_backend_image(&tc, "shop/backend:1.4.0");
     advance_until(&tc, "the new revision never crash-looped", |tc| {
-        backend_crash_loops(tc)
+        backend_states(tc).1 > 0
     });
     rolled_back(&mut b, 4, 3).await;
     b.child.kill().await.unwrap();
@@ -459,4 +446,153 @@ async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
     let audit = tc.audit();
     assert_eq!(audit.len(), 2, "{audit:#?}");
     assert!(audit.iter().all(|a| a["result"] == "ok"), "{audit:#?}");
+}
+
+/// The states of backend's containers: (running, waiting in CrashLoopBackOff) pods.
+fn backend_states(tc: &TestCluster) -> (usize, usize) {
+    let rt = kai_sandbox::resources::by_plural("", "pods").unwrap();
+    let world = tc.sandbox.world();
+    let w = world.lock().unwrap();
+    let pods = w.store.list(rt, Some("shop"));
+    let backend = pods.iter().filter(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("backend-"))
+    });
+    let (mut running, mut looping) = (0, 0);
+    for p in backend {
+        let state = &p["status"]["containerStatuses"][0]["state"];
+        if state["running"].is_object() {
+            running += 1;
+        }
+        if state["waiting"]["reason"] == "CrashLoopBackOff" {
+            looping += 1;
+        }
+    }
+    (running, looping)
+}
+
+/// Diagnosis passes the watch has made, from its metrics.
+async fn passes(metrics: &str) -> u64 {
+    let (_, text) = get(metrics).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("kai_diagnosis_duration_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Advances the sandbox's clock until `reached` holds, then waits (bounded) for the watch to
+/// diagnose what changed.
+async fn step_until(
+    tc: &TestCluster,
+    metrics: &str,
+    what: &str,
+    reached: impl Fn(&TestCluster) -> bool,
+) {
+    let before = passes(metrics).await;
+    advance_until(tc, what, reached);
+    let deadline = tokio::time::Instant::now() + LINE;
+    while passes(metrics).await <= before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: the watch never diagnosed it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crash_loop_stays_open_while_its_pods_run_between_restarts() {
+    let tc = demo_on_manual_clock().await;
+    let mut w = Watch::start(
+        &tc,
+        &[
+            "-n",
+            "shop",
+            "--output",
+            "json",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--timeout",
+            "5m",
+        ],
+    );
+    let metrics = w.until(|v| v["event"] == "serving").await["metrics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.until(|v| about(v, "opened", "backend", "CrashLoopBackOff"))
+        .await;
+    // Two turns of the crash loop: the back-off ends, the containers run (and the finding's
+    // condition is absent for that while), they crash and back off again.
+    for turn in 0..2 {
+        step_until(&tc, &metrics, &format!("turn {turn}: running"), |tc| {
+            backend_states(tc).0 > 0
+        })
+        .await;
+        step_until(
+            &tc,
+            &metrics,
+            &format!("turn {turn}: crash-looping"),
+            |tc| backend_states(tc).1 > 0 && backend_states(tc).0 == 0,
+        )
+        .await;
+    }
+    // A fixed image: the crash-looping pods are replaced, and the finding resolves at once.
+    set_backend_image(&tc, "shop/backend:1.3.2");
+    step_until(&tc, &metrics, "fixed", |tc| backend_ready(tc) >= 2).await;
+    w.until(|v| about(v, "resolved", "backend", "CrashLoopBackOff"))
+        .await;
+    w.child.kill().await.unwrap();
+    let (_, _, seen) = w.finish().await;
+    let about_backend: Vec<&Value> = seen
+        .iter()
+        .filter(|v| {
+            v["finding"]["name"] == "backend" && v["finding"]["reason"] == "CrashLoopBackOff"
+        })
+        .collect();
+    let events: Vec<&str> = about_backend
+        .iter()
+        .map(|v| v["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e != "changed")
+            .collect::<Vec<_>>(),
+        [&"opened", &"resolved"],
+        "{about_backend:#?}"
+    );
+}
+
+#[tokio::test]
+async fn exit_after_n_prints_exactly_n_finding_lines_though_one_pass_finds_more() {
+    let scenario = Scenario::load("more-failures").unwrap();
+    let tc = TestCluster::start_with(scenario, kai_tests::manual_clock()).await;
+    let out = watch_to_end(
+        &tc,
+        &[
+            "-A",
+            "--output",
+            "json",
+            "--exit-after",
+            "2",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .await;
+    assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
+    let seen: Vec<Value> = kai_tests::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = seen
+        .iter()
+        .filter(|v| ["opened", "changed", "resolved"].contains(&v["event"].as_str().unwrap()))
+        .count();
+    assert_eq!(findings, 2, "{seen:#?}");
+    let done = seen.last().unwrap();
+    assert_eq!(done["event"], "done", "{seen:#?}");
+    assert_eq!(done["reason"], "2 finding lines (--exit-after 2)", "{done}");
 }

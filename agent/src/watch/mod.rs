@@ -6,6 +6,7 @@
 mod diff;
 mod metrics;
 mod remediate;
+mod settle;
 mod view;
 
 use std::collections::BTreeSet;
@@ -21,8 +22,9 @@ use kai_tools::live::{self, FeedEvent, FeedOptions};
 use tokio::time::Instant;
 
 use crate::policy::Gate;
-use diff::{Covered, Open, Transition};
+use diff::{Change, Covered, Open, Transition};
 use remediate::Remediator;
+use settle::Settle;
 use view::View;
 
 /// What `--remediate` may do.
@@ -77,6 +79,10 @@ pub struct WatchArgs {
     /// End (exit 0) after this many finding lines (opened, changed, resolved).
     #[arg(long, value_name = "N")]
     pub exit_after: Option<usize>,
+    /// A finding whose pods restarted resolves only once they have not restarted for this
+    /// long (or are gone): a crash loop runs between its back-offs.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::health::parse_duration)]
+    pub resolve_after: Duration,
     /// Diagnose the whole scope again this often, for findings that come with time alone.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::health::parse_duration)]
     pub resync: Duration,
@@ -133,6 +139,8 @@ struct Watch<'a> {
     remediator: Option<Remediator>,
     /// With --leader-elect: this replica's part in the election.
     leader: Option<Leadership>,
+    /// Vanished findings held open while their pods' restarts say they still crash.
+    settle: Settle,
     metrics: metrics::Shared,
     lines: usize,
     passes: usize,
@@ -212,85 +220,114 @@ pub async fn run(
             .remediate
             .map(|_| Remediator::new(args.dry_run, args.cooldown, args.max_per_hour)),
         leader,
+        settle: Settle::new(args.resolve_after),
         metrics,
         lines: 0,
         passes: 0,
     };
-    let mut synced = false;
-    let mut dirty = Dirty::default();
-    let mut due: Option<Instant> = None;
-    let mut resync = tokio::time::interval_at(Instant::now() + args.resync, args.resync);
-    // Made once: a signal between two turns of the loop is not lost.
-    let stop = stop_signal(w.leader.is_some());
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            ev = rx.recv() => {
-                let Some(ev) = ev else {
-                    return Err(anyhow::anyhow!("every watch of the cluster ended; check the API server and start kai watch again"));
-                };
-                match &ev {
-                    FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
-                    FeedEvent::Synced => {
-                        synced = true;
-                        dirty.all = true;
-                        if let Ok(mut m) = w.metrics.lock() {
-                            m.set_ready();
-                        }
-                        let objects = feed.objects().iter().map(|(_, n)| n).sum();
-                        w.view.feed(&ev, objects);
+    w.watch(&feed, &mut rx).await
+}
+
+impl Watch<'_> {
+    /// The loop: changes from the feed, resyncs, held findings coming due, leadership and
+    /// stop signals, until the watch ends.
+    async fn watch(
+        &mut self,
+        feed: &live::Feed,
+        rx: &mut tokio::sync::mpsc::Receiver<FeedEvent>,
+    ) -> anyhow::Result<u8> {
+        let mut synced = false;
+        let mut dirty = Dirty::default();
+        let mut due: Option<Instant> = None;
+        // When a held finding may resolve, and where it is.
+        let mut held: Option<(Instant, BTreeSet<String>)> = None;
+        let mut resync =
+            tokio::time::interval_at(Instant::now() + self.args.resync, self.args.resync);
+        // Made once: a signal between two turns of the loop is not lost.
+        let stop = stop_signal(self.leader.is_some());
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Some(ev) = ev else {
+                        return Err(anyhow::anyhow!("every watch of the cluster ended; check the API server and start kai watch again"));
+                    };
+                    synced |= self.on_feed(&ev, feed, &mut dirty);
+                    if synced && due.is_none() && !dirty.is_empty() {
+                        due = Some(Instant::now() + SETTLE);
                     }
-                    FeedEvent::Lost { kind, .. } => {
-                        if let Ok(mut m) = w.metrics.lock() {
-                            m.watch_restarted(kind);
-                        }
-                        w.view.feed(&ev, 0);
-                    }
-                    FeedEvent::Recovered { relisted, .. } => {
-                        // Changes made while it was away may be missed: look at everything.
-                        dirty.all |= *relisted;
-                        w.view.feed(&ev, 0);
-                    }
-                    FeedEvent::Unavailable { .. } => w.view.feed(&ev, 0),
                 }
-                if synced && due.is_none() && !dirty.is_empty() {
-                    due = Some(Instant::now() + SETTLE);
-                }
-            }
-            _ = resync.tick() => {
-                dirty.all = true;
-                if synced && due.is_none() {
-                    due = Some(Instant::now());
-                }
-            }
-            () = until(due) => {
-                due = None;
-                let batch = std::mem::take(&mut dirty);
-                if !w.pass(batch).await {
+                _ = resync.tick() => {
                     dirty.all = true;
-                    due = Some(Instant::now() + RETRY);
-                    continue;
-                }
-                if let Some(why) = w.finished() {
-                    return Ok(w.end(&why).await);
-                }
-            }
-            now = leadership(w.leader.as_mut()) => match now {
-                Some(leads) => w.lead(leads).await,
-                None => {
-                    // The election task ended (it cannot, while the watch holds its channel):
-                    // without it this replica must not act.
-                    w.view.election_ended();
-                    if let Some(l) = w.leader.take() {
-                        l.release().await;
+                    if synced && due.is_none() {
+                        due = Some(Instant::now());
                     }
-                    w.remediator = None;
                 }
-            },
-            () = &mut stop => {
-                return Ok(w.end("stopped by a signal; the lease is released").await);
+                () = until(held.as_ref().map(|h| h.0)) => {
+                    for ns in held.take().map(|h| h.1).unwrap_or_default() {
+                        dirty.mark(&ns);
+                    }
+                    due = due.or(Some(Instant::now()));
+                }
+                () = until(due) => {
+                    due = None;
+                    let batch = std::mem::take(&mut dirty);
+                    if !self.pass(batch).await {
+                        dirty.all = true;
+                        due = Some(Instant::now() + RETRY);
+                        continue;
+                    }
+                    held = self.settle.next_due();
+                    if let Some(why) = self.finished() {
+                        return Ok(self.end(&why).await);
+                    }
+                }
+                now = leadership(self.leader.as_mut()) => match now {
+                    Some(leads) => self.lead(leads).await,
+                    None => {
+                        // The election task ended (it cannot, while the watch holds its
+                        // channel): without it this replica must not act.
+                        self.view.election_ended();
+                        if let Some(l) = self.leader.take() {
+                            l.release().await;
+                        }
+                        self.remediator = None;
+                    }
+                },
+                () = &mut stop => {
+                    return Ok(self.end("stopped by a signal; the lease is released").await);
+                }
             }
         }
+    }
+
+    /// One event of the feed: what it makes dirty, its line and metrics; true once synced.
+    fn on_feed(&mut self, ev: &FeedEvent, feed: &live::Feed, dirty: &mut Dirty) -> bool {
+        match ev {
+            FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
+            FeedEvent::Synced => {
+                dirty.all = true;
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.set_ready();
+                }
+                let objects = feed.objects().iter().map(|(_, n)| n).sum();
+                self.view.feed(ev, objects);
+                return true;
+            }
+            FeedEvent::Lost { kind, .. } => {
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.watch_restarted(kind);
+                }
+                self.view.feed(ev, 0);
+            }
+            FeedEvent::Recovered { relisted, .. } => {
+                // Changes made while it was away may be missed: look at everything.
+                dirty.all |= *relisted;
+                self.view.feed(ev, 0);
+            }
+            FeedEvent::Unavailable { .. } => self.view.feed(ev, 0),
+        }
+        false
     }
 }
 
@@ -395,7 +432,19 @@ impl Watch<'_> {
             (Covered::Namespaces(dirty.namespaces), found)
         };
         self.passes += 1;
-        let changes = self.open.apply(&covered, found);
+        let mut found = found;
+        let held = self
+            .settle
+            .hold(self.cluster, self.open.iter(), &covered, &found)
+            .await;
+        found.extend(held);
+        let mut changes = self.open.apply(&covered, found);
+        // --exit-after N means N lines, even when one pass brings more.
+        let room = self.args.exit_after.map(|n| n.saturating_sub(self.lines));
+        let cut = room.is_some_and(|r| r < changes.len());
+        if let Some(r) = room {
+            changes.truncate(r);
+        }
         if let Ok(mut m) = self.metrics.lock() {
             m.observe_diagnosis(started.elapsed());
             m.set_findings(self.open.iter());
@@ -404,7 +453,29 @@ impl Watch<'_> {
             self.view.finding(c);
             self.lines += 1;
         }
-        self.remediate(&changes).await;
+        // What opened or changed first, then what stays open where this pass looked: a
+        // Deployment may get a new failing revision under a finding that never closed (the
+        // tried-once rule keeps this from repeating an action). Not past --exit-after's cut.
+        let mut candidates: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| c.transition != Transition::Resolved)
+            .collect();
+        if !cut {
+            let seen: BTreeSet<diff::Key> =
+                candidates.iter().map(|c| diff::key(&c.finding)).collect();
+            candidates.extend(
+                self.open
+                    .iter()
+                    .filter(|f| covered.covers(f) && Remediator::wants(f))
+                    .filter(|f| !seen.contains(&diff::key(f)))
+                    .map(|f| Change {
+                        transition: Transition::Changed,
+                        finding: f.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        self.remediate(&candidates).await;
         true
     }
 
