@@ -11,8 +11,9 @@
 #     1.32, with remediation off and on; then the rendered objects loaded with the demo shop into
 #     `kai sandbox --as serviceaccount:shop:kai-kai`, whose RBAC the sandbox enforces from the
 #     chart's ClusterRole and binding: `kai health -A` and `kai watch -A` run without a single
-#     Forbidden, a rollback without remediation enabled is Forbidden, and with it enabled
-#     `kai watch --remediate rollback` fixes backend; a Helm release of the chart installs.
+#     Forbidden, a rollback (and a Lease for leader election) without remediation enabled is
+#     Forbidden, and with it enabled `kai watch --remediate rollback --leader-elect` leads the
+#     Lease and fixes backend; a Helm release of the chart installs.
 # Needs python3 and PyPI; installs both packages into a virtual environment under target/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -132,6 +133,15 @@ if grep -Eq "verbs: \[.*(create|update|patch|delete)" "$WORK/kai.yaml"; then
   echo "chart: kai: the default ClusterRole holds a write verb" >&2; exit 1
 fi
 grep -q "kind: CronJob" "$WORK/kai-remediate.yaml" || { echo "chart: kai: health.enabled renders no CronJob" >&2; exit 1; }
+# Leader election comes with remediation only: a Role on leases in the release namespace.
+grep -q "leases" "$WORK/kai.yaml" && { echo "chart: kai: the read-only chart grants leases" >&2; exit 1; }
+grep -q -- "--leader-elect" "$WORK/kai-remediate.yaml" && grep -q "resources: \[leases\]" "$WORK/kai-remediate.yaml" \
+  || { echo "chart: kai: remediation renders no leader election or no lease Role" >&2; exit 1; }
+if "$VENV/bin/python" scripts/render-chart.py charts/kai shop kai remediation.enabled=true replicas=2 leaderElection.enabled=false > /dev/null 2> "$WORK/kai.two.err" \
+  || ! grep -q "needs leaderElection.enabled" "$WORK/kai.two.err"; then
+  echo "chart: kai: two remediating replicas without leader election were not refused" >&2; cat "$WORK/kai.two.err" >&2; exit 1
+fi
+"$VENV/bin/python" scripts/render-chart.py charts/kai shop kai remediation.enabled=true replicas=2 > /dev/null
 echo "chart: kai: lint strict, rendered and valid against 1.32 (read-only, and with remediation)"
 
 serve_as kai
@@ -152,13 +162,19 @@ kai_as kai watch -n shop --remediate rollback --yes --output json --exit-after 1
 grep -q '"result":"failed".*forbidden: cannot patch deployments\|forbidden: cannot patch deployments.*"result":"failed"' "$WORK/kai.denied.json" \
   || { echo "chart: kai: a rollback without remediation enabled was not Forbidden" >&2; cat "$WORK/kai.denied.json" >&2; exit 1; }
 echo "chart: kai: a rollback without remediation enabled is Forbidden"
+code=0; kai_as kai watch -n shop --leader-elect --lease-namespace shop --exit-after 1 > /dev/null 2> "$WORK/kai.lease.err" || code=$?
+[ "$code" != 0 ] && grep -q "forbidden: cannot create or get leases" "$WORK/kai.lease.err" \
+  || { echo "chart: kai: leader election without remediation enabled was not Forbidden (exit $code)" >&2; cat "$WORK/kai.lease.err" >&2; exit 1; }
+echo "chart: kai: leader election without remediation enabled is Forbidden (no lease verbs)"
 kill "$AS_PID"; wait "$AS_PID" 2>/dev/null || true; AS_PID=
 
 serve_as kai-remediate
 kai_as kai-remediate watch -n shop --remediate rollback --yes --output json --until-resolved \
+  --leader-elect --lease-name kai-kai --lease-namespace shop \
   > "$WORK/kai.fixed.json" 2> "$WORK/kai.fixed.err" \
   || { echo "chart: kai watch --remediate rollback as the ServiceAccount failed" >&2; cat "$WORK/kai.fixed.json" "$WORK/kai.fixed.err" >&2; exit 1; }
 grep -q '"result":"ok"' "$WORK/kai.fixed.json" || { echo "chart: kai: no rollback with remediation enabled" >&2; cat "$WORK/kai.fixed.json" >&2; exit 1; }
+grep -q '"leader":true' "$WORK/kai.fixed.json" || { echo "chart: kai: the watch never led the Lease" >&2; cat "$WORK/kai.fixed.json" >&2; exit 1; }
 no_forbidden "$WORK/kai.fixed.json"
 echo "chart: kai: with remediation enabled, kai watch rolled backend back and saw it resolved"
 kill "$AS_PID"; wait "$AS_PID" 2>/dev/null || true; AS_PID=

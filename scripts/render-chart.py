@@ -1,6 +1,6 @@
 """Lints and renders a Helm chart with Helm's own SDK (helm-python-sdk), offline.
 
-Usage: render-chart.py CHART NAMESPACE RELEASE [KEY=true ...] > manifests.yaml
+Usage: render-chart.py CHART NAMESPACE RELEASE [KEY=true|KEY=2 ...] > manifests.yaml
 Exits 1 with the lint findings when the chart has lint errors.
 """
 import sys
@@ -23,7 +23,7 @@ def main() -> int:
         *parents, leaf = path.split(".")
         for p in parents:
             node = node.setdefault(p, {})
-        node[leaf] = {"true": True, "false": False}.get(raw, raw)
+        node[leaf] = int(raw) if raw.isdigit() else {"true": True, "false": False}.get(raw, raw)
     chart = helm_python.Chart.load(chart_dir)
     rendered = chart.render(values, name=release, namespace=namespace, is_install=True)
     # A namespace document first: `helm install -n NS --create-namespace` makes it too.

@@ -402,6 +402,18 @@ pub static RESOURCES: &[ResourceType] = &[
         &[],
     ),
     rt(
+        "leases.coordination.k8s.io",
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        "lease",
+        true,
+        NONE,
+        NONE,
+        &[],
+    ),
+    rt(
         "events.events.k8s.io",
         "events.k8s.io",
         "v1",

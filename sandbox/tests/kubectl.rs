@@ -1116,3 +1116,47 @@ async fn old_kubectl_fetches_openapi_v2_then_applies_creates_diffs_and_edits() {
         assert_eq!(got, "3 web:2", "{tag}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_are_served_for_leader_election() {
+    let env = Env::start_plain(SIMULATED).await;
+    let bin = kubectl_132();
+    let out = ok_with(
+        &env,
+        &bin,
+        &["api-resources", "--api-group", "coordination.k8s.io"],
+    )
+    .await;
+    assert!(out.contains("leases") && out.contains("Lease"), "{out}");
+    let file = env.dir.path().join("lease.yaml");
+    let lease = |holder: &str| {
+        format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: elect, namespace: shop}}\nspec: {{holderIdentity: {holder}, leaseDurationSeconds: 15}}\n"
+        )
+    };
+    let file_s = file.display().to_string();
+    std::fs::write(&file, lease("a")).unwrap();
+    let applied = ["apply", "--server-side", "-f", &file_s];
+    ok_with(
+        &env,
+        &bin,
+        &[&applied[..], &["--field-manager", "a"]].concat(),
+    )
+    .await;
+    // A second candidate cannot take a held lease without forcing it: the election's guard.
+    std::fs::write(&file, lease("b")).unwrap();
+    let out = env
+        .run_with(
+            bin.clone(),
+            &[&applied[..], &["--field-manager", "b"]].concat(),
+        )
+        .await;
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("conflict with \"a\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = ok_with(&env, &bin, &["get", "leases", "-n", "shop"]).await;
+    assert!(row(&out, "elect").contains(&"a"), "{out}");
+}

@@ -2,6 +2,9 @@
 
 pub mod model;
 
+#[cfg(test)]
+mod declared_tests;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -9,25 +12,27 @@ use std::sync::OnceLock;
 
 use kai_sandbox::{Sandbox, SandboxOptions, Scenario};
 
-/// Path of the `kai` binary, built once per test process so it is never stale.
+/// Path of the `kai` binary that Cargo built for this test run.
+///
+/// The end-to-end files in `tests/tests/` are integration tests of the `kai` package (declared as
+/// `[[test]]` in agent/Cargo.toml), so Cargo builds the binary first and hands its path over in
+/// `CARGO_BIN_EXE_kai` (at run time since Cargo 1.94), in whatever profile and target directory
+/// the run uses.
 pub fn kai_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "-p", "kai", "--bin", "kai"])
-            .current_dir(&root)
-            .status()
-            .expect("run cargo build for the kai binary");
-        assert!(status.success(), "building the kai binary failed");
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| root.join("target"));
-        let bin = target.join("debug").join("kai");
-        assert!(bin.exists(), "kai binary not found at {}", bin.display());
-        bin
+    BIN.get_or_init(|| match std::env::var_os("CARGO_BIN_EXE_kai") {
+        Some(bin) => PathBuf::from(bin),
+        None => panic!(
+            "CARGO_BIN_EXE_kai is not set: run the end-to-end tests through Cargo 1.94 or later \
+             (`cargo test -p kai --test NAME`), which builds the kai binary and sets it; \
+             a new file in tests/tests/ must be declared as a [[test]] in agent/Cargo.toml"
+        ),
     })
+}
+
+/// A scenario file of the harness (`tests/scenarios/NAME`), wherever the test using it is built.
+pub fn scenario_file(name: &str) -> String {
+    format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A sandbox served on 127.0.0.1 with its kubeconfig written to a temporary directory.

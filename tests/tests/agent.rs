@@ -1,5 +1,8 @@
 //! End to end: the `kai` binary's model loop against the sandbox and a scripted model.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Output;
 
 use kai_sandbox::{SandboxOptions, Scenario};

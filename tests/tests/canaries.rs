@@ -4,13 +4,14 @@
 //! log, and the requests a model receives. Ordinary values (names, images, digests) still
 //! come through unchanged.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Output;
 
 use kai_tests::model::{Scripted, ScriptedModel};
-use kai_tests::{TestCluster, explain, kai_terminal_command, on_pty, run};
+use kai_tests::{TestCluster, explain, kai_terminal_command, on_pty, run, scenario_file};
 use serde_json::json;
-
-const SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/canaries.yaml");
 
 /// Text piped into kai: a log excerpt with more planted values.
 const PIPED: &str = "2026-11-29T08:00:01Z ERROR login failed: password=CNRY58pipe user=admin
@@ -68,7 +69,7 @@ fn assert_no_leak(where_: &str, text: &str) {
 
 #[test]
 fn the_corpus_plants_at_least_60_distinct_canaries() {
-    let scenario = std::fs::read_to_string(SCENARIO).expect("scenario");
+    let scenario = std::fs::read_to_string(scenario_file("canaries.yaml")).expect("scenario");
     let mut ids: Vec<String> = Vec::new();
     for text in [scenario.as_str(), PIPED, QUESTION] {
         let mut rest = text;
@@ -90,7 +91,7 @@ fn the_corpus_plants_at_least_60_distinct_canaries() {
 }
 
 async fn canaries() -> TestCluster {
-    TestCluster::start(SCENARIO).await
+    TestCluster::start(&scenario_file("canaries.yaml")).await
 }
 
 /// Offline answers (text and JSON, with and without piped text) and every health format.

@@ -2,6 +2,9 @@
 //! completions, errors in one voice, model configuration checked before use, piped vs
 //! terminal output, stdin handling, units and names, and which namespace `health` checked.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;

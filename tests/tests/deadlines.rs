@@ -1,6 +1,9 @@
 //! Every command has a deadline: a hung API server, or one that throttles forever, ends the run
 //! in one clear line within the time given (`--timeout`, `--wait`), never an endless wait.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};

@@ -1,6 +1,9 @@
 //! End to end: `kai mcp` over stdio, spoken to line by line as JSON-RPC against the sandbox
 //! (the reference Python client drives the rest in scripts/check-mcp.sh).
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Stdio;
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! the last object; `help` and `exit` work without the slash. Driven through a pseudo-terminal
 //! against the demo sandbox.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use kai_tests::{TestCluster, kai_terminal_command, on_pty};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,9 @@
 //! and a fact the answer must contain; no answer may report a word of the sentence as a
 //! missing object unless the row expects it.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use kai_tests::{TestCluster, run, stderr, stdout};

@@ -1,6 +1,9 @@
 //! One-shot `kai QUESTION` end to end on the offline path, `kai sandbox`, and the usage errors,
 //! all through the real binary against sandboxes over HTTP.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,9 @@
 //! The REPL end to end through a pseudo-terminal: conversations, approvals, Ctrl-C,
 //! /namespace, and history across restarts, against the sandbox (and a scripted model).
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::path::Path;
 use std::time::Duration;
 

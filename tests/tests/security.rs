@@ -2,6 +2,9 @@
 //! from a model, writes leaving the namespace the user named, refusals and their exit code and
 //! advice, and the audit log.
 
+// A panic with the reason is the test failure we want.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::process::Output;
 
 use kai_sandbox::{SandboxOptions, Scenario};

@@ -122,6 +122,27 @@ fn backend_image(tc: &TestCluster) -> String {
         .to_string()
 }
 
+/// Advances the sandbox's clock a second at a time until `reached` holds (bounded).
+fn advance_until(tc: &TestCluster, what: &str, reached: impl Fn(&TestCluster) -> bool) {
+    for _ in 0..300 {
+        if reached(tc) {
+            return;
+        }
+        tc.sandbox.advance(jiff::SignedDuration::from_secs(1));
+    }
+    assert!(reached(tc), "{what}: never reached on the sandbox's clock");
+}
+
+/// The watch's next rollback (not a follower's deferral): done, from and to these revisions.
+async fn rolled_back(w: &mut Watch, from: i64, to: i64) {
+    let action = w
+        .until(|v| v["event"] == "remediation" && v["result"] != "not_leader")
+        .await;
+    assert_eq!(action["result"], "ok", "{action}");
+    assert_eq!(action["from_revision"].as_i64(), Some(from), "{action}");
+    assert_eq!(action["to_revision"].as_i64(), Some(to), "{action}");
+}
+
 fn backend_ready(tc: &TestCluster) -> i64 {
     let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
     let world = tc.sandbox.world();
@@ -198,13 +219,9 @@ async fn rolls_back_backends_crash_and_reports_it_resolved_with_metrics() {
     assert!(text.contains("kai_watch_ready 1"), "{text}");
 
     // Simulated time brings revision 1's pods up; the watch sees it and ends by itself.
-    for _ in 0..120 {
-        if backend_ready(&tc) >= 2 {
-            break;
-        }
-        tc.sandbox.advance(jiff::SignedDuration::from_secs(2));
-    }
-    assert!(backend_ready(&tc) >= 2, "revision 1 never became ready");
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
     let (code, err, seen) = w.finish().await;
     assert_eq!(code, Some(0), "stderr: {err}\n{seen:#?}");
     assert!(
@@ -314,4 +331,268 @@ async fn in_a_pod_without_a_kubeconfig_kai_uses_the_in_cluster_config() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Sets backend's image, as `kubectl set image` would, and lets the controllers run.
+fn set_backend_image(tc: &TestCluster, image: &str) {
+    let rt = kai_sandbox::resources::by_plural("apps", "deployments").unwrap();
+    let world = tc.sandbox.world();
+    let mut w = world.lock().unwrap();
+    let mut d = (*w.store.get(rt, "shop", "backend").unwrap()).clone();
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = image.into();
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    w.store.update(rt, d).unwrap();
+    w.reconcile();
+}
+
+fn leads(v: &Value, leader: bool) -> bool {
+    v["event"] == "leadership" && v["leader"] == leader
+}
+
+#[tokio::test]
+async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
+    let tc = demo_on_manual_clock().await;
+    let args = [
+        "-n",
+        "shop",
+        "--remediate",
+        "rollback",
+        "--yes",
+        "--output",
+        "json",
+        "--leader-elect",
+        "--lease-namespace",
+        "shop",
+        // Long enough that a starved test machine does not cost the leader its lease; the
+        // handover below is by release, not by expiry.
+        "--lease-duration",
+        "10s",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--timeout",
+        "5m",
+    ];
+    let mut a = Watch::start(&tc, &args);
+    let said = a.until(|v| leads(v, true)).await;
+    let a_id = said["identity"].as_str().unwrap().to_string();
+    assert_eq!(said["lease"], "shop/kai-watch", "{said}");
+    let mut b = Watch::start(&tc, &args);
+    let b_metrics = b.until(|v| v["event"] == "serving").await["metrics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let follower = b.until(|v| v["event"] == "leadership").await;
+    assert_eq!(follower["leader"], false, "{follower}");
+    assert_eq!(follower["role"], "follower", "{follower}");
+    assert_eq!(follower["holder"], a_id.as_str(), "{follower}");
+    let b_id = follower["identity"].as_str().unwrap().to_string();
+    assert_ne!(a_id, b_id);
+
+    // The leader rolls back; the follower sees the same crash and leaves it alone.
+    rolled_back(&mut a, 2, 1).await;
+    b.until(|v| about(v, "opened", "backend", "CrashLoopBackOff"))
+        .await;
+    let (_, text) = get(&b_metrics).await;
+    assert!(text.contains("kai_leader 0"), "{text}");
+    assert!(!text.contains("result=\"ok\""), "{text}");
+    // The Lease is a real object: kubectl and kube clients see its holder.
+    {
+        let rt = kai_sandbox::resources::by_plural("coordination.k8s.io", "leases").unwrap();
+        let world = tc.sandbox.world();
+        let w = world.lock().unwrap();
+        let lease = w.store.get(rt, "shop", "kai-watch").unwrap();
+        assert_eq!(lease["spec"]["holderIdentity"], a_id.as_str(), "{lease}");
+    }
+
+    // Revision 1 (now 3) comes up.
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
+
+    // The leader is stopped as Kubernetes stops a pod: it gives the lease up on the way out.
+    let pid = a.child.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, err, seen_a) = a.finish().await;
+    assert_eq!(code, Some(0), "stderr: {err}\n{seen_a:#?}");
+    assert_eq!(seen_a.last().unwrap()["event"], "done", "{seen_a:#?}");
+
+    // The follower takes over, and it is the one that acts on the next failing revision.
+    let took = b.until(|v| leads(v, true)).await;
+    assert_eq!(took["identity"], b_id.as_str(), "{took}");
+    let (_, text) = get(&b_metrics).await;
+    assert!(text.contains("kai_leader 1"), "{text}");
+    set_backend_image(&tc, "shop/backend:1.4.0");
+    advance_until(&tc, "the new revision never crash-looped", |tc| {
+        backend_states(tc).1 > 0
+    });
+    rolled_back(&mut b, 4, 3).await;
+    b.child.kill().await.unwrap();
+    let (_, _, seen_b) = b.finish().await;
+
+    // Exactly one rollback per failing revision across both replicas, each audited once.
+    let oks: Vec<&Value> = seen_a
+        .iter()
+        .chain(seen_b.iter())
+        .filter(|v| v["event"] == "remediation" && v["result"] == "ok")
+        .collect();
+    assert_eq!(oks.len(), 2, "{oks:#?}");
+    let audit = tc.audit();
+    assert_eq!(audit.len(), 2, "{audit:#?}");
+    assert!(audit.iter().all(|a| a["result"] == "ok"), "{audit:#?}");
+}
+
+/// The states of backend's containers: (running, waiting in CrashLoopBackOff) pods.
+fn backend_states(tc: &TestCluster) -> (usize, usize) {
+    let rt = kai_sandbox::resources::by_plural("", "pods").unwrap();
+    let world = tc.sandbox.world();
+    let w = world.lock().unwrap();
+    let pods = w.store.list(rt, Some("shop"));
+    let backend = pods.iter().filter(|p| {
+        p["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("backend-"))
+    });
+    let (mut running, mut looping) = (0, 0);
+    for p in backend {
+        let state = &p["status"]["containerStatuses"][0]["state"];
+        if state["running"].is_object() {
+            running += 1;
+        }
+        if state["waiting"]["reason"] == "CrashLoopBackOff" {
+            looping += 1;
+        }
+    }
+    (running, looping)
+}
+
+/// Diagnosis passes the watch has made, from its metrics.
+async fn passes(metrics: &str) -> u64 {
+    let (_, text) = get(metrics).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("kai_diagnosis_duration_seconds_count "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Advances the sandbox's clock until `reached` holds, then waits (bounded) for the watch to
+/// diagnose what changed.
+async fn step_until(
+    tc: &TestCluster,
+    metrics: &str,
+    what: &str,
+    reached: impl Fn(&TestCluster) -> bool,
+) {
+    let before = passes(metrics).await;
+    advance_until(tc, what, reached);
+    let deadline = tokio::time::Instant::now() + LINE;
+    while passes(metrics).await <= before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: the watch never diagnosed it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crash_loop_stays_open_while_its_pods_run_between_restarts() {
+    let tc = demo_on_manual_clock().await;
+    let mut w = Watch::start(
+        &tc,
+        &[
+            "-n",
+            "shop",
+            "--output",
+            "json",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--timeout",
+            "5m",
+        ],
+    );
+    let metrics = w.until(|v| v["event"] == "serving").await["metrics"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.until(|v| about(v, "opened", "backend", "CrashLoopBackOff"))
+        .await;
+    // Two turns of the crash loop: the back-off ends, the containers run (and the finding's
+    // condition is absent for that while), they crash and back off again.
+    for turn in 0..2 {
+        step_until(&tc, &metrics, &format!("turn {turn}: running"), |tc| {
+            backend_states(tc).0 > 0
+        })
+        .await;
+        step_until(
+            &tc,
+            &metrics,
+            &format!("turn {turn}: crash-looping"),
+            |tc| backend_states(tc).1 > 0 && backend_states(tc).0 == 0,
+        )
+        .await;
+    }
+    // A fixed image: the crash-looping pods are replaced, and the finding resolves at once.
+    set_backend_image(&tc, "shop/backend:1.3.2");
+    step_until(&tc, &metrics, "fixed", |tc| backend_ready(tc) >= 2).await;
+    w.until(|v| about(v, "resolved", "backend", "CrashLoopBackOff"))
+        .await;
+    w.child.kill().await.unwrap();
+    let (_, _, seen) = w.finish().await;
+    let about_backend: Vec<&Value> = seen
+        .iter()
+        .filter(|v| {
+            v["finding"]["name"] == "backend" && v["finding"]["reason"] == "CrashLoopBackOff"
+        })
+        .collect();
+    let events: Vec<&str> = about_backend
+        .iter()
+        .map(|v| v["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e != "changed")
+            .collect::<Vec<_>>(),
+        [&"opened", &"resolved"],
+        "{about_backend:#?}"
+    );
+}
+
+#[tokio::test]
+async fn exit_after_n_prints_exactly_n_finding_lines_though_one_pass_finds_more() {
+    let scenario = Scenario::load("more-failures").unwrap();
+    let tc = TestCluster::start_with(scenario, kai_tests::manual_clock()).await;
+    let out = watch_to_end(
+        &tc,
+        &[
+            "-A",
+            "--output",
+            "json",
+            "--exit-after",
+            "2",
+            "--timeout",
+            "5m",
+        ],
+    )
+    .await;
+    assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
+    let seen: Vec<Value> = kai_tests::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = seen
+        .iter()
+        .filter(|v| ["opened", "changed", "resolved"].contains(&v["event"].as_str().unwrap()))
+        .count();
+    assert_eq!(findings, 2, "{seen:#?}");
+    let done = seen.last().unwrap();
+    assert_eq!(done["event"], "done", "{seen:#?}");
+    assert_eq!(done["reason"], "2 finding lines (--exit-after 2)", "{done}");
 }

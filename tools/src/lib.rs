@@ -7,7 +7,8 @@
 //! [`mod@format`] (tables, ages, byte budgets), [`k8s`] (raw-JSON get/list with worded errors).
 //! Read-only facts for the offline router: [`inventory`] (every name in the cluster),
 //! [`history`] (rollouts and a timeline of changes), [`workloads`] (replicas, images,
-//! restarts), [`usage`] (requests, limits and use).
+//! restarts), [`usage`] (requests, limits and use). For `kai watch`: [`live`] (change feeds),
+//! [`lease`] (leader election).
 
 pub mod approval;
 pub mod cluster;
@@ -19,6 +20,7 @@ pub mod history;
 pub mod inventory;
 pub mod k8s;
 pub mod kinds;
+pub mod lease;
 pub mod live;
 pub mod mask;
 pub mod names;

@@ -40,6 +40,8 @@ pub fn list(tasks: &[Task]) {
 }
 
 /// The table: one row per run, the failure's reason under it, and the score.
+// Laid out here rather than by `kai_tools::format::table` (the tools' one table printer): its
+// numbers are right-aligned and a failed run's reason sits under its row.
 pub fn text(results: &[RunResult], subject: &Subject, repeat: usize) -> String {
     let name = |r: &RunResult| {
         if repeat > 1 {

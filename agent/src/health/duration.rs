@@ -1,50 +1,19 @@
-//! Durations as people write them on a command line: `90s`, `5m`, `1h30m`, `2h`, `45` (seconds).
+//! Durations on the command line (`--timeout`, `--wait`, `--cooldown`, `--resync`): kai's one
+//! parser (`kai_sandbox::scenario::parse_duration`, jiff's) plus a bare number of seconds.
 
 use std::time::Duration;
 
-/// Parses `90s`, `5m`, `1h30m`, `1h 30m`, `500ms`, or a bare number of seconds.
+/// Parses `90s`, `5m`, `1h30m`, `1h 30m`, `500ms`, `1d`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let bad =
-        || format!("invalid duration \"{text}\": use a number with a unit, like 90s, 5m or 1h30m");
-    if t.is_empty() {
-        return Err(bad());
-    }
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total = Duration::ZERO;
-    let mut rest = t;
-    while !rest.is_empty() {
-        rest = rest.trim_start();
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(bad());
-        }
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let secs = match unit {
-            "ms" => number / 1000.0,
-            "s" | "sec" | "secs" => number,
-            "m" | "min" | "mins" => number * 60.0,
-            "h" | "hr" | "hrs" => number * 3600.0,
-            "d" => number * 86400.0,
-            _ => return Err(bad()),
-        };
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(bad());
-        }
-        let part = Duration::try_from_secs_f64(secs).map_err(|_| bad())?;
-        total = total.checked_add(part).ok_or_else(bad)?;
-    }
-    Ok(total)
+    kai_sandbox::scenario::parse_duration(t)
+        .and_then(|d| Duration::try_from(d).ok())
+        .ok_or_else(|| {
+            format!("invalid duration \"{text}\": use a number with a unit, like 90s, 5m or 1h30m")
+        })
 }
 
 /// The way a person would write it back: `5m`, `1h30m`, `90s` → `1m30s`.
@@ -80,6 +49,8 @@ mod tests {
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration(" 2h "), Ok(Duration::from_secs(7200)));
     }
 
     #[test]

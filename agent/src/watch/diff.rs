@@ -48,7 +48,8 @@ pub enum Covered {
 }
 
 impl Covered {
-    fn covers(&self, f: &Finding) -> bool {
+    /// Whether the pass looked where `f` is.
+    pub fn covers(&self, f: &Finding) -> bool {
         match self {
             Covered::All => true,
             Covered::Namespaces(set) => f.namespace.is_empty() || set.contains(&f.namespace),
@@ -56,9 +57,11 @@ impl Covered {
     }
 }
 
-type Key = (String, String, String, String);
+/// A finding's identity across passes: kind, namespace, name, reason.
+pub type Key = (String, String, String, String);
 
-fn key(f: &Finding) -> Key {
+/// The identity of `f`.
+pub fn key(f: &Finding) -> Key {
     (
         f.kind.clone(),
         f.namespace.clone(),

@@ -1,6 +1,6 @@
 //! `--metrics-addr`: Prometheus text metrics of a watch (open findings, diagnosis latency,
 //! watch restarts, remediations) and the probes `/healthz` (the process serves) and `/readyz`
-//! (every watch has listed once).
+//! (every watch has listed once), and whether this replica leads (`kai_leader`).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 #[derive(Debug, Default)]
 pub struct Metrics {
     ready: bool,
+    /// This replica may act: it leads, or there is no election.
+    leader: bool,
     /// (namespace, kind, reason, severity) → open findings.
     findings: BTreeMap<(String, String, String, String), u64>,
     /// Count per bucket (cumulative when written), then +Inf.
@@ -40,6 +42,11 @@ impl Metrics {
     /// Every watch has listed once.
     pub fn set_ready(&mut self) {
         self.ready = true;
+    }
+
+    /// Whether this replica leads (always, without leader election).
+    pub fn set_leader(&mut self, leads: bool) {
+        self.leader = leads;
     }
 
     /// The open findings now.
@@ -133,6 +140,10 @@ impl Metrics {
         o.push_str(&format!(
             "# HELP kai_watch_ready Whether every watch has listed once.\n# TYPE kai_watch_ready gauge\nkai_watch_ready {}\n",
             u8::from(self.ready)
+        ));
+        o.push_str(&format!(
+            "# HELP kai_leader Whether this replica may remediate: 1 when it holds the lease (or runs without --leader-elect), 0 when it follows.\n# TYPE kai_leader gauge\nkai_leader {}\n",
+            u8::from(self.leader)
         ));
         o
     }

@@ -6,6 +6,7 @@
 mod diff;
 mod metrics;
 mod remediate;
+mod settle;
 mod view;
 
 use std::collections::BTreeSet;
@@ -16,12 +17,14 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use kai_tools::Cluster;
 use kai_tools::diagnosis::{Finding, Scope, Severity, diagnose};
+use kai_tools::lease::{Leadership, LeaseOptions, MIN_DURATION};
 use kai_tools::live::{self, FeedEvent, FeedOptions};
 use tokio::time::Instant;
 
 use crate::policy::Gate;
-use diff::{Covered, Open, Transition};
+use diff::{Change, Covered, Open, Transition};
 use remediate::Remediator;
+use settle::Settle;
 use view::View;
 
 /// What `--remediate` may do.
@@ -76,9 +79,27 @@ pub struct WatchArgs {
     /// End (exit 0) after this many finding lines (opened, changed, resolved).
     #[arg(long, value_name = "N")]
     pub exit_after: Option<usize>,
+    /// A finding whose pods restarted resolves only once they have not restarted for this
+    /// long (or are gone): a crash loop runs between its back-offs.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::health::parse_duration)]
+    pub resolve_after: Duration,
     /// Diagnose the whole scope again this often, for findings that come with time alone.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::health::parse_duration)]
     pub resync: Duration,
+    /// Elect one leader among replicas with a Lease: only the leader remediates, the others
+    /// watch and report.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// With --leader-elect: the Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "kai-watch")]
+    pub lease_name: String,
+    /// With --leader-elect: the Lease's namespace (default: the watch's namespace, in a pod its own).
+    #[arg(long, value_name = "NS")]
+    pub lease_namespace: Option<String>,
+    /// With --leader-elect: how long a leader's term lasts unrenewed (a dead leader is replaced
+    /// within it; at least 2s).
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = crate::health::parse_duration)]
+    pub lease_duration: Duration,
 }
 
 /// Changes arriving within this time are diagnosed in one pass.
@@ -116,6 +137,10 @@ struct Watch<'a> {
     scope: Scope,
     open: Open,
     remediator: Option<Remediator>,
+    /// With --leader-elect: this replica's part in the election.
+    leader: Option<Leadership>,
+    /// Vanished findings held open while their pods' restarts say they still crash.
+    settle: Settle,
     metrics: metrics::Shared,
     lines: usize,
     passes: usize,
@@ -138,6 +163,9 @@ pub async fn run(
         return Err(crate::usage(
             "--max-per-hour must be at least 1 with --remediate",
         ));
+    }
+    if args.leader_elect && args.lease_duration < MIN_DURATION {
+        return Err(crate::usage("--lease-duration must be at least 2s"));
     }
     let selector = args.selector.clone().filter(|s| !s.trim().is_empty());
     let ns = if args.all_namespaces {
@@ -165,6 +193,14 @@ pub async fn run(
         .request
         .saturating_sub(Duration::from_secs(5))
         .max(Duration::from_secs(1));
+    let leader = if args.leader_elect {
+        Some(elect(&cluster, args, view).await?)
+    } else {
+        None
+    };
+    if let Ok(mut m) = metrics.lock() {
+        m.set_leader(leader.is_none());
+    }
     let (feed, mut rx) = live::start(
         &cluster,
         &FeedOptions {
@@ -183,69 +219,174 @@ pub async fn run(
         remediator: args
             .remediate
             .map(|_| Remediator::new(args.dry_run, args.cooldown, args.max_per_hour)),
+        leader,
+        settle: Settle::new(args.resolve_after),
         metrics,
         lines: 0,
         passes: 0,
     };
-    let mut synced = false;
-    let mut dirty = Dirty::default();
-    let mut due: Option<Instant> = None;
-    let mut resync = tokio::time::interval_at(Instant::now() + args.resync, args.resync);
-    loop {
-        tokio::select! {
-            ev = rx.recv() => {
-                let Some(ev) = ev else {
-                    return Err(anyhow::anyhow!("every watch of the cluster ended; check the API server and start kai watch again"));
-                };
-                match &ev {
-                    FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
-                    FeedEvent::Synced => {
-                        synced = true;
-                        dirty.all = true;
-                        if let Ok(mut m) = w.metrics.lock() {
-                            m.set_ready();
-                        }
-                        let objects = feed.objects().iter().map(|(_, n)| n).sum();
-                        w.view.feed(&ev, objects);
+    w.watch(&feed, &mut rx).await
+}
+
+impl Watch<'_> {
+    /// The loop: changes from the feed, resyncs, held findings coming due, leadership and
+    /// stop signals, until the watch ends.
+    async fn watch(
+        &mut self,
+        feed: &live::Feed,
+        rx: &mut tokio::sync::mpsc::Receiver<FeedEvent>,
+    ) -> anyhow::Result<u8> {
+        let mut synced = false;
+        let mut dirty = Dirty::default();
+        let mut due: Option<Instant> = None;
+        // When a held finding may resolve, and where it is.
+        let mut held: Option<(Instant, BTreeSet<String>)> = None;
+        let mut resync =
+            tokio::time::interval_at(Instant::now() + self.args.resync, self.args.resync);
+        // Made once: a signal between two turns of the loop is not lost.
+        let stop = stop_signal(self.leader.is_some());
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Some(ev) = ev else {
+                        return Err(anyhow::anyhow!("every watch of the cluster ended; check the API server and start kai watch again"));
+                    };
+                    synced |= self.on_feed(&ev, feed, &mut dirty);
+                    if synced && due.is_none() && !dirty.is_empty() {
+                        due = Some(Instant::now() + SETTLE);
                     }
-                    FeedEvent::Lost { kind, .. } => {
-                        if let Ok(mut m) = w.metrics.lock() {
-                            m.watch_restarted(kind);
-                        }
-                        w.view.feed(&ev, 0);
-                    }
-                    FeedEvent::Recovered { relisted, .. } => {
-                        // Changes made while it was away may be missed: look at everything.
-                        dirty.all |= *relisted;
-                        w.view.feed(&ev, 0);
-                    }
-                    FeedEvent::Unavailable { .. } => w.view.feed(&ev, 0),
                 }
-                if synced && due.is_none() && !dirty.is_empty() {
-                    due = Some(Instant::now() + SETTLE);
-                }
-            }
-            _ = resync.tick() => {
-                dirty.all = true;
-                if synced && due.is_none() {
-                    due = Some(Instant::now());
-                }
-            }
-            () = until(due) => {
-                due = None;
-                let batch = std::mem::take(&mut dirty);
-                if !w.pass(batch).await {
+                _ = resync.tick() => {
                     dirty.all = true;
-                    due = Some(Instant::now() + RETRY);
-                    continue;
+                    if synced && due.is_none() {
+                        due = Some(Instant::now());
+                    }
                 }
-                if let Some(why) = w.finished() {
-                    w.view.done(&why);
-                    return Ok(crate::exit::OK);
+                () = until(held.as_ref().map(|h| h.0)) => {
+                    for ns in held.take().map(|h| h.1).unwrap_or_default() {
+                        dirty.mark(&ns);
+                    }
+                    due = due.or(Some(Instant::now()));
+                }
+                () = until(due) => {
+                    due = None;
+                    let batch = std::mem::take(&mut dirty);
+                    if !self.pass(batch).await {
+                        dirty.all = true;
+                        due = Some(Instant::now() + RETRY);
+                        continue;
+                    }
+                    held = self.settle.next_due();
+                    if let Some(why) = self.finished() {
+                        return Ok(self.end(&why).await);
+                    }
+                }
+                now = leadership(self.leader.as_mut()) => match now {
+                    Some(leads) => self.lead(leads).await,
+                    None => {
+                        // The election task ended (it cannot, while the watch holds its
+                        // channel): without it this replica must not act.
+                        self.view.election_ended();
+                        if let Some(l) = self.leader.take() {
+                            l.release().await;
+                        }
+                        self.remediator = None;
+                    }
+                },
+                () = &mut stop => {
+                    return Ok(self.end("stopped by a signal; the lease is released").await);
                 }
             }
         }
     }
+
+    /// One event of the feed: what it makes dirty, its line and metrics; true once synced.
+    fn on_feed(&mut self, ev: &FeedEvent, feed: &live::Feed, dirty: &mut Dirty) -> bool {
+        match ev {
+            FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
+            FeedEvent::Synced => {
+                dirty.all = true;
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.set_ready();
+                }
+                let objects = feed.objects().iter().map(|(_, n)| n).sum();
+                self.view.feed(ev, objects);
+                return true;
+            }
+            FeedEvent::Lost { kind, .. } => {
+                if let Ok(mut m) = self.metrics.lock() {
+                    m.watch_restarted(kind);
+                }
+                self.view.feed(ev, 0);
+            }
+            FeedEvent::Recovered { relisted, .. } => {
+                // Changes made while it was away may be missed: look at everything.
+                dirty.all |= *relisted;
+                self.view.feed(ev, 0);
+            }
+            FeedEvent::Unavailable { .. } => self.view.feed(ev, 0),
+        }
+        false
+    }
+}
+
+/// Creates the Lease if needed, starts competing for it and says this replica follows until
+/// it is elected.
+async fn elect(cluster: &Cluster, args: &WatchArgs, view: View) -> anyhow::Result<Leadership> {
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| cluster.namespace.clone());
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "kai".into());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let options = LeaseOptions {
+        name: args.lease_name.clone(),
+        namespace,
+        identity: format!("{host}_{}_{stamp:08x}", std::process::id()),
+        duration: args.lease_duration,
+    };
+    let l = Leadership::start(cluster, &options)
+        .await
+        .map_err(|e| anyhow::anyhow!("leader election: {}", e.masked()))?;
+    let holder = l
+        .holder()
+        .await
+        .ok()
+        .and_then(|h| h.identity.filter(|_| h.current));
+    view.leadership(false, &l, holder.as_deref());
+    Ok(l)
+}
+
+/// The next change of leadership; never, without leader election.
+async fn leadership(l: Option<&mut Leadership>) -> Option<bool> {
+    match l {
+        Some(l) => l.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// SIGTERM or Ctrl-C, when the watch holds a lease to give up on the way out; else never
+/// (the default handling ends the process).
+async fn stop_signal(catch: bool) {
+    if !catch {
+        return std::future::pending().await;
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Sleeps until `due`, or forever when nothing is due.
@@ -291,7 +432,19 @@ impl Watch<'_> {
             (Covered::Namespaces(dirty.namespaces), found)
         };
         self.passes += 1;
-        let changes = self.open.apply(&covered, found);
+        let mut found = found;
+        let held = self
+            .settle
+            .hold(self.cluster, self.open.iter(), &covered, &found)
+            .await;
+        found.extend(held);
+        let mut changes = self.open.apply(&covered, found);
+        // --exit-after N means N lines, even when one pass brings more.
+        let room = self.args.exit_after.map(|n| n.saturating_sub(self.lines));
+        let cut = room.is_some_and(|r| r < changes.len());
+        if let Some(r) = room {
+            changes.truncate(r);
+        }
         if let Ok(mut m) = self.metrics.lock() {
             m.observe_diagnosis(started.elapsed());
             m.set_findings(self.open.iter());
@@ -300,7 +453,29 @@ impl Watch<'_> {
             self.view.finding(c);
             self.lines += 1;
         }
-        self.remediate(&changes).await;
+        // What opened or changed first, then what stays open where this pass looked: a
+        // Deployment may get a new failing revision under a finding that never closed (the
+        // tried-once rule keeps this from repeating an action). Not past --exit-after's cut.
+        let mut candidates: Vec<Change> = changes
+            .into_iter()
+            .filter(|c| c.transition != Transition::Resolved)
+            .collect();
+        if !cut {
+            let seen: BTreeSet<diff::Key> =
+                candidates.iter().map(|c| diff::key(&c.finding)).collect();
+            candidates.extend(
+                self.open
+                    .iter()
+                    .filter(|f| covered.covers(f) && Remediator::wants(f))
+                    .filter(|f| !seen.contains(&diff::key(f)))
+                    .map(|f| Change {
+                        transition: Transition::Changed,
+                        finding: f.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        self.remediate(&candidates).await;
         true
     }
 
@@ -313,13 +488,59 @@ impl Watch<'_> {
             if c.transition == Transition::Resolved {
                 continue;
             }
-            if let Some(action) = r.consider(self.cluster, self.gate, &c.finding).await {
-                if let Ok(mut m) = self.metrics.lock() {
+            let leader = self.leader.as_ref();
+            if let Some(action) = r
+                .consider(self.cluster, self.gate, leader, &c.finding)
+                .await
+            {
+                if action.result != "not_leader"
+                    && let Ok(mut m) = self.metrics.lock()
+                {
                     m.remediated(action.action, action.result);
                 }
                 self.view.remediation(&action);
             }
         }
+    }
+
+    /// Leadership changed: say so, and a new leader considers what is open now (what it left
+    /// to the old leader may still be failing).
+    async fn lead(&mut self, leads: bool) {
+        if let Ok(mut m) = self.metrics.lock() {
+            m.set_leader(leads);
+        }
+        let Some(l) = self.leader.as_ref() else {
+            return;
+        };
+        let holder = if leads {
+            None
+        } else {
+            l.holder()
+                .await
+                .ok()
+                .and_then(|h| h.identity.filter(|_| h.current))
+        };
+        self.view.leadership(leads, l, holder.as_deref());
+        if leads && self.passes > 0 {
+            let open: Vec<diff::Change> = self
+                .open
+                .iter()
+                .map(|f| diff::Change {
+                    transition: Transition::Opened,
+                    finding: f.clone(),
+                })
+                .collect();
+            self.remediate(&open).await;
+        }
+    }
+
+    /// Ends the watch: the last line, and the lease given up so another replica leads at once.
+    async fn end(&mut self, why: &str) -> u8 {
+        self.view.done(why);
+        if let Some(l) = self.leader.take() {
+            l.release().await;
+        }
+        crate::exit::OK
     }
 
     /// Why the watch ends now, if it does.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kai_tools::diagnosis::{Finding, Severity};
 use kai_tools::history::{Revision, rollout_history};
+use kai_tools::lease::Leadership;
 use kai_tools::{Cluster, mask_text};
 use serde::Serialize;
 use serde_json::json;
@@ -39,7 +40,7 @@ pub struct Action {
     pub from_revision: i64,
     /// The revision rolled back to.
     pub to_revision: i64,
-    /// `ok`, `dry_run`, `denied`, `failed` or `skipped`.
+    /// `ok`, `dry_run`, `denied`, `failed`, `skipped` or `not_leader` (another replica acts).
     pub result: &'static str,
     /// The plan's summary, the refusal or the error.
     pub detail: String,
@@ -59,6 +60,7 @@ impl Action {
             "dry_run" => format!("would remediate (--dry-run): {what}: {}", self.detail),
             "denied" => format!("remediation denied: {what}: {}", self.detail),
             "skipped" => format!("remediation skipped: {what}: {}", self.detail),
+            "not_leader" => format!("remediation left to the leader: {what}: {}", self.detail),
             _ => format!("remediation failed: {what}: {}", self.detail),
         }
     }
@@ -78,6 +80,8 @@ pub struct Remediator {
     last: Vec<((String, String), Instant)>,
     /// Actions in the last hour.
     recent: VecDeque<Instant>,
+    /// (namespace, deployment, revision) left to the leader, said once.
+    deferred: HashSet<(String, String, i64)>,
 }
 
 impl Remediator {
@@ -91,6 +95,7 @@ impl Remediator {
             failed: HashSet::new(),
             last: Vec::new(),
             recent: VecDeque::new(),
+            deferred: HashSet::new(),
         }
     }
 
@@ -101,11 +106,14 @@ impl Remediator {
             && FAILING.contains(&f.reason.as_str())
     }
 
-    /// Considers one open finding; returns what was done, if anything worth a line.
+    /// Considers one open finding; returns what was done, if anything worth a line. With
+    /// `leader` (leader election on) only a confirmed leader acts; a follower says once per
+    /// revision that it leaves the action to the leader, and tries it itself if it leads later.
     pub async fn consider(
         &mut self,
         cluster: &Cluster,
         gate: &Gate,
+        leader: Option<&Leadership>,
         f: &Finding,
     ) -> Option<Action> {
         if !Self::wants(f) {
@@ -120,11 +128,13 @@ impl Remediator {
             }
         };
         let (newest, previous) = pick(&history)?;
-        self.failed
-            .insert((ns.clone(), name.clone(), newest.revision));
+        // Pods of an older revision still crash-looping while the newest rolls out say
+        // nothing against the newest.
         if !failing_pods_are_of(f, newest) {
             return None;
         }
+        self.failed
+            .insert((ns.clone(), name.clone(), newest.revision));
         let key = (ns.clone(), name.clone(), newest.revision);
         if self.tried.contains(&key) {
             return None;
@@ -138,6 +148,28 @@ impl Remediator {
             detail: String::new(),
             reason: f.reason.clone(),
         };
+        if let Some(l) = leader {
+            let why = match l.confirm().await {
+                Ok(true) => None,
+                Ok(false) => Some(format!(
+                    "this replica ({}) does not hold lease {}",
+                    l.identity(),
+                    l.lease()
+                )),
+                Err(e) => Some(format!(
+                    "leadership could not be confirmed ({}); not acting",
+                    e.masked()
+                )),
+            };
+            if let Some(why) = why {
+                if !self.deferred.insert(key) {
+                    return None;
+                }
+                action.result = "not_leader";
+                action.detail = why;
+                return Some(action);
+            }
+        }
         // Said once per revision: a skipped rollback is not tried again for it.
         self.tried.insert(key);
         if let Some(why) = self.unhealthy_previous(&ns, &name, newest, previous) {

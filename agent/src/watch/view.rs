@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use kai_tools::diagnosis::Finding;
+use kai_tools::lease::Leadership;
 use kai_tools::live::FeedEvent;
 use kai_tools::mask_text;
 use serde_json::{Value, json};
@@ -115,6 +116,35 @@ impl View {
             m.insert("event".into(), json!("remediation"));
         }
         self.emit(value, &a.line());
+    }
+
+    /// This replica's part in the leader election: it leads (and remediates), or it follows
+    /// (`holder` leads) and only watches and reports.
+    pub fn leadership(&self, leads: bool, l: &Leadership, holder: Option<&str>) {
+        let (lease, me) = (l.lease(), l.identity());
+        let text = if leads {
+            format!("leader: this replica ({me}) holds lease {lease}; it remediates")
+        } else {
+            format!(
+                "follower: lease {lease} is held by {}; this replica ({me}) watches and reports, the leader remediates",
+                holder.unwrap_or("no one yet")
+            )
+        };
+        self.emit(
+            json!({"event": "leadership", "leader": leads,
+                "role": if leads { "leader" } else { "follower" },
+                "lease": lease, "identity": me, "holder": if leads { Some(me) } else { holder }}),
+            &text,
+        );
+    }
+
+    /// The election stopped for good: this replica no longer remediates.
+    pub fn election_ended(&self) {
+        self.emit(
+            json!({"event": "leadership", "leader": false, "role": "follower",
+                "message": "leader election stopped; this replica no longer remediates"}),
+            "follower: leader election stopped; this replica no longer remediates",
+        );
     }
 
     /// Where the metrics are served (port 0 picked one).

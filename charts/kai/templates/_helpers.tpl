@@ -59,3 +59,12 @@ seccompProfile:
 - {{ . | quote }}
 {{- end }}
 {{- end -}}
+
+{{/* Whether the watch elects a leader: when it remediates and leader election is not turned off. */}}
+{{- define "kai.leaderElect" -}}
+{{- if and .Values.remediation.enabled .Values.leaderElection.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{- define "kai.leaseName" -}}
+{{ .Values.leaderElection.leaseName | default (include "kai.name" .) }}
+{{- end -}}

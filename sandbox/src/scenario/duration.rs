@@ -1,34 +1,70 @@
-//! Durations as scenarios write them (`90s`, `30m`, `2h30m`, `3d`).
+//! Durations as people write them (`90s`, `30m`, `2h30m`, `1h 30m`, `1.5m`, `500ms`, `3d`, `1w`):
+//! kai's one duration parser, jiff's. Scenarios, eval tasks and the command line all use it.
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Span, SpanRelativeTo};
 
-/// Parses a duration such as `90s`, `30m`, `2h30m`, `3d`.
+/// Parses a duration with units, in jiff's friendly format (or ISO 8601, `PT90S`): days are 24
+/// hours and weeks 7 days. `None` for a number without a unit, a negative duration, years or
+/// months (no fixed length), and anything else.
 pub fn parse_duration(text: &str) -> Option<SignedDuration> {
-    let t = text.trim();
-    if t.is_empty() {
+    let span: Span = text.trim().parse().ok()?;
+    if span.is_negative() {
         return None;
     }
-    let mut total: i64 = 0;
-    let mut num = String::new();
-    for c in t.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
+    span.to_duration(SpanRelativeTo::days_are_24_hours()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn secs(s: i64) -> Option<SignedDuration> {
+        Some(SignedDuration::from_secs(s))
+    }
+
+    /// Every form the two hand-written parsers this replaced accepted in use.
+    #[test]
+    fn accepts_what_scenarios_and_flags_write() {
+        for (text, want) in [
+            ("90s", secs(90)),
+            ("5m", secs(300)),
+            ("30m", secs(1800)),
+            ("2h", secs(7200)),
+            ("1h30m", secs(5400)),
+            ("2h30m", secs(9000)),
+            ("1h 30m", secs(5400)),
+            (" 10m ", secs(600)),
+            ("1.5m", secs(90)),
+            ("500ms", Some(SignedDuration::from_millis(500))),
+            ("1d", secs(86_400)),
+            ("3d", secs(259_200)),
+            ("1w", secs(604_800)),
+            ("1d12h", secs(129_600)),
+            ("0s", secs(0)),
+            ("10sec", secs(10)),
+            ("5mins", secs(300)),
+            ("2hrs", secs(7200)),
+        ] {
+            assert_eq!(parse_duration(text), want, "{text:?}");
         }
-        let n: i64 = num.parse().ok()?;
-        num.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
     }
-    if !num.is_empty() {
-        return None;
+
+    #[test]
+    fn rejects_what_has_no_fixed_length_or_no_unit() {
+        for text in [
+            "",
+            "30",
+            "m",
+            "5x",
+            "five minutes",
+            "-5s",
+            "5s ago",
+            "5m-",
+            "5y",
+            "1mo",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(parse_duration(text), None, "{text:?}");
+        }
     }
-    Some(SignedDuration::from_secs(total))
 }

@@ -176,6 +176,7 @@ fn schema_of(r: &ResourceType, g: &mut SchemaGenerator) -> Option<String> {
         }
         ("storage.k8s.io", "v1", "StorageClass") => add::<k8s::storage::v1::StorageClass>(g),
         ("discovery.k8s.io", "v1", "EndpointSlice") => add::<k8s::discovery::v1::EndpointSlice>(g),
+        ("coordination.k8s.io", "v1", "Lease") => add::<k8s::coordination::v1::Lease>(g),
         ("events.k8s.io", "v1", "Event") => add::<k8s::events::v1::Event>(g),
         ("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration") => {
             add::<k8s::admissionregistration::v1::ValidatingWebhookConfiguration>(g)

@@ -2,8 +2,8 @@
 //! a wrong type is a `400` naming the field, and fields the struct does not have are unknown.
 
 use k8s_openapi::api::{
-    admissionregistration, apps, autoscaling, batch, core, discovery, networking, policy, rbac,
-    storage,
+    admissionregistration, apps, autoscaling, batch, coordination, core, discovery, networking,
+    policy, rbac, storage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -91,6 +91,7 @@ fn round_trip(rt: &ResourceType, obj: &Value) -> Result<Option<Value>, ApiError>
         ("networking.k8s.io", "NetworkPolicy") => via::<networking::v1::NetworkPolicy>(rt, obj)?,
         ("storage.k8s.io", "StorageClass") => via::<storage::v1::StorageClass>(rt, obj)?,
         ("discovery.k8s.io", "EndpointSlice") => via::<discovery::v1::EndpointSlice>(rt, obj)?,
+        ("coordination.k8s.io", "Lease") => via::<coordination::v1::Lease>(rt, obj)?,
         ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
             via::<adm::ValidatingWebhookConfiguration>(rt, obj)?
         }

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::format::*;
+use crate::sim::object::{arr, i, s};
 
 /// The `kubectl get` cells computed by `node`.
 pub(super) fn node_cells(o: &Value, now: Timestamp) -> Vec<Value> {
@@ -86,7 +87,7 @@ pub(super) fn event_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let count = o
         .pointer("/series/count")
         .and_then(Value::as_i64)
-        .unwrap_or_else(|| i(o, "/count"));
+        .unwrap_or_else(|| i(o, "/count").unwrap_or(0));
     let last_seen = if count > 1 {
         format!("{} (x{count} over {})", since(last, now), since(first, now))
     } else {

@@ -155,6 +155,11 @@ pub(super) fn columns(kind: &str) -> &'static [Col] {
             ("Endpoints", "string", 0),
             ("Age", "string", 0),
         ],
+        "Lease" => &[
+            ("Name", "string", 0),
+            ("Holder", "string", 0),
+            ("Age", "string", 0),
+        ],
         "ServiceAccount" => &[
             ("Name", "string", 0),
             ("Secrets", "integer", 0),

@@ -1,27 +1,11 @@
-//! Cell formatting shared by the row printers: field access, ages, `<none>`.
+//! Cell formatting shared by the row printers: ages, `<none>`, selectors. Field access is the
+//! sandbox's one accessor style, `crate::sim::object` (JSON pointers).
 
 use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::server::select::{label_selector_text, map_text};
-
-/// The string at `ptr`, or "".
-pub(super) fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
-}
-
-/// The integer at `ptr`, or 0.
-pub(super) fn i(v: &Value, ptr: &str) -> i64 {
-    v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// The array at `ptr`, or empty.
-pub(super) fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
-    v.pointer(ptr)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
-}
+use crate::sim::object::{arr, s};
 
 /// `<none>` for an empty cell.
 pub(super) fn or_none(x: String) -> String {

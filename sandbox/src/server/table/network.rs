@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::format::*;
+use crate::sim::object::{arr, i, s};
 
 /// The `kubectl get` cells computed by `svc`.
 pub(super) fn service_cells(o: &Value, now: Timestamp) -> Vec<Value> {
@@ -47,11 +48,11 @@ pub(super) fn service_cells(o: &Value, now: Timestamp) -> Vec<Value> {
                 "" => "TCP",
                 x => x,
             };
-            let np = i(p, "/nodePort");
+            let np = i(p, "/nodePort").unwrap_or(0);
             if np > 0 {
-                format!("{}:{np}/{proto}", i(p, "/port"))
+                format!("{}:{np}/{proto}", i(p, "/port").unwrap_or(0))
             } else {
-                format!("{}/{proto}", i(p, "/port"))
+                format!("{}/{proto}", i(p, "/port").unwrap_or(0))
             }
         })
         .collect();
@@ -77,7 +78,7 @@ pub(super) fn endpoints_cells(o: &Value, now: Timestamp) -> Vec<Value> {
                 eps.push(s(a, "/ip").to_string());
             }
             for p in ports {
-                eps.push(format!("{}:{}", s(a, "/ip"), i(p, "/port")));
+                eps.push(format!("{}:{}", s(a, "/ip"), i(p, "/port").unwrap_or(0)));
             }
         }
     }

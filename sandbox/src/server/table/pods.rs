@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::format::*;
+use crate::sim::object::{arr, i, s};
 
 /// The pod STATUS column, as `kubectl get pods` computes it.
 // Kept whole beside kubectl's printPod, which it follows step by step.
@@ -44,17 +45,17 @@ pub(super) fn pod_status(o: &Value) -> (String, usize, usize, i64, Option<String
     };
     let mut initializing = false;
     for (idx, c) in arr(o, "/status/initContainerStatuses").iter().enumerate() {
-        restarts += i(c, "/restartCount");
+        restarts += i(c, "/restartCount").unwrap_or(0);
         let fin = s(c, "/lastState/terminated/finishedAt");
         later(&mut last_restart, fin);
         let name = s(c, "/name");
         if restartable(name) {
-            restartable_restarts += i(c, "/restartCount");
+            restartable_restarts += i(c, "/restartCount").unwrap_or(0);
             later(&mut last_restartable, fin);
         }
         let term = c.pointer("/state/terminated");
         let waiting_reason = s(c, "/state/waiting/reason");
-        if term.is_some() && i(c, "/state/terminated/exitCode") == 0 {
+        if term.is_some() && i(c, "/state/terminated/exitCode").unwrap_or(0) == 0 {
             continue;
         }
         if restartable(name) && c.get("started").and_then(Value::as_bool) == Some(true) {
@@ -66,11 +67,14 @@ pub(super) fn pod_status(o: &Value) -> (String, usize, usize, i64, Option<String
         if term.is_some() {
             let r = s(c, "/state/terminated/reason");
             reason = if r.is_empty() {
-                let sig = i(c, "/state/terminated/signal");
+                let sig = i(c, "/state/terminated/signal").unwrap_or(0);
                 if sig != 0 {
                     format!("Init:Signal:{sig}")
                 } else {
-                    format!("Init:ExitCode:{}", i(c, "/state/terminated/exitCode"))
+                    format!(
+                        "Init:ExitCode:{}",
+                        i(c, "/state/terminated/exitCode").unwrap_or(0)
+                    )
                 }
             } else {
                 format!("Init:{r}")
@@ -91,7 +95,7 @@ pub(super) fn pod_status(o: &Value) -> (String, usize, usize, i64, Option<String
         last_restart = last_restartable;
         let mut has_running = false;
         for c in arr(o, "/status/containerStatuses").iter().rev() {
-            restarts += i(c, "/restartCount");
+            restarts += i(c, "/restartCount").unwrap_or(0);
             later(&mut last_restart, s(c, "/lastState/terminated/finishedAt"));
             let waiting = s(c, "/state/waiting/reason");
             let term = c.pointer("/state/terminated");
@@ -101,11 +105,14 @@ pub(super) fn pod_status(o: &Value) -> (String, usize, usize, i64, Option<String
             } else if term.is_some() && !term_reason.is_empty() {
                 reason = term_reason.to_string();
             } else if term.is_some() {
-                let sig = i(c, "/state/terminated/signal");
+                let sig = i(c, "/state/terminated/signal").unwrap_or(0);
                 reason = if sig != 0 {
                     format!("Signal:{sig}")
                 } else {
-                    format!("ExitCode:{}", i(c, "/state/terminated/exitCode"))
+                    format!(
+                        "ExitCode:{}",
+                        i(c, "/state/terminated/exitCode").unwrap_or(0)
+                    )
                 };
             } else if c.get("ready").and_then(Value::as_bool) == Some(true)
                 && c.pointer("/state/running").is_some()

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::format::*;
+use crate::sim::object::{arr, i, s};
 
 /// The `kubectl get` cells computed by `job`.
 pub(super) fn job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
@@ -29,16 +30,16 @@ pub(super) fn job_cells(o: &Value, now: Timestamp) -> Vec<Value> {
         "Running"
     };
     let completions = match o.pointer("/spec/completions").and_then(Value::as_i64) {
-        Some(n) => format!("{}/{n}", i(o, "/status/succeeded")),
+        Some(n) => format!("{}/{n}", i(o, "/status/succeeded").unwrap_or(0)),
         None => {
             let p = o
                 .pointer("/spec/parallelism")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             if p > 1 {
-                format!("{}/1 of {p}", i(o, "/status/succeeded"))
+                format!("{}/1 of {p}", i(o, "/status/succeeded").unwrap_or(0))
             } else {
-                format!("{}/1", i(o, "/status/succeeded"))
+                format!("{}/1", i(o, "/status/succeeded").unwrap_or(0))
             }
         }
     };
@@ -95,9 +96,13 @@ pub(super) fn deployment_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(format!("{}/{}", i(o, "/status/readyReplicas"), desired(o))),
-        json!(i(o, "/status/updatedReplicas")),
-        json!(i(o, "/status/availableReplicas")),
+        json!(format!(
+            "{}/{}",
+            i(o, "/status/readyReplicas").unwrap_or(0),
+            desired(o)
+        )),
+        json!(i(o, "/status/updatedReplicas").unwrap_or(0)),
+        json!(i(o, "/status/availableReplicas").unwrap_or(0)),
         json!(age(o, now)),
         json!(c),
         json!(im),
@@ -112,8 +117,8 @@ pub(super) fn replica_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     vec![
         name,
         json!(desired(o)),
-        json!(i(o, "/status/replicas")),
-        json!(i(o, "/status/readyReplicas")),
+        json!(i(o, "/status/replicas").unwrap_or(0)),
+        json!(i(o, "/status/readyReplicas").unwrap_or(0)),
         json!(age(o, now)),
         json!(c),
         json!(im),
@@ -127,7 +132,11 @@ pub(super) fn stateful_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(format!("{}/{}", i(o, "/status/readyReplicas"), desired(o))),
+        json!(format!(
+            "{}/{}",
+            i(o, "/status/readyReplicas").unwrap_or(0),
+            desired(o)
+        )),
         json!(age(o, now)),
         json!(c),
         json!(im),
@@ -140,11 +149,11 @@ pub(super) fn daemon_set_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     let (c, im) = containers_images(o, "/spec/template/spec/containers");
     vec![
         name,
-        json!(i(o, "/status/desiredNumberScheduled")),
-        json!(i(o, "/status/currentNumberScheduled")),
-        json!(i(o, "/status/numberReady")),
-        json!(i(o, "/status/updatedNumberScheduled")),
-        json!(i(o, "/status/numberAvailable")),
+        json!(i(o, "/status/desiredNumberScheduled").unwrap_or(0)),
+        json!(i(o, "/status/currentNumberScheduled").unwrap_or(0)),
+        json!(i(o, "/status/numberReady").unwrap_or(0)),
+        json!(i(o, "/status/updatedNumberScheduled").unwrap_or(0)),
+        json!(i(o, "/status/numberAvailable").unwrap_or(0)),
         json!(map_cell(o.pointer("/spec/template/spec/nodeSelector"))),
         json!(age(o, now)),
         json!(c),
@@ -196,8 +205,8 @@ pub(super) fn horizontal_pod_autoscaler_cells(o: &Value, now: Timestamp) -> Vec<
         )),
         json!(hpa_targets(o)),
         json!(min),
-        json!(i(o, "/spec/maxReplicas")),
-        json!(i(o, "/status/currentReplicas")),
+        json!(i(o, "/spec/maxReplicas").unwrap_or(0)),
+        json!(i(o, "/status/currentReplicas").unwrap_or(0)),
         json!(age(o, now)),
     ]
 }
