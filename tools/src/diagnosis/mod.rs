@@ -6,6 +6,7 @@
 
 mod analyze;
 mod chain;
+mod changes;
 mod collect;
 mod logs;
 mod render;
@@ -19,6 +20,7 @@ use crate::cluster::Cluster;
 use crate::error::ToolError;
 
 pub use analyze::{LogPlan, LogRequest, analyze, log_plan};
+pub use changes::{Woke, change_mark, wait_for_change};
 pub use logs::missing_env_names;
 pub use render::{render_budgeted, render_compact};
 pub use signatures::error_signatures;
