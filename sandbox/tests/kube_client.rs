@@ -101,6 +101,18 @@ async fn list_pages_with_limit_and_continue() {
         assert!(page.items.len() <= 10);
         assert!(page.metadata.resource_version.is_some());
         names.extend(page.items.iter().filter_map(|p| p.metadata.name.clone()));
+        // As the API server: what is left after a page that has a next one, so clients can
+        // size their buffers once.
+        let has_next = page
+            .metadata
+            .continue_
+            .as_ref()
+            .is_some_and(|c| !c.is_empty());
+        assert_eq!(
+            page.metadata.remaining_item_count,
+            has_next.then(|| 25 - names.len() as i64),
+            "page {pages}"
+        );
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(c) => lp = lp.continue_token(&c),
             None => break,
@@ -119,6 +131,13 @@ async fn list_pages_with_limit_and_continue() {
         .await
         .expect("list");
     assert_eq!(running.items.len(), 13);
+    // With a selector the count would be a guess: not given.
+    let selected = pods
+        .list(&ListParams::default().labels("app=web").limit(2))
+        .await
+        .expect("list");
+    assert_eq!(selected.items.len(), 2);
+    assert_eq!(selected.metadata.remaining_item_count, None);
     let set = pods
         .list(&ListParams::default().labels("idx in (1,2,3),idx notin (3)"))
         .await

@@ -376,3 +376,44 @@ async fn several_contexts_are_checked_together() {
     assert_eq!(clusters[1]["context"], healthy.sandbox.context_name());
     assert_eq!(clusters[1]["findings"].as_array().unwrap().len(), 0);
 }
+
+/// Polls a condition on the sandbox, bounded: true once it holds, false after `secs`.
+async fn eventually(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cond()
+}
+
+#[tokio::test]
+async fn wait_watches_between_checks_instead_of_relisting() {
+    // A manual clock: the cluster changes only when the test says so.
+    let tc = TestCluster::start_manual("demo").await;
+    let lists = || tc.sandbox.served("list", "deployments");
+    let watches = || tc.sandbox.served("watch", "pods");
+    let cmd = health(&tc, &["-A", "--wait", "10s", "--format", "json"]);
+    let child = tokio::spawn(run(cmd, None));
+    assert!(
+        eventually(30, || watches() >= 1).await,
+        "kai watches pods after the first check"
+    );
+    assert_eq!(lists(), 1, "one check so far");
+    // A change (time passes: the crashing pods restart) wakes the next check at once.
+    tc.advance(600);
+    assert!(
+        eventually(5, || lists() >= 2).await,
+        "a change is checked promptly"
+    );
+    let out = child.await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json_of(&out)["timed_out"], "timed out after 10s");
+    // The first check, the one the change woke (maybe one more if the change came in two
+    // bursts), perhaps one started at the deadline: re-checking every 2s would be 5 or more.
+    let n = lists();
+    assert!((2..=4).contains(&n), "{n} checks: {}", stderr(&out));
+    assert!(watches() >= 2);
+}

@@ -1,7 +1,7 @@
 //! `kai health`: the health summary of a scope, rendered for people or CI, with an exit code.
 //!
 //! Checks every target cluster concurrently with the diagnosis engine, optionally re-checking
-//! until healthy (`--wait`), and renders text, JSON, markdown (also appended to
+//! until healthy (`--wait`: each re-check waits for a watched change, not a timer), and renders text, JSON, markdown (also appended to
 //! `GITHUB_STEP_SUMMARY`) or JUnit XML.
 
 mod duration;
@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use kai_tools::diagnosis::{Report, Scope, Severity, diagnose};
+use kai_tools::diagnosis::{Report, Scope, Severity, Woke, change_mark, diagnose};
 use kai_tools::{Cluster, ToolError};
 
 pub use duration::{format_duration, parse_duration};
@@ -245,6 +245,11 @@ pub async fn run(
             err!("checking {what}…");
             let _ = std::io::stderr().flush();
         }
+        // Where the watches between checks start: before the check, so nothing is missed.
+        let marks = match args.wait {
+            Some(_) => Some(marks(&targets, &scope).await),
+            None => None,
+        };
         // Under --wait no check may outlast the wait: one that does keeps the last outcome.
         let left = args.wait.map(|w| w.saturating_sub(started.elapsed()));
         let Some(mut fresh) = check_within(&targets, &scope, args.fail_on, left).await else {
@@ -283,8 +288,15 @@ pub async fn run(
             );
             let _ = std::io::stderr().flush();
         }
+        let left = wait.saturating_sub(elapsed);
+        let woke = match marks {
+            Some(m) if !fresh.errored() => wait_for_change(&targets, &scope, &m, left).await,
+            _ => Woke::Unwatchable,
+        };
         last = Some(fresh);
-        tokio::time::sleep(RECHECK.min(wait.saturating_sub(elapsed))).await;
+        if woke == Woke::Unwatchable {
+            tokio::time::sleep(RECHECK.min(left)).await;
+        }
     };
     if terminal && args.wait.is_some() {
         errln!(
@@ -334,6 +346,45 @@ pub async fn run(
         }
     }
     outcome.exit_code()
+}
+
+/// The resource version of each reachable cluster before a check (None where unknown).
+async fn marks(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+) -> Vec<Option<String>> {
+    futures::future::join_all(targets.iter().map(|(_, t)| async move {
+        match t {
+            Ok(c) => change_mark(c, scope).await,
+            Err(_) => None,
+        }
+    }))
+    .await
+}
+
+/// Waits until something changed in any cluster, or `limit` passed; unwatchable when some
+/// cluster's state cannot be watched (the caller then re-checks on a timer).
+async fn wait_for_change(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    marks: &[Option<String>],
+    limit: Duration,
+) -> Woke {
+    let mut waits = Vec::new();
+    for ((_, t), m) in targets.iter().zip(marks) {
+        let (Ok(c), Some(m)) = (t, m) else {
+            return Woke::Unwatchable;
+        };
+        waits.push(Box::pin(kai_tools::diagnosis::wait_for_change(
+            c, scope, m, limit,
+        )));
+    }
+    if waits.is_empty() {
+        return Woke::Unwatchable;
+    }
+    // The first cluster to wake decides: a change anywhere is worth a check of all.
+    let (woke, _, _) = futures::future::select_all(waits).await;
+    woke
 }
 
 /// Without `-n` or `-A`, kai checks the context's namespace, as kubectl does; says so on

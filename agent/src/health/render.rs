@@ -81,23 +81,13 @@ pub fn text(o: &Outcome, color: bool) -> String {
     let many = o.clusters.len() > 1;
     for c in &o.clusters {
         if many {
-            let _ = writeln!(
-                s,
-                "{}",
-                paint(
-                    color,
-                    "1",
-                    &format!(
-                        "== context {} ({}) ==",
-                        c.context,
-                        if c.server.is_empty() {
-                            "not connected"
-                        } else {
-                            &c.server
-                        }
-                    )
-                )
-            );
+            let server = if c.server.is_empty() {
+                "not connected"
+            } else {
+                &c.server
+            };
+            let title = format!("== context {} ({server}) ==", c.context);
+            let _ = writeln!(s, "{}", paint(color, "1", &title));
         }
         let r = match &c.report {
             Ok(r) => r,
@@ -119,106 +109,94 @@ pub fn text(o: &Outcome, color: bool) -> String {
             };
             let _ = writeln!(s, "{}", paint(color, "1", &title));
             for f in findings {
-                let name = if f.namespace.is_empty() {
-                    format!("{} {}", f.kind, f.name)
-                } else {
-                    format!("{}/{}", f.kind, f.name)
-                };
-                let _ = writeln!(
-                    s,
-                    "  {} {} {}",
-                    paint(color, sev_color(f.severity), sev_label(f.severity)),
-                    paint(color, "1", &name),
-                    paint(color, "2", &format!("({})", f.reason))
-                );
-                let mut lines = chain_lines(&f.message).into_iter();
-                if let Some(head) = lines.next() {
-                    let _ = writeln!(s, "    {head}");
-                }
-                for l in lines {
-                    let _ = writeln!(s, "      {l}");
-                }
-                if !f.evidence.is_empty() {
-                    let _ = writeln!(s, "    {}", paint(color, "2", "evidence:"));
-                }
-                for e in &f.evidence {
-                    let _ = writeln!(s, "      - {e}");
-                }
-                if !f.suggestion.is_empty() {
-                    let _ = writeln!(s, "    {} {}", paint(color, "32", "fix:"), f.suggestion);
-                }
-                if !f.related.is_empty() {
-                    let _ = writeln!(
-                        s,
-                        "    {} {}",
-                        paint(color, "2", "related:"),
-                        f.related.join(", ")
-                    );
-                }
+                finding_text(&mut s, f, color);
             }
             s.push('\n');
         }
         if !r.not_checked.is_empty() {
             let _ = writeln!(s, "Not checked: {}", r.not_checked.join("; "));
         }
-        let failing: usize = r
-            .findings
-            .iter()
-            .filter(|f| o.fail_on.fails(f.severity))
-            .count();
-        if let Some(note) = o.incomplete_note(c, &place(c, many)) {
-            // Never "No problems found" about what was not checked.
-            if !r.findings.is_empty() {
-                let _ = writeln!(s, "{} in {}", paint(color, "1", &counts(r)), place(c, many));
-            }
-            let _ = writeln!(s, "{}", paint(color, "1;33", &format!("{note}.")));
-        } else if r.findings.is_empty() {
-            let _ = writeln!(
-                s,
-                "{}",
-                paint(
-                    color,
-                    "1;32",
-                    &format!("No problems found in {}.", place(c, many))
-                )
-            );
-        } else if failing == 0 && r.findings.iter().all(|f| f.severity == Severity::Info) {
-            let _ = writeln!(
-                s,
-                "{}",
-                paint(
-                    color,
-                    "1;32",
-                    &format!("No problems found in {} ({}).", place(c, many), counts(r))
-                )
-            );
-        } else {
-            let _ = writeln!(s, "{} in {}", paint(color, "1", &counts(r)), place(c, many));
-        }
+        let _ = writeln!(s, "{}", summary_line(o, c, r, many, color));
         if many {
             s.push('\n');
         }
     }
     if let Some(d) = o.timed_out {
-        let _ = writeln!(
-            s,
-            "{}",
-            paint(
-                color,
-                "1;31",
-                &format!(
-                    "timed out after {}: {}",
-                    format_duration(d),
-                    if o.matched_nothing() && !o.failing() {
-                        "still nothing to check (above)"
-                    } else {
-                        "still unhealthy (the findings above)"
-                    }
-                )
-            )
-        );
+        let still = if o.matched_nothing() && !o.failing() {
+            "still nothing to check (above)"
+        } else {
+            "still unhealthy (the findings above)"
+        };
+        let line = format!("timed out after {}: {still}", format_duration(d));
+        let _ = writeln!(s, "{}", paint(color, "1;31", &line));
     }
     s
+}
+
+/// One finding: severity, object and reason, its cause chain, evidence, fix and related objects.
+fn finding_text(s: &mut String, f: &Finding, color: bool) {
+    let name = if f.namespace.is_empty() {
+        format!("{} {}", f.kind, f.name)
+    } else {
+        format!("{}/{}", f.kind, f.name)
+    };
+    let _ = writeln!(
+        s,
+        "  {} {} {}",
+        paint(color, sev_color(f.severity), sev_label(f.severity)),
+        paint(color, "1", &name),
+        paint(color, "2", &format!("({})", f.reason))
+    );
+    let mut lines = chain_lines(&f.message).into_iter();
+    if let Some(head) = lines.next() {
+        let _ = writeln!(s, "    {head}");
+    }
+    for l in lines {
+        let _ = writeln!(s, "      {l}");
+    }
+    if !f.evidence.is_empty() {
+        let _ = writeln!(s, "    {}", paint(color, "2", "evidence:"));
+    }
+    for e in &f.evidence {
+        let _ = writeln!(s, "      - {e}");
+    }
+    if !f.suggestion.is_empty() {
+        let _ = writeln!(s, "    {} {}", paint(color, "32", "fix:"), f.suggestion);
+    }
+    if !f.related.is_empty() {
+        let _ = writeln!(
+            s,
+            "    {} {}",
+            paint(color, "2", "related:"),
+            f.related.join(", ")
+        );
+    }
+}
+
+/// A cluster's last line: what was not checked, no problems, or the counts (a second line when
+/// the check was incomplete: never "No problems found" about what was not checked).
+fn summary_line(o: &Outcome, c: &ClusterResult, r: &Report, many: bool, color: bool) -> String {
+    let at = place(c, many);
+    if let Some(note) = o.incomplete_note(c, &at) {
+        let note = paint(color, "1;33", &format!("{note}."));
+        return if r.findings.is_empty() {
+            note
+        } else {
+            format!("{} in {at}\n{note}", paint(color, "1", &counts(r)))
+        };
+    }
+    let failing = r.findings.iter().any(|f| o.fail_on.fails(f.severity));
+    if r.findings.is_empty() {
+        paint(color, "1;32", &format!("No problems found in {at}."))
+    } else if !failing && r.findings.iter().all(|f| f.severity == Severity::Info) {
+        paint(
+            color,
+            "1;32",
+            &format!("No problems found in {at} ({}).", counts(r)),
+        )
+    } else {
+        format!("{} in {at}", paint(color, "1", &counts(r)))
+    }
 }
 
 /// One JSON document: status, exit code, summary and per-cluster findings.
@@ -391,18 +369,24 @@ pub fn xml_escape(s: &str) -> String {
     out
 }
 
+/// A JUnit test case: a workload, or another object with a finding.
+struct Case {
+    name: String,
+    classname: String,
+    failures: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// An error case of a suite: (test case name, error type, message).
+type ErrorCase = (&'static str, &'static str, String);
+
+/// A JUnit test suite: its name, its cases, and the error that stood in for them.
+type Suite = (String, Vec<Case>, Option<ErrorCase>);
+
 /// JUnit XML: a test suite per cluster and namespace, a test case per workload checked (and
 /// per other object with a finding), a failure per finding at or above `--fail-on`.
 pub fn junit(o: &Outcome) -> String {
-    struct Case {
-        name: String,
-        classname: String,
-        failures: Vec<String>,
-        notes: Vec<String>,
-    }
-    /// An error case: (test case name, error type, message).
-    type ErrorCase = (&'static str, &'static str, String);
-    let mut suites: Vec<(String, Vec<Case>, Option<ErrorCase>)> = Vec::new();
+    let mut suites: Vec<Suite> = Vec::new();
     for c in &o.clusters {
         let r = match &c.report {
             Ok(r) => r,
@@ -427,75 +411,82 @@ pub fn junit(o: &Outcome) -> String {
                 Some((case, kind, note)),
             ));
         }
-        let mut by_ns: BTreeMap<String, BTreeMap<String, Case>> = BTreeMap::new();
-        for w in &r.workloads {
-            by_ns.entry(w.namespace.clone()).or_default().insert(
-                format!("{}/{}", w.kind, w.name),
-                Case {
-                    name: format!("{}/{}", w.kind, w.name),
-                    classname: format!(
-                        "{}.{}",
-                        c.context,
-                        if w.namespace.is_empty() {
-                            "cluster"
-                        } else {
-                            &w.namespace
-                        }
-                    ),
-                    failures: Vec::new(),
-                    notes: Vec::new(),
-                },
-            );
+        suites.extend(namespace_suites(o, c, r));
+    }
+    junit_xml(&suites)
+}
+
+/// One suite per namespace of a cluster's report: a case per workload, its findings as failures
+/// (at or above `--fail-on`) or notes.
+fn namespace_suites(o: &Outcome, c: &ClusterResult, r: &Report) -> Vec<Suite> {
+    let case = |ns: &str, key: String| Case {
+        name: key,
+        classname: format!(
+            "{}.{}",
+            c.context,
+            if ns.is_empty() { "cluster" } else { ns }
+        ),
+        failures: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut by_ns: BTreeMap<String, BTreeMap<String, Case>> = BTreeMap::new();
+    for w in &r.workloads {
+        let key = format!("{}/{}", w.kind, w.name);
+        by_ns
+            .entry(w.namespace.clone())
+            .or_default()
+            .insert(key.clone(), case(&w.namespace, key));
+    }
+    for f in &r.findings {
+        let key = format!("{}/{}", f.kind, f.name);
+        let entry = by_ns
+            .entry(f.namespace.clone())
+            .or_default()
+            .entry(key.clone())
+            .or_insert_with(|| case(&f.namespace, key));
+        if o.fail_on.fails(f.severity) {
+            entry.failures.push(failure_xml(f));
+        } else {
+            entry
+                .notes
+                .push(format!("{} {}: {}", f.severity, f.reason, f.message));
         }
-        for f in &r.findings {
-            let key = format!("{}/{}", f.kind, f.name);
-            let ns = by_ns.entry(f.namespace.clone()).or_default();
-            let case = ns.entry(key.clone()).or_insert_with(|| Case {
-                name: key.clone(),
-                classname: format!(
-                    "{}.{}",
-                    c.context,
-                    if f.namespace.is_empty() {
-                        "cluster"
-                    } else {
-                        &f.namespace
-                    }
-                ),
-                failures: Vec::new(),
-                notes: Vec::new(),
-            });
-            let mut body = format!("{}\n", f.message);
-            for e in &f.evidence {
-                body.push_str(&format!("evidence: {e}\n"));
-            }
-            if !f.suggestion.is_empty() {
-                body.push_str(&format!("fix: {}\n", f.suggestion));
-            }
-            let entry = format!(
-                "<failure type=\"{}\" message=\"{}\">{}</failure>",
-                xml_escape(&f.reason),
-                xml_escape(&format!("{} {}: {}", f.severity, f.reason, f.message)),
-                xml_escape(&body)
-            );
-            if o.fail_on.fails(f.severity) {
-                case.failures.push(entry);
-            } else {
-                case.notes
-                    .push(format!("{} {}: {}", f.severity, f.reason, f.message));
-            }
-        }
-        if by_ns.is_empty() {
-            by_ns.entry(String::new()).or_default();
-        }
-        for (ns, cases) in by_ns {
+    }
+    if by_ns.is_empty() {
+        by_ns.entry(String::new()).or_default();
+    }
+    by_ns
+        .into_iter()
+        .map(|(ns, cases)| {
             let name = if ns.is_empty() {
                 format!("{} cluster", c.context)
             } else {
                 format!("{} namespace {ns}", c.context)
             };
-            suites.push((name, cases.into_values().collect(), None));
-        }
+            (name, cases.into_values().collect(), None)
+        })
+        .collect()
+}
+
+/// A finding as a `<failure>`: its message, evidence and fix in the body.
+fn failure_xml(f: &Finding) -> String {
+    let mut body = format!("{}\n", f.message);
+    for e in &f.evidence {
+        body.push_str(&format!("evidence: {e}\n"));
     }
+    if !f.suggestion.is_empty() {
+        body.push_str(&format!("fix: {}\n", f.suggestion));
+    }
+    format!(
+        "<failure type=\"{}\" message=\"{}\">{}</failure>",
+        xml_escape(&f.reason),
+        xml_escape(&format!("{} {}: {}", f.severity, f.reason, f.message)),
+        xml_escape(&body)
+    )
+}
+
+/// The suites as one JUnit XML document with their totals.
+fn junit_xml(suites: &[Suite]) -> String {
     let tests: usize = suites
         .iter()
         .map(|s| s.1.len().max(usize::from(s.2.is_some())))
@@ -511,7 +502,7 @@ pub fn junit(o: &Outcome) -> String {
         x,
         "<testsuites name=\"kai health\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\">"
     );
-    for (name, cases, error) in &suites {
+    for (name, cases, error) in suites {
         let f = cases.iter().filter(|c| !c.failures.is_empty()).count();
         let _ = writeln!(
             x,

@@ -93,17 +93,18 @@ fn container<'t>(t: Option<&'t PodTemplateSpec>, name: &str) -> Option<&'t Conta
     t?.spec.as_ref()?.containers.iter().find(|c| c.name == name)
 }
 
-/// The change from the previous revision to the failing one (`failing_rs`), for `container`.
+/// The change from the previous revision to the failing one (`failing_rs`), for `container`;
+/// `candidates` are the replica sets that may belong to `d` (an index's, not the whole list).
 pub(crate) fn revision_change(
-    snap: &Snapshot,
+    candidates: &[&ReplicaSet],
     d: &Deployment,
     failing_rs: &ReplicaSet,
     container_name: &str,
 ) -> Option<RevisionChange> {
     let current = revision(failing_rs)?;
-    let prev = snap
-        .replica_sets
+    let prev = candidates
         .iter()
+        .copied()
         .filter(|rs| owned_by(rs, d))
         .filter_map(|rs| revision(rs).map(|r| (r, rs)))
         .filter(|(r, _)| *r < current)

@@ -72,90 +72,20 @@ impl Tool for GetLogs {
     }
 
     async fn run(cluster: &Cluster, args: GetLogsArgs) -> Result<ToolOutput, ToolError> {
-        let invalid = |message: String| ToolError::InvalidArguments {
-            tool: Self::NAME.into(),
-            message,
-        };
         let ns = cluster.ns(args.namespace.as_deref()).to_string();
-        if let Some(t) = args.tail_lines
-            && t <= 0
-        {
-            return Err(invalid(format!("tail_lines must be at least 1, got {t}")));
+        for (field, value) in [
+            ("tail_lines", args.tail_lines),
+            ("since_seconds", args.since_seconds),
+        ] {
+            if let Some(t) = value
+                && t <= 0
+            {
+                return Err(invalid(format!("{field} must be at least 1, got {t}")));
+            }
         }
-        if let Some(t) = args.since_seconds
-            && t <= 0
-        {
-            return Err(invalid(format!(
-                "since_seconds must be at least 1, got {t}"
-            )));
-        }
-        let pod_name = args.pod.as_deref().map(str::trim).filter(|p| !p.is_empty());
-        let workload = args
-            .workload
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
-        let (pod, picked) = match (pod_name, workload) {
-            (Some(p), _) => {
-                let p = p
-                    .strip_prefix("pod/")
-                    .or_else(|| p.strip_prefix("pods/"))
-                    .unwrap_or(p);
-                match k8s::get(cluster, Kind::Pod, &ns, p).await {
-                    Ok(pod) => (pod, None),
-                    // A workload's name given as a pod (`backend`): take its failing pod.
-                    Err(e) if e.is_not_found() && !p.contains('/') => {
-                        match resolve_workload(cluster, &ns, p).await {
-                            Ok(found) => found,
-                            Err(_) => return Err(e),
-                        }
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            (None, Some(w)) => resolve_workload(cluster, &ns, w).await?,
-            (None, None) => {
-                return Err(invalid(
-                    "give pod (a pod name) or workload (e.g. deployment/backend)".into(),
-                ));
-            }
-        };
-        let containers: Vec<String> = arr(&pod, &["spec", "containers"])
-            .iter()
-            .chain(arr(&pod, &["spec", "initContainers"]).iter())
-            .map(|c| s(c, &["name"]).to_string())
-            .collect();
-        let container = match args.container.as_deref().filter(|c| !c.trim().is_empty()) {
-            Some(c) if containers.iter().any(|x| x == c) => c.to_string(),
-            Some(c) => {
-                let hint = closest(c, containers.iter().map(String::as_str))
-                    .map(|s| format!("did you mean \"{s}\"? "))
-                    .unwrap_or_default();
-                return Err(ToolError::NotFound {
-                    message: format!(
-                        "container \"{c}\" not found in pod {ns}/{}; {hint}containers: {}",
-                        name(&pod),
-                        containers.join(", ")
-                    ),
-                });
-            }
-            None => pods::failing_container(&pod).unwrap_or_default(),
-        };
-        let grep = match args.grep.as_deref().filter(|g| !g.is_empty()) {
-            Some(g) => Some(
-                RegexBuilder::new(g)
-                    .case_insensitive(true)
-                    .size_limit(1 << 20)
-                    .build()
-                    .or_else(|_| {
-                        RegexBuilder::new(&regex::escape(g))
-                            .case_insensitive(true)
-                            .build()
-                    })
-                    .map_err(|e| invalid(format!("grep: {e}")))?,
-            ),
-            None => None,
-        };
+        let (pod, picked) = target_pod(cluster, &ns, &args).await?;
+        let container = pick_container(&pod, &ns, args.container.as_deref())?;
+        let grep = grep_regex(args.grep.as_deref())?;
         let tail = match (args.tail_lines, &grep) {
             (Some(t), _) => t.min(MAX_TAIL),
             (None, Some(_)) => GREP_WINDOW,
@@ -170,31 +100,7 @@ impl Tool for GetLogs {
             ..LogParams::default()
         };
         let pod_name = name(&pod).to_string();
-        let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
-        let raw = match api.logs(&pod_name, &lp).await {
-            Ok(t) => t,
-            Err(kube::Error::Api(st)) if st.code == 400 && args.previous => {
-                return Err(ToolError::Api(format!(
-                    "no previous log for container \"{container}\" of pod {ns}/{pod_name}: it has not restarted ({})",
-                    st.message
-                )));
-            }
-            Err(kube::Error::Api(st)) if st.code == 400 => {
-                return Err(ToolError::Api(format!(
-                    "no log for container \"{container}\" of pod {ns}/{pod_name}: {}",
-                    st.message
-                )));
-            }
-            Err(e) => {
-                return Err(ToolError::from_kube(
-                    e,
-                    cluster,
-                    "get",
-                    "pods/log",
-                    Some(&ns),
-                ));
-            }
-        };
+        let raw = fetch(cluster, &ns, &pod_name, &container, &lp).await?;
         let fetched: Vec<&str> = raw.lines().collect();
         let fetched_count = fetched.len();
         let lines: Vec<String> = fetched
@@ -203,7 +109,6 @@ impl Tool for GetLogs {
             // Matching masked lines: a grep for a secret's value must not confirm a guess.
             .filter(|l| grep.as_ref().is_none_or(|g| g.is_match(l)))
             .collect();
-        let matched = lines.len();
         let mut header = format!(
             "log of pod {ns}/{pod_name} container {container}{}",
             if args.previous {
@@ -221,7 +126,8 @@ impl Tool for GetLogs {
         };
         header.push_str(&match &grep {
             Some(g) => format!(
-                "\n{matched} of {fetched_count} lines match /{}/ (searched the {window})",
+                "\n{} of {fetched_count} lines match /{}/ (searched the {window})",
+                lines.len(),
                 mask_text(g.as_str())
             ),
             None => format!("\n{fetched_count} lines fetched ({window})"),
@@ -237,9 +143,8 @@ impl Tool for GetLogs {
                 "lines",
             )
         };
-        let text = format!("{header}\n{body}");
         Ok(ToolOutput {
-            text,
+            text: format!("{header}\n{body}"),
             json: json!({
                 "namespace": ns,
                 "pod": pod_name,
@@ -254,6 +159,121 @@ impl Tool for GetLogs {
                 "lines": lines[cut.min(lines.len())..],
             }),
         })
+    }
+}
+
+/// A bad argument of `get_logs`, worded for the model to correct.
+fn invalid(message: String) -> ToolError {
+    ToolError::InvalidArguments {
+        tool: GetLogs::NAME.into(),
+        message,
+    }
+}
+
+/// The pod whose log is read, and why it was picked when a workload was named.
+async fn target_pod(
+    cluster: &Cluster,
+    ns: &str,
+    args: &GetLogsArgs,
+) -> Result<(Value, Option<String>), ToolError> {
+    let pod_name = args.pod.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let workload = args
+        .workload
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    match (pod_name, workload) {
+        (Some(p), _) => {
+            let p = p
+                .strip_prefix("pod/")
+                .or_else(|| p.strip_prefix("pods/"))
+                .unwrap_or(p);
+            match k8s::get(cluster, Kind::Pod, ns, p).await {
+                Ok(pod) => Ok((pod, None)),
+                // A workload's name given as a pod (`backend`): take its failing pod.
+                Err(e) if e.is_not_found() && !p.contains('/') => {
+                    resolve_workload(cluster, ns, p).await.map_err(|_| e)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        (None, Some(w)) => resolve_workload(cluster, ns, w).await,
+        (None, None) => Err(invalid(
+            "give pod (a pod name) or workload (e.g. deployment/backend)".into(),
+        )),
+    }
+}
+
+/// The container asked for (with the closest name when it does not exist), else the failing
+/// or only one.
+fn pick_container(pod: &Value, ns: &str, asked: Option<&str>) -> Result<String, ToolError> {
+    let containers: Vec<String> = arr(pod, &["spec", "containers"])
+        .iter()
+        .chain(arr(pod, &["spec", "initContainers"]).iter())
+        .map(|c| s(c, &["name"]).to_string())
+        .collect();
+    match asked.filter(|c| !c.trim().is_empty()) {
+        Some(c) if containers.iter().any(|x| x == c) => Ok(c.to_string()),
+        Some(c) => {
+            let hint = closest(c, containers.iter().map(String::as_str))
+                .map(|s| format!("did you mean \"{s}\"? "))
+                .unwrap_or_default();
+            Err(ToolError::NotFound {
+                message: format!(
+                    "container \"{c}\" not found in pod {ns}/{}; {hint}containers: {}",
+                    name(pod),
+                    containers.join(", ")
+                ),
+            })
+        }
+        None => Ok(pods::failing_container(pod).unwrap_or_default()),
+    }
+}
+
+/// The grep as a case-insensitive regular expression, or as plain text when it is not one.
+fn grep_regex(grep: Option<&str>) -> Result<Option<regex::Regex>, ToolError> {
+    let Some(g) = grep.filter(|g| !g.is_empty()) else {
+        return Ok(None);
+    };
+    RegexBuilder::new(g)
+        .case_insensitive(true)
+        .size_limit(1 << 20)
+        .build()
+        .or_else(|_| {
+            RegexBuilder::new(&regex::escape(g))
+                .case_insensitive(true)
+                .build()
+        })
+        .map(Some)
+        .map_err(|e| invalid(format!("grep: {e}")))
+}
+
+/// The log text, with the API's 400 worded as "no (previous) log" for this container.
+async fn fetch(
+    cluster: &Cluster,
+    ns: &str,
+    pod_name: &str,
+    container: &str,
+    lp: &LogParams,
+) -> Result<String, ToolError> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
+    match api.logs(pod_name, lp).await {
+        Ok(t) => Ok(t),
+        Err(kube::Error::Api(st)) if st.code == 400 && lp.previous => Err(ToolError::Api(format!(
+            "no previous log for container \"{container}\" of pod {ns}/{pod_name}: it has not restarted ({})",
+            st.message
+        ))),
+        Err(kube::Error::Api(st)) if st.code == 400 => Err(ToolError::Api(format!(
+            "no log for container \"{container}\" of pod {ns}/{pod_name}: {}",
+            st.message
+        ))),
+        Err(e) => Err(ToolError::from_kube(
+            e,
+            cluster,
+            "get",
+            "pods/log",
+            Some(ns),
+        )),
     }
 }
 

@@ -84,6 +84,8 @@ struct Page {
     rv: u64,
     /// The `continue` token of the next page.
     next: Option<String>,
+    /// Objects after this page (`remainingItemCount`), when known.
+    remaining: Option<usize>,
 }
 
 /// The selected objects of a list, one page of them.
@@ -107,7 +109,9 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
         .map(|(ns, name)| (ns.as_str(), name.as_str()));
     let mut out = Vec::new();
     let mut next = None;
-    for o in store.list_after(rt, req.target.namespace.as_deref(), after) {
+    let mut remaining = None;
+    let mut objects = store.list_after(rt, req.target.namespace.as_deref(), after);
+    while let Some(o) = objects.next() {
         let o = served(rt, o.clone());
         if !sel.is_empty() && !sel.matches(&o) {
             continue;
@@ -116,6 +120,11 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
             let last: &Arc<Value> = out.last().unwrap_or(&o);
             let (ns, name) = key_of(last);
             next = Some(continue_token(ns, name));
+            // As the API server: how many are left, only when no selector makes it a guess
+            // (clients size their buffers by it).
+            if sel.is_empty() {
+                remaining = Some(1 + objects.count());
+            }
             break;
         }
         out.push(o);
@@ -124,22 +133,38 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
         items: out,
         rv: store.resource_version(),
         next,
+        remaining,
     })
+}
+
+/// A list's metadata: its resource version, the next page's token and the count after it.
+fn list_meta(rv: u64, next: Option<&str>, remaining: Option<usize>) -> Value {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(c) = next {
+        meta["continue"] = json!(c);
+    }
+    if let Some(n) = remaining {
+        meta["remainingItemCount"] = json!(n);
+    }
+    meta
 }
 
 /// GET of a collection: one page of the selected objects (or their Table).
 pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
     let rt = req.rt();
-    let (items, rv, next, now) = {
+    let (items, rv, next, remaining, now) = {
         let w = req.shared.lock();
         let page = select_page(req, &w.store)?;
-        (page.items, page.rv, page.next, w.store.clock().now())
+        (
+            page.items,
+            page.rv,
+            page.next,
+            page.remaining,
+            w.store.clock().now(),
+        )
     };
     if req.wants_table() {
-        let mut meta = json!({"resourceVersion": rv.to_string()});
-        if let Some(c) = &next {
-            meta["continue"] = json!(c);
-        }
+        let meta = list_meta(rv, next.as_deref(), remaining);
         let mut buf = Vec::with_capacity(256 + items.len() * 512);
         table::write_table(
             rt,
@@ -153,10 +178,7 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
         return Ok(json_response(200, buf));
     }
     if req.wants_protobuf() {
-        let mut meta = json!({"resourceVersion": rv.to_string()});
-        if let Some(c) = &next {
-            meta["continue"] = json!(c);
-        }
+        let meta = list_meta(rv, next.as_deref(), remaining);
         let items: Vec<&Value> = items.iter().map(|o| &**o).collect();
         let list = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
             "metadata": meta, "items": items});
@@ -166,7 +188,10 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
     let mut buf: Vec<u8> = Vec::with_capacity(256 + items.len() * 1536);
     let cont = next
         .map(|c| format!(",\"continue\":\"{c}\""))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &remaining
+            .map(|n| format!(",\"remainingItemCount\":{n}"))
+            .unwrap_or_default();
     let _ = write!(
         buf,
         "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{{\"resourceVersion\":\"{rv}\"{cont}}},\"items\":[",

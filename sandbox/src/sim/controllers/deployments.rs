@@ -454,6 +454,64 @@ fn revision(rs: &Value) -> i64 {
         .unwrap_or(0)
 }
 
+/// A deployment's pods over its ReplicaSets, as its status counts them.
+#[derive(Default)]
+struct Counts {
+    total: i64,
+    ready: i64,
+    available: i64,
+    /// Pods of the newest ReplicaSet.
+    updated: i64,
+    /// Replicas the ReplicaSets' specs ask for.
+    wanted: i64,
+}
+
+impl Counts {
+    fn of(
+        rss: &[Value],
+        new_rs: Option<&str>,
+        count: &dyn Fn(&Value) -> (i64, i64, i64),
+    ) -> Counts {
+        let mut c = Counts::default();
+        for rs in rss {
+            let (t, r, a) = count(rs);
+            c.total += t;
+            c.ready += r;
+            c.available += a;
+            c.wanted += i(rs, "/spec/replicas").unwrap_or(0);
+            if new_rs == Some(name(rs)) {
+                c.updated = t;
+            }
+        }
+        c
+    }
+
+    /// The status's counts, zeros left out as the API server leaves them out.
+    fn status(&self, d: &Value, replicas: i64) -> Value {
+        let mut status = json!({
+            "observedGeneration": d["metadata"]["generation"],
+            "replicas": self.total, "updatedReplicas": self.updated, "readyReplicas": self.ready,
+            "availableReplicas": self.available,
+        });
+        let unavailable = (self.wanted.max(replicas) - self.available).max(0);
+        if unavailable > 0 {
+            status["unavailableReplicas"] = json!(unavailable);
+        }
+        if let Some(m) = status.as_object_mut() {
+            m.retain(|k, v| !(COUNTED.contains(&k.as_str()) && *v == 0));
+        }
+        status
+    }
+}
+
+/// The counts of a deployment's status that change as a rollout progresses.
+const COUNTED: [&str; 4] = [
+    "replicas",
+    "updatedReplicas",
+    "readyReplicas",
+    "availableReplicas",
+];
+
 #[allow(clippy::too_many_arguments)]
 fn write_deployment_status(
     sim: &mut Simulator,
@@ -466,87 +524,20 @@ fn write_deployment_status(
     now: Timestamp,
 ) {
     let replicas = i(&d, "/spec/replicas").unwrap_or(1);
-    let (mut total, mut ready_n, mut avail, mut updated, mut spec_total) = (0, 0, 0, 0, 0);
-    for rs in rss {
-        let (t, r, a) = count(rs);
-        total += t;
-        ready_n += r;
-        avail += a;
-        spec_total += i(rs, "/spec/replicas").unwrap_or(0);
-        if new_rs.as_deref() == Some(name(rs)) {
-            updated = t;
-        }
-    }
-    let recreate = d["spec"]["strategy"]["type"] == "Recreate";
-    let unav = if recreate || replicas == 0 {
-        0
-    } else {
-        resolve(
-            &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
-            "25%",
-            replicas,
-            false,
-        )
-    };
+    let counts = Counts::of(rss, new_rs.as_deref(), count);
     let old = &d0["status"];
-    let mut status = json!({
-        "observedGeneration": d["metadata"]["generation"],
-        "replicas": total, "updatedReplicas": updated, "readyReplicas": ready_n,
-        "availableReplicas": avail,
-    });
-    let unavailable = (spec_total.max(replicas) - avail).max(0);
-    if unavailable > 0 {
-        status["unavailableReplicas"] = json!(unavailable);
-    }
-    for k in [
-        "replicas",
-        "updatedReplicas",
-        "readyReplicas",
-        "availableReplicas",
-    ] {
-        if status[k] == 0
-            && let Some(m) = status.as_object_mut()
-        {
-            m.remove(k);
-        }
-    }
+    let mut status = counts.status(&d, replicas);
     let cond_of = |ty: &str| {
         arr(old, "/conditions")
             .iter()
             .find(|c| c["type"] == ty)
             .cloned()
     };
-    let mk = |ty: &str, st: &str, reason: &str, msg: String, prev: Option<Value>, update: bool| {
-        condition(now, ty, st, reason, msg, prev, update)
-    };
-    let available_cond = if avail >= replicas - unav {
-        mk(
-            "Available",
-            "True",
-            "MinimumReplicasAvailable",
-            "Deployment has minimum availability.".into(),
-            cond_of("Available"),
-            false,
-        )
-    } else {
-        mk(
-            "Available",
-            "False",
-            "MinimumReplicasUnavailable",
-            "Deployment does not have minimum availability.".into(),
-            cond_of("Available"),
-            false,
-        )
-    };
-    let complete = updated == replicas && avail == replicas && total == replicas;
-    let progressed = [
-        "replicas",
-        "updatedReplicas",
-        "readyReplicas",
-        "availableReplicas",
-    ]
-    .iter()
-    .any(|k| old[*k] != status[*k])
+    let available_cond =
+        available_condition(now, &d, replicas, counts.available, cond_of("Available"));
+    let complete =
+        counts.updated == replicas && counts.available == replicas && counts.total == replicas;
+    let progressed = COUNTED.iter().any(|k| old[*k] != status[*k])
         || d0["metadata"]["annotations"][REVISION] != d["metadata"]["annotations"][REVISION];
     let progressing = progressing(
         sim,
@@ -559,22 +550,68 @@ fn write_deployment_status(
         now,
     );
     let mut conditions = vec![available_cond, progressing];
-    // The deployment controller surfaces its ReplicaSets' failures to create pods.
-    if let Some(f) = rss.iter().find_map(|rs| {
-        arr(rs, "/status/conditions")
-            .iter()
-            .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True")
-            .cloned()
-    }) {
-        conditions.push(
-            json!({"type": "ReplicaFailure", "status": "True", "reason": f["reason"],
-            "message": f["message"], "lastUpdateTime": f["lastTransitionTime"],
-            "lastTransitionTime": f["lastTransitionTime"]}),
-        );
-    }
+    conditions.extend(replica_failure(rss));
     status["conditions"] = json!(conditions);
     d["status"] = status;
     if d != *d0 {
         sim.write(store, Kinds::deployments(), d);
     }
+}
+
+/// The Available condition: enough pods available, counting what the strategy lets be
+/// unavailable (nothing for Recreate).
+fn available_condition(
+    now: Timestamp,
+    d: &Value,
+    replicas: i64,
+    available: i64,
+    prev: Option<Value>,
+) -> Value {
+    let recreate = d["spec"]["strategy"]["type"] == "Recreate";
+    let unav = if recreate || replicas == 0 {
+        0
+    } else {
+        resolve(
+            &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+            "25%",
+            replicas,
+            false,
+        )
+    };
+    if available >= replicas - unav {
+        condition(
+            now,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.".into(),
+            prev,
+            false,
+        )
+    } else {
+        condition(
+            now,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.".into(),
+            prev,
+            false,
+        )
+    }
+}
+
+/// The deployment controller surfaces its ReplicaSets' failures to create pods.
+fn replica_failure(rss: &[Value]) -> Option<Value> {
+    let f = rss.iter().find_map(|rs| {
+        arr(rs, "/status/conditions")
+            .iter()
+            .find(|c| c["type"] == "ReplicaFailure" && c["status"] == "True")
+            .cloned()
+    })?;
+    Some(
+        json!({"type": "ReplicaFailure", "status": "True", "reason": f["reason"],
+        "message": f["message"], "lastUpdateTime": f["lastTransitionTime"],
+        "lastTransitionTime": f["lastTransitionTime"]}),
+    )
 }

@@ -75,7 +75,6 @@ fn spec_container<'p>(pod: &'p Pod, name: &str, init: bool) -> Option<&'p Contai
     }
 }
 
-/// The problem of one container, if it has one.
 /// What one container status says, read once for the rules below.
 struct Seen<'a> {
     ns: &'a str,
@@ -263,6 +262,59 @@ fn config_issue(ctx: &Ctx<'_>, pod: &Pod, s: &Seen<'_>) -> Option<Issue> {
     Some(i)
 }
 
+/// How a container went down, read once for the crash rules.
+struct Down<'a> {
+    /// CrashLoopBackOff or RunContainerError: it keeps being restarted.
+    crash: bool,
+    /// Terminated with an error and will not restart.
+    failed_terminal: bool,
+    /// The termination that tells: the current one if it failed for good, else the last.
+    t: Option<&'a ContainerStateTerminated>,
+    oom: bool,
+    exit: Option<i32>,
+    /// The termination's reason ("Error" when none is given).
+    treason: String,
+}
+
+impl<'a> Down<'a> {
+    /// `None` when the container neither crash-loops, nor failed, nor restarted recently.
+    fn of(ctx: &Ctx<'_>, cs: &ContainerStatus, s: &Seen<'a>) -> Option<Down<'a>> {
+        let crash =
+            s.waiting_reason == "CrashLoopBackOff" || s.waiting_reason == "RunContainerError";
+        let failed_terminal = s.term.is_some_and(|t| t.exit_code != 0) && !crash;
+        let recent_restart = s.running.is_some()
+            && cs.restart_count > 0
+            && s.last
+                .and_then(|t| t.finished_at.as_ref())
+                .is_some_and(|f| seconds_since(ctx.now, f.0) < RESTART_WINDOW_SECS);
+        if !(crash || failed_terminal || recent_restart) {
+            return None;
+        }
+        let t = if failed_terminal { s.term } else { s.last };
+        Some(Down {
+            crash,
+            failed_terminal,
+            t,
+            oom: t.and_then(|t| t.reason.as_deref()) == Some("OOMKilled"),
+            exit: t.map(|t| t.exit_code),
+            treason: t
+                .and_then(|t| t.reason.clone())
+                .unwrap_or_else(|| "Error".into()),
+        })
+    }
+
+    /// ` with code 1 (application error)`, or "" without a termination.
+    fn code(&self) -> String {
+        self.exit.map_or(String::new(), |e| {
+            format!(" with code {e} ({})", exit_meaning(e, &self.treason))
+        })
+    }
+
+    fn start_error(&self) -> bool {
+        matches!(self.treason.as_str(), "StartError" | "ContainerCannotRun")
+    }
+}
+
 /// A crash loop, a failed container or a recent restart: `Some(None)` when the container
 /// restarted but is not a problem (the later rules are then skipped).
 fn crash_issue(
@@ -271,38 +323,51 @@ fn crash_issue(
     cs: &ContainerStatus,
     s: &Seen<'_>,
 ) -> Option<Option<Issue>> {
-    let Seen {
-        ns,
-        pod_name,
-        c,
-        ref label,
-        init,
-        waiting_reason,
-        last,
-        term,
-        running,
-        prefix,
-        ..
-    } = *s;
-    // A crash loop, or a container that terminated with an error and will not restart.
-    let crash = waiting_reason == "CrashLoopBackOff" || waiting_reason == "RunContainerError";
-    let failed_terminal = term.is_some_and(|t| t.exit_code != 0) && !crash;
-    let recent_restart = running.is_some()
-        && cs.restart_count > 0
-        && last
-            .and_then(|t| t.finished_at.as_ref())
-            .is_some_and(|f| seconds_since(ctx.now, f.0) < RESTART_WINDOW_SECS);
-    if !(crash || failed_terminal || recent_restart) {
-        return None;
+    let d = Down::of(ctx, cs, s)?;
+    // A container restarted once long ago and ready now is not a problem.
+    if !d.crash && !d.failed_terminal && !d.oom && cs.ready && cs.restart_count < 3 {
+        return Some(None);
     }
-    let t = if failed_terminal { term } else { last };
-    let oom = t.and_then(|t| t.reason.as_deref()) == Some("OOMKilled");
-    let exit = t.map(|t| t.exit_code);
-    let treason = t
-        .and_then(|t| t.reason.clone())
-        .unwrap_or_else(|| "Error".into());
-    let (severity, reason, rank, what) = if oom {
-        let limit = spec_container(pod, c, init).and_then(|s| {
+    let (severity, reason, rank, what) = crash_headline(pod, cs, s, &d);
+    let mut i = Issue::new(severity, &reason, rank, Some(s.c), what);
+    termination_evidence(s, &d, &mut i);
+    let (ns, pod_name, label) = (s.ns, s.pod_name, &s.label);
+    if d.start_error() {
+        if let Some(e) = ctx.event("Pod", ns, pod_name, &["Failed"]) {
+            i.evidence.push(describe_event(ctx, e));
+        }
+        if i.suggestion.is_empty() {
+            i.suggestion = format!(
+                "fix the command, args or mounts of {label}: the runtime could not start it (`kubectl describe pod {pod_name} -n {ns}`)"
+            );
+        }
+        return Some(Some(i));
+    }
+    i.suggestion = crash_suggestion(s, &d);
+    liveness(ctx, pod, s, d.oom, &mut i);
+    let fetched = ctx.snap.log(ns, pod_name, s.c).is_some();
+    let had_text = attach_log(ctx, pod, s.c, &mut i);
+    if fetched && !had_text && i.suggestion.starts_with("read the log") {
+        i.suggestion = format!(
+            "{label} exits with code {} without logging anything: check its command, args and entrypoint (`kubectl describe pod {pod_name} -n {ns}`)",
+            d.exit.unwrap_or_default()
+        );
+    }
+    Some(Some(i))
+}
+
+/// Severity, reason, rank and the sentence of a crash: OOM first, then a crash loop, a failed
+/// container, a recent restart.
+fn crash_headline(
+    pod: &Pod,
+    cs: &ContainerStatus,
+    s: &Seen<'_>,
+    d: &Down<'_>,
+) -> (Severity, String, u8, String) {
+    let label = &s.label;
+    let restarts = cs.restart_count;
+    if d.oom {
+        let limit = spec_container(pod, s.c, s.init).and_then(|s| {
             s.resources
                 .as_ref()?
                 .limits
@@ -314,142 +379,113 @@ fn crash_issue(
             || " (no memory limit set)".to_string(),
             |l| format!(" (memory limit {l})"),
         );
-        let sev = if crash {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        };
-        let what = if crash {
-            format!(
-                "crash-loop: {label} is OOMKilled{limit}, restarted {} times",
-                cs.restart_count
+        return if d.crash {
+            (
+                Severity::Critical,
+                "OOMKilled".into(),
+                55,
+                format!("crash-loop: {label} is OOMKilled{limit}, restarted {restarts} times"),
             )
         } else {
-            format!(
-                "were OOMKilled recently: {label} exceeded its memory{limit}, restarted {} times",
-                cs.restart_count
+            (
+                Severity::Warning,
+                "OOMKilled".into(),
+                55,
+                format!(
+                    "were OOMKilled recently: {label} exceeded its memory{limit}, restarted {restarts} times"
+                ),
             )
         };
-        (sev, "OOMKilled".to_string(), 55, what)
-    } else if crash {
-        let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e, &treason))
-        });
+    }
+    let code = d.code();
+    if d.crash {
         (
             Severity::Critical,
-            format!("{prefix}CrashLoopBackOff"),
+            format!("{}CrashLoopBackOff", s.prefix),
             50,
-            format!(
-                "crash-loop: {label} exits{code}, restarted {} times",
-                cs.restart_count
-            ),
+            format!("crash-loop: {label} exits{code}, restarted {restarts} times"),
         )
-    } else if failed_terminal {
-        let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e, &treason))
-        });
+    } else if d.failed_terminal {
         (
             Severity::Critical,
-            if init {
+            if s.init {
                 "Init:Error".to_string()
             } else {
-                treason.clone()
+                d.treason.clone()
             },
             45,
             format!("failed: {label} exited{code}"),
         )
     } else {
-        let code = exit.map_or(String::new(), |e| {
-            format!(" with code {e} ({})", exit_meaning(e, &treason))
-        });
         (
             Severity::Warning,
             "Restarting".to_string(),
             30,
-            format!(
-                "restarted recently: {label} exited{code}, {} restarts",
-                cs.restart_count
-            ),
+            format!("restarted recently: {label} exited{code}, {restarts} restarts"),
         )
+    }
+}
+
+/// The termination as evidence; for a start failure, the runtime's words as the cause and a fix
+/// for a command that is missing or not executable.
+fn termination_evidence(s: &Seen<'_>, d: &Down<'_>, i: &mut Issue) {
+    let Some(t) = d.t else {
+        return;
     };
-    // A container restarted once long ago and ready now is not a problem.
-    if !crash && !failed_terminal && !oom && cs.ready && cs.restart_count < 3 {
-        return Some(None);
-    }
-    let mut i = Issue::new(severity, &reason, rank, Some(c), what);
-    let start_error = matches!(treason.as_str(), "StartError" | "ContainerCannotRun");
-    if let Some(t) = t {
-        let at = t
-            .finished_at
-            .as_ref()
-            .map_or(String::new(), |f| format!(" at {}", f.0));
-        let state = if failed_terminal {
-            "state.terminated"
-        } else {
-            "lastState.terminated"
-        };
-        let msg = t
-            .message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty())
-            .map_or(String::new(), |m| format!(": {}", mask_text(m.trim())));
-        i.evidence.push(format!(
-            "pod {pod_name}: {label} {state}: exitCode {} ({treason}){at}{msg}",
-            t.exit_code
-        ));
-        if start_error && let Some(m) = t.message.as_deref() {
-            let detail = mask_text(&start_detail(m));
-            i.because
-                .push(format!("the runtime could not start it: {detail}"));
-            i.suggestion = match (t.exit_code, exec_path(&detail)) {
-                (127, Some(p)) => format!(
-                    "fix the command of {label}: \"{p}\" is not in the image or not on its PATH (check command/args against the image)"
-                ),
-                (126, Some(p)) => format!(
-                    "make \"{p}\" executable in the image (chmod +x, or run it through a shell), or fix the command of {label}"
-                ),
-                _ => format!("fix what the container runtime reports for {label}: {detail}"),
-            };
-        }
-    }
-    if start_error {
-        if let Some(e) = ctx.event("Pod", ns, pod_name, &["Failed"]) {
-            i.evidence.push(describe_event(ctx, e));
-        }
-        if i.suggestion.is_empty() {
-            i.suggestion = format!(
-                "fix the command, args or mounts of {label}: the runtime could not start it (`kubectl describe pod {pod_name} -n {ns}`)"
-            );
-        }
-        return Some(Some(i));
-    }
-    if oom {
-        i.suggestion = format!("raise the memory limit of {label} or reduce its memory use");
+    let (pod_name, label, treason) = (s.pod_name, &s.label, &d.treason);
+    let at = t
+        .finished_at
+        .as_ref()
+        .map_or(String::new(), |f| format!(" at {}", f.0));
+    let state = if d.failed_terminal {
+        "state.terminated"
     } else {
-        i.suggestion = match exit {
-            Some(126 | 127) => format!(
-                "fix the command of {label}: the executable is missing or not runnable in the image"
+        "lastState.terminated"
+    };
+    let msg = t
+        .message
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+        .map_or(String::new(), |m| format!(": {}", mask_text(m.trim())));
+    i.evidence.push(format!(
+        "pod {pod_name}: {label} {state}: exitCode {} ({treason}){at}{msg}",
+        t.exit_code
+    ));
+    if d.start_error()
+        && let Some(m) = t.message.as_deref()
+    {
+        let detail = mask_text(&start_detail(m));
+        i.because
+            .push(format!("the runtime could not start it: {detail}"));
+        i.suggestion = match (t.exit_code, exec_path(&detail)) {
+            (127, Some(p)) => format!(
+                "fix the command of {label}: \"{p}\" is not in the image or not on its PATH (check command/args against the image)"
             ),
-            Some(137) => {
-                format!("{label} was killed: check its memory limit and liveness probe")
-            }
-            _ => format!(
-                "read the log of the {}container (`kubectl logs {pod_name} -n {ns} -c {c}{}`) and fix the error",
-                if failed_terminal { "" } else { "previous " },
-                if failed_terminal { "" } else { " --previous" }
+            (126, Some(p)) => format!(
+                "make \"{p}\" executable in the image (chmod +x, or run it through a shell), or fix the command of {label}"
             ),
+            _ => format!("fix what the container runtime reports for {label}: {detail}"),
         };
     }
-    liveness(ctx, pod, s, oom, &mut i);
-    let fetched = ctx.snap.log(ns, pod_name, c).is_some();
-    let had_text = attach_log(ctx, pod, c, &mut i);
-    if fetched && !had_text && i.suggestion.starts_with("read the log") {
-        i.suggestion = format!(
-            "{label} exits with code {} without logging anything: check its command, args and entrypoint (`kubectl describe pod {pod_name} -n {ns}`)",
-            exit.unwrap_or_default()
-        );
+}
+
+/// What to do about a crash that is not a start failure, by its exit code.
+fn crash_suggestion(s: &Seen<'_>, d: &Down<'_>) -> String {
+    let (ns, pod_name, c, label) = (s.ns, s.pod_name, s.c, &s.label);
+    if d.oom {
+        return format!("raise the memory limit of {label} or reduce its memory use");
     }
-    Some(Some(i))
+    match d.exit {
+        Some(126 | 127) => format!(
+            "fix the command of {label}: the executable is missing or not runnable in the image"
+        ),
+        Some(137) => format!("{label} was killed: check its memory limit and liveness probe"),
+        _ => format!(
+            "read the log of the {}container (`kubectl logs {pod_name} -n {ns} -c {c}{}`) and fix the error",
+            if d.failed_terminal { "" } else { "previous " },
+            if d.failed_terminal { "" } else { " --previous" }
+        ),
+    }
 }
 
 /// A container killed by its liveness probe: the Killing/Unhealthy event, and the probe's

@@ -343,6 +343,8 @@ fn egress_policy(
     true
 }
 
+/// A file-system error on a path: the mount it falls under, read-only, an emptyDir's size limit,
+/// or the PersistentVolumeClaim behind it.
 fn follow_path(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &mut Followed) {
     let Some(path) = sig.target.path.as_deref() else {
         return;
@@ -350,6 +352,7 @@ fn follow_path(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
     let Some(c) = container_of(ctx, pod, container) else {
         return;
     };
+    // The deepest mount the path falls under.
     let Some(m) = c
         .volume_mounts
         .iter()
@@ -404,12 +407,27 @@ fn follow_path(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
         }
         return;
     };
+    follow_claim(ctx, pod, container, sig, (&m.name, mount), &claim, f);
+}
+
+/// The PersistentVolumeClaim mounted where the error happened (`volume` is the mount's volume
+/// name and path): full (expand it, if its class allows) or not writable by the container.
+fn follow_claim(
+    ctx: &Ctx<'_>,
+    pod: &Pod,
+    container: &str,
+    sig: &Signature,
+    (volume, mount): (&str, &str),
+    claim: &str,
+    f: &mut Followed,
+) {
     let ns = ns_of(&pod.metadata);
     let pvc = ctx
         .snap
         .pvcs
         .iter()
         .find(|p| ns_of(&p.metadata) == ns && name_of(&p.metadata) == claim);
+    // Its capacity once bound, else what it requests.
     let size = pvc.and_then(|p| {
         p.status
             .as_ref()
@@ -424,53 +442,49 @@ fn follow_path(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
             })
             .map(|q| q.0.clone())
     });
-    let size_text = size
-        .as_deref()
-        .map_or(String::new(), |s| format!(" of {s}"));
     f.related.push(format!("persistentvolumeclaim/{claim}"));
     f.evidence.push(format!(
-        "container {container} mounts volume {} at {mount}: persistentvolumeclaim {claim}{}",
-        m.name,
+        "container {container} mounts volume {volume} at {mount}: persistentvolumeclaim {claim}{}",
         size.as_deref()
             .map_or(String::new(), |s| format!(", capacity {s}"))
     ));
-    match sig.class {
-        Class::DiskFull => {
-            f.because.push(format!(
-                "{mount} is PersistentVolumeClaim {claim}{size_text}, which is full"
-            ));
-            let class = pvc
-                .and_then(|p| p.spec.as_ref())
-                .and_then(|s| s.storage_class_name.as_deref());
-            let expandable = class.and_then(|c| {
-                ctx.snap
-                    .storage_classes
-                    .iter()
-                    .find(|s| name_of(&s.metadata) == c)
-                    .map(|s| s.allow_volume_expansion == Some(true))
-            });
-            let how = match (expandable, class) {
-                (Some(true), Some(c)) => format!(" (StorageClass {c} allows expansion)"),
-                (Some(false), Some(c)) => format!(
-                    " (StorageClass {c} does not allow expansion: copy the data to a larger claim)"
-                ),
-                _ => String::new(),
-            };
-            f.suggestion = Some(format!(
-                "expand PersistentVolumeClaim {claim}{}{how}, or free space under {mount}",
-                size.as_deref()
-                    .map_or(String::new(), |s| format!(" (now {s})"))
-            ));
-        }
-        _ => {
-            f.because.push(format!(
-                "{mount} is PersistentVolumeClaim {claim}, not writable by the container's user"
-            ));
-            f.suggestion = Some(format!(
-                "let the container's user write {mount}: set securityContext.fsGroup (or runAsUser) to the owner of the volume of claim {claim}"
-            ));
-        }
+    if sig.class != Class::DiskFull {
+        f.because.push(format!(
+            "{mount} is PersistentVolumeClaim {claim}, not writable by the container's user"
+        ));
+        f.suggestion = Some(format!(
+            "let the container's user write {mount}: set securityContext.fsGroup (or runAsUser) to the owner of the volume of claim {claim}"
+        ));
+        return;
     }
+    let size_text = size
+        .as_deref()
+        .map_or(String::new(), |s| format!(" of {s}"));
+    f.because.push(format!(
+        "{mount} is PersistentVolumeClaim {claim}{size_text}, which is full"
+    ));
+    let class = pvc
+        .and_then(|p| p.spec.as_ref())
+        .and_then(|s| s.storage_class_name.as_deref());
+    let expandable = class.and_then(|c| {
+        ctx.snap
+            .storage_classes
+            .iter()
+            .find(|s| name_of(&s.metadata) == c)
+            .map(|s| s.allow_volume_expansion == Some(true))
+    });
+    let how = match (expandable, class) {
+        (Some(true), Some(c)) => format!(" (StorageClass {c} allows expansion)"),
+        (Some(false), Some(c)) => {
+            format!(" (StorageClass {c} does not allow expansion: copy the data to a larger claim)")
+        }
+        _ => String::new(),
+    };
+    f.suggestion = Some(format!(
+        "expand PersistentVolumeClaim {claim}{}{how}, or free space under {mount}",
+        size.as_deref()
+            .map_or(String::new(), |s| format!(" (now {s})"))
+    ));
 }
 
 /// The claim of a StatefulSet pod's volume from a volumeClaimTemplate: `<template>-<pod>`.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Event, Node, PersistentVolumeClaim};
 
 use super::{Ctx, Out, describe_event, finding, name_of, ns_of, seconds_since};
 use crate::diagnosis::Severity;
@@ -155,118 +155,70 @@ pub(crate) struct PvcProblem {
 pub(crate) fn pvc_problems(ctx: &Ctx<'_>) -> HashMap<(String, String), PvcProblem> {
     let mut out = HashMap::new();
     for pvc in &ctx.snap.pvcs {
-        pvc_problem(ctx, pvc, &mut out);
+        if let Some(p) = pvc_problem(ctx, pvc) {
+            let key = (
+                ns_of(&pvc.metadata).to_string(),
+                name_of(&pvc.metadata).to_string(),
+            );
+            out.insert(key, p);
+        }
     }
     out
 }
 
 /// Why one claim is not bound, if it is not and that is a fault.
-fn pvc_problem(
-    ctx: &Ctx<'_>,
-    pvc: &k8s_openapi::api::core::v1::PersistentVolumeClaim,
-    out: &mut HashMap<(String, String), PvcProblem>,
-) {
-    let classes = &ctx.snap.storage_classes;
-    let classes_known = ctx.snap.listed("storageclasses");
-    let ns = ns_of(&pvc.metadata);
+fn pvc_problem(ctx: &Ctx<'_>, pvc: &PersistentVolumeClaim) -> Option<PvcProblem> {
     let name = name_of(&pvc.metadata);
     let phase = pvc
         .status
         .as_ref()
         .and_then(|s| s.phase.as_deref())
         .unwrap_or("Pending");
-    let sc = pvc.spec.as_ref().and_then(|s| s.storage_class_name.clone());
-    let key = (ns.to_string(), name.to_string());
-    if phase == "Lost" {
-        out.insert(
-            key,
-            PvcProblem {
-                severity: Severity::Critical,
-                reason: "ClaimLost".into(),
-                because: format!("PersistentVolumeClaim {name} lost its volume"),
-                evidence: vec![format!("persistentvolumeclaim {name}: status.phase Lost")],
-                suggestion:
-                    "restore the PersistentVolume the claim was bound to, or recreate the claim"
-                        .into(),
-            },
-        );
-        return;
+    match phase {
+        "Lost" => Some(PvcProblem {
+            severity: Severity::Critical,
+            reason: "ClaimLost".into(),
+            because: format!("PersistentVolumeClaim {name} lost its volume"),
+            evidence: vec![format!("persistentvolumeclaim {name}: status.phase Lost")],
+            suggestion:
+                "restore the PersistentVolume the claim was bound to, or recreate the claim".into(),
+        }),
+        "Pending" => pending_problem(ctx, pvc),
+        _ => None,
     }
-    if phase != "Pending" {
-        return;
-    }
-    let volume_named = pvc
+}
+
+/// Why a Pending claim waits: provisioning that cannot or did not work, or an unexplained wait
+/// of over ten minutes.
+fn pending_problem(ctx: &Ctx<'_>, pvc: &PersistentVolumeClaim) -> Option<PvcProblem> {
+    let ns = ns_of(&pvc.metadata);
+    let name = name_of(&pvc.metadata);
+    let sc = pvc
         .spec
         .as_ref()
-        .and_then(|s| s.volume_name.as_deref())
-        .is_some_and(|v| !v.is_empty());
+        .and_then(|s| s.storage_class_name.as_deref());
     let event = ctx.event("PersistentVolumeClaim", ns, name, &["ProvisioningFailed"]);
     let mut evidence = vec![format!(
         "persistentvolumeclaim {name}: status.phase Pending, storageClassName {}",
-        sc.as_deref().unwrap_or("(none)")
+        sc.unwrap_or("(none)")
     )];
     if let Some(e) = event {
         evidence.push(describe_event(ctx, e));
     }
-    let class = sc
-        .as_deref()
-        .and_then(|s| classes.iter().find(|c| name_of(&c.metadata) == s));
-    if let Some(s) = sc.as_deref().filter(|s| !s.is_empty())
-        && classes_known
-        && class.is_none()
-        && !volume_named
-    {
-        out.insert(
-            key,
-            PvcProblem {
-                severity: Severity::Critical,
-                reason: "ProvisioningFailed".into(),
-                because: format!("its storage class \"{s}\" does not exist"),
-                evidence,
-                suggestion: format!(
-                    "create StorageClass {s} or set storageClassName to an existing one ({})",
-                    existing_classes(ctx)
-                ),
-            },
-        );
-        return;
-    }
-    if sc.is_none()
-        && classes_known
-        && !volume_named
-        && !classes.iter().any(|c| {
-            c.metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
-                .is_some_and(|v| v == "true")
-        })
-    {
-        out.insert(
-            key,
-            PvcProblem {
-                severity: Severity::Critical,
-                reason: "ProvisioningFailed".into(),
-                because: "it names no storage class and the cluster has no default StorageClass"
-                    .into(),
-                evidence,
-                suggestion: format!(
-                    "set storageClassName on the claim ({}) or mark a StorageClass as default",
-                    existing_classes(ctx)
-                ),
-            },
-        );
-        return;
-    }
-    if let Some(e) = event {
-        out.insert(key, PvcProblem {
+    let class = sc.and_then(|s| {
+        ctx.snap
+            .storage_classes
+            .iter()
+            .find(|c| name_of(&c.metadata) == s)
+    });
+    if let Some((because, suggestion)) = provisioning_failure(ctx, pvc, class.is_some(), event) {
+        return Some(PvcProblem {
             severity: Severity::Critical,
             reason: "ProvisioningFailed".into(),
-            because: format!("provisioning failed: {}", crate::mask::mask_text(e.message.as_deref().unwrap_or_default())),
+            because,
             evidence,
-            suggestion: "fix what the provisioner reports (storage class parameters, quota, access mode)".into(),
+            suggestion,
         });
-        return;
     }
     // WaitForFirstConsumer is not a fault; an unexplained long wait is.
     let wffc = class
@@ -277,22 +229,69 @@ fn pvc_problem(
         .creation_timestamp
         .as_ref()
         .is_some_and(|t| seconds_since(ctx.now, t.0) > 600);
-    if !wffc && old {
-        out.insert(
-            key,
-            PvcProblem {
-                severity: Severity::Warning,
-                reason: "Pending".into(),
-                because: format!(
-                    "PersistentVolumeClaim {name} has been Pending for over 10 minutes"
-                ),
-                evidence,
-                suggestion:
-                    "check the storage provisioner and that a matching PersistentVolume exists"
-                        .into(),
-            },
-        );
+    (!wffc && old).then(|| PvcProblem {
+        severity: Severity::Warning,
+        reason: "Pending".into(),
+        because: format!("PersistentVolumeClaim {name} has been Pending for over 10 minutes"),
+        evidence,
+        suggestion: "check the storage provisioner and that a matching PersistentVolume exists"
+            .into(),
+    })
+}
+
+/// Why provisioning the claim cannot work or did not (cause clause, fix): a storage class that
+/// does not exist, none named and no default, or the provisioner's failure event.
+fn provisioning_failure(
+    ctx: &Ctx<'_>,
+    pvc: &PersistentVolumeClaim,
+    class_exists: bool,
+    event: Option<&Event>,
+) -> Option<(String, String)> {
+    let classes_known = ctx.snap.listed("storageclasses");
+    let spec = pvc.spec.as_ref();
+    let sc = spec.and_then(|s| s.storage_class_name.as_deref());
+    let volume_named = spec
+        .and_then(|s| s.volume_name.as_deref())
+        .is_some_and(|v| !v.is_empty());
+    if let Some(s) = sc.filter(|s| !s.is_empty())
+        && classes_known
+        && !class_exists
+        && !volume_named
+    {
+        return Some((
+            format!("its storage class \"{s}\" does not exist"),
+            format!(
+                "create StorageClass {s} or set storageClassName to an existing one ({})",
+                existing_classes(ctx)
+            ),
+        ));
     }
+    let has_default = ctx.snap.storage_classes.iter().any(|c| {
+        c.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+            .is_some_and(|v| v == "true")
+    });
+    if sc.is_none() && classes_known && !volume_named && !has_default {
+        return Some((
+            "it names no storage class and the cluster has no default StorageClass".into(),
+            format!(
+                "set storageClassName on the claim ({}) or mark a StorageClass as default",
+                existing_classes(ctx)
+            ),
+        ));
+    }
+    event.map(|e| {
+        (
+            format!(
+                "provisioning failed: {}",
+                crate::mask::mask_text(e.message.as_deref().unwrap_or_default())
+            ),
+            "fix what the provisioner reports (storage class parameters, quota, access mode)"
+                .into(),
+        )
+    })
 }
 
 fn existing_classes(ctx: &Ctx<'_>) -> String {

@@ -40,20 +40,30 @@ pub fn log_plan(snap: &Snapshot, focus: Option<&str>) -> LogPlan {
 /// Every rule over the snapshot: findings grouped by workload, chained to the deepest cause,
 /// sorted critical first.
 pub fn analyze(snap: &Snapshot) -> Vec<Finding> {
+    findings(&Ctx::new(snap))
+}
+
+/// [`analyze`] and the workloads checked over one set of indexes (built once: on a large
+/// cluster building them is a tenth of a diagnosis).
+pub(crate) fn analyze_and_list(snap: &Snapshot) -> (Vec<Finding>, Vec<ObjectRef>) {
     let ctx = Ctx::new(snap);
+    (findings(&ctx), workloads_of(&ctx))
+}
+
+fn findings(ctx: &Ctx<'_>) -> Vec<Finding> {
     let mut out = Out::default();
-    infra::nodes(&ctx, &mut out);
-    let pvc_problems = infra::pvc_problems(&ctx);
-    workloads::analyze(&ctx, &pvc_problems, &mut out);
-    infra::pvcs(&ctx, &pvc_problems, &mut out);
-    network::services(&ctx, &mut out);
+    infra::nodes(ctx, &mut out);
+    let pvc_problems = infra::pvc_problems(ctx);
+    workloads::analyze(ctx, &pvc_problems, &mut out);
+    infra::pvcs(ctx, &pvc_problems, &mut out);
+    network::services(ctx, &mut out);
     link_dependencies(&mut out);
-    network::ingresses(&ctx, &mut out);
-    network::network_policies(&ctx, &mut out);
-    network::webhooks(&ctx, &mut out);
-    infra::hpas(&ctx, &mut out);
-    infra::pdbs(&ctx, &mut out);
-    infra::pvs(&ctx, &mut out);
+    network::ingresses(ctx, &mut out);
+    network::network_policies(ctx, &mut out);
+    network::webhooks(ctx, &mut out);
+    infra::hpas(ctx, &mut out);
+    infra::pdbs(ctx, &mut out);
+    infra::pvs(ctx, &mut out);
     let folded = std::mem::take(&mut out.folded);
     let mut findings: Vec<Finding> = out
         .findings
@@ -129,11 +139,10 @@ fn link_dependencies(out: &mut Out) {
 
 /// The workloads in a snapshot: deployments, stateful sets, daemon sets, jobs not owned by a
 /// cron job, cron jobs, and pods owned by none of them.
-pub fn workloads_checked(snap: &Snapshot) -> Vec<ObjectRef> {
-    let ctx = Ctx::new(snap);
+fn workloads_of(ctx: &Ctx<'_>) -> Vec<ObjectRef> {
     let mut set: std::collections::BTreeSet<ObjectRef> =
         ctx.workloads.iter().map(|(r, _)| r.clone()).collect();
-    set.extend(snap.pods.iter().map(|p| ctx.workload_of(p)));
+    set.extend(ctx.snap.pods.iter().map(|p| ctx.workload_of(p)));
     set.into_iter().collect()
 }
 
@@ -165,6 +174,9 @@ pub(crate) struct Ctx<'a> {
     pub now: Timestamp,
     events: HashMap<(String, String, String), Vec<&'a Event>>,
     rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
+    /// Replica sets by (namespace, name of a Deployment among their owners), in snapshot
+    /// order: a deployment's revisions without scanning every replica set of the cluster.
+    rs_by_deployment: HashMap<(&'a str, &'a str), Vec<&'a ReplicaSet>>,
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
     pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
     /// Pods by (namespace, label key, label value): a selector looks at the pods of its
@@ -199,6 +211,22 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|r| ((ns_of(&r.metadata), name_of(&r.metadata)), r))
             .collect();
+        let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::new();
+        for r in &snap.replica_sets {
+            let ns = ns_of(&r.metadata);
+            let mut owners: Vec<&str> = r
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .filter(|o| o.kind == "Deployment")
+                .map(|o| o.name.as_str())
+                .collect();
+            owners.dedup();
+            for owner in owners {
+                rs_by_deployment.entry((ns, owner)).or_default().push(r);
+            }
+        }
         let jobs = snap
             .jobs
             .iter()
@@ -243,6 +271,7 @@ impl<'a> Ctx<'a> {
             now: snap.now,
             events,
             rs,
+            rs_by_deployment,
             jobs,
             pods_by_ns,
             pods_by_label,
@@ -326,6 +355,14 @@ impl<'a> Ctx<'a> {
 
     pub fn replica_set(&self, ns: &str, name: &str) -> Option<&'a ReplicaSet> {
         self.rs.get(&(ns, name)).copied()
+    }
+
+    /// The replica sets naming a Deployment of this namespace and name among their owners
+    /// (by name: callers check the controller flag or uid they need).
+    pub fn replica_sets_of<'s>(&'s self, ns: &'s str, deployment: &'s str) -> &'s [&'a ReplicaSet] {
+        self.rs_by_deployment
+            .get(&(ns, deployment))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn job(&self, ns: &str, name: &str) -> Option<&'a Job> {

@@ -91,7 +91,7 @@ fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Findi
     // Pods not created: FailedCreate on the workload or its replica sets.
     let mut create_sources: Vec<(String, String)> = vec![(title.to_string(), name.to_string())];
     if w.kind == "deployment" {
-        for rs in &ctx.snap.replica_sets {
+        for rs in ctx.replica_sets_of(ns, name) {
             if ns_of(&rs.metadata) == ns
                 && controller_of(&rs.metadata) == Some(("Deployment", name))
             {

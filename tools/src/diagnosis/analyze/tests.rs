@@ -311,6 +311,78 @@ fn oom_looping_is_critical_and_recent_oom_while_running_is_warning() {
 }
 
 #[test]
+fn recent_restarts_and_a_failed_container_say_how_it_exited() {
+    let mut s = snap();
+    let st = json!({"phase": "Running", "conditions": ready_conds(true),
+        "containerStatuses": [{"name": "app", "image": "x", "imageID": "", "ready": true, "restartCount": 3,
+            "state": {"running": {"startedAt": ago(600)}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(600)}}}]});
+    s.pods.push(pod(
+        "flaky",
+        "",
+        json!({}),
+        json!({"containers": [{"name": "app"}]}),
+        st,
+    ));
+    let f = only(&analyze(&s)).clone();
+    assert_eq!(
+        (f.severity, f.reason.as_str()),
+        (Severity::Warning, "Restarting")
+    );
+    assert!(
+        f.message.ends_with(
+            "restarted recently: container app exited with code 1 (application error), 3 restarts"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.suggestion
+            .starts_with("read the log of the previous container (`kubectl logs flaky -n shop -c app --previous`)"),
+        "{}",
+        f.suggestion
+    );
+    assert!(
+        has(&f.evidence, "lastState.terminated: exitCode 1 (Error)"),
+        "{:?}",
+        f.evidence
+    );
+
+    let mut s = snap();
+    let st = json!({"phase": "Failed", "conditions": ready_conds(false),
+        "containerStatuses": [{"name": "app", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": 137, "reason": "Error", "finishedAt": ago(60)}}}]});
+    s.pods.push(pod(
+        "gone",
+        "",
+        json!({}),
+        json!({"containers": [{"name": "app"}], "restartPolicy": "Never"}),
+        st,
+    ));
+    let f = only(&analyze(&s)).clone();
+    assert_eq!(
+        (f.severity, f.reason.as_str()),
+        (Severity::Critical, "Error")
+    );
+    assert!(
+        f.message.ends_with(
+            "failed: container app exited with code 137 (killed (SIGKILL, often out of memory))"
+        ),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.suggestion,
+        "container app was killed: check its memory limit and liveness probe"
+    );
+    assert!(
+        has(&f.evidence, "state.terminated: exitCode 137 (Error)"),
+        "{:?}",
+        f.evidence
+    );
+}
+
+#[test]
 fn old_single_restart_is_not_a_finding() {
     let mut s = snap();
     let st = json!({"phase": "Running", "conditions": ready_conds(true),
@@ -828,6 +900,79 @@ fn pvc_without_storage_class_is_the_cause_of_the_pending_pods() {
     assert!(db.suggestion.contains("existing: standard"));
     let orphan = f.iter().find(|f| f.name == "orphan").unwrap();
     assert_eq!(orphan.kind, "persistentvolumeclaim");
+}
+
+#[test]
+fn each_reason_a_claim_is_not_bound() {
+    let standard = json!({"metadata": {"name": "standard"}, "provisioner": "x"});
+    let claim = |spec: Value, phase: &str| {
+        obj::<k8s_openapi::api::core::v1::PersistentVolumeClaim>(json!({
+            "metadata": {"name": "data", "namespace": "shop", "creationTimestamp": ago(7200)},
+            "spec": spec, "status": {"phase": phase}}))
+    };
+    let cases = [
+        (
+            json!({"storageClassName": "standard"}),
+            "Lost",
+            None,
+            Some((Severity::Critical, "ClaimLost", "lost its volume")),
+        ),
+        (
+            json!({}),
+            "Pending",
+            None,
+            Some((
+                Severity::Critical,
+                "ProvisioningFailed",
+                "no default StorageClass",
+            )),
+        ),
+        (
+            json!({"storageClassName": "standard"}),
+            "Pending",
+            Some("quota exceeded"),
+            Some((
+                Severity::Critical,
+                "ProvisioningFailed",
+                "provisioning failed: quota exceeded",
+            )),
+        ),
+        (
+            json!({"storageClassName": "standard"}),
+            "Pending",
+            None,
+            Some((Severity::Warning, "Pending", "Pending for over 10 minutes")),
+        ),
+        (json!({"storageClassName": "standard"}), "Bound", None, None),
+    ];
+    for (spec, phase, failed, want) in cases {
+        let mut s = snap();
+        s.storage_classes.push(obj(standard.clone()));
+        s.pvcs.push(claim(spec.clone(), phase));
+        if let Some(m) = failed {
+            s.events.push(event(
+                "PersistentVolumeClaim",
+                "data",
+                "ProvisioningFailed",
+                m,
+                "lastTimestamp",
+                60,
+            ));
+        }
+        let f = analyze(&s);
+        match want {
+            None => assert!(f.is_empty(), "{spec} {phase}: {f:#?}"),
+            Some((severity, reason, text)) => {
+                let f = only(&f);
+                assert_eq!(
+                    (f.severity, f.kind.as_str(), f.reason.as_str()),
+                    (severity, "persistentvolumeclaim", reason),
+                    "{spec} {phase}"
+                );
+                assert!(f.message.contains(text), "{spec} {phase}: {}", f.message);
+            }
+        }
+    }
 }
 
 #[test]

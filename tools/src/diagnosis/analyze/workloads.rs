@@ -359,7 +359,12 @@ fn chain_revision(
     };
     let rs = ctx.replica_set(&w.namespace, rs_name)?;
     let cname = dominant.container.as_deref()?;
-    let ch = revision_change(ctx.snap, dep, rs, cname)?;
+    let ch = revision_change(
+        ctx.replica_sets_of(&w.namespace, name_of(&dep.metadata)),
+        dep,
+        rs,
+        cname,
+    )?;
     if ch.current_image == ch.previous_image && ch.dropped_env.is_empty() {
         return None;
     }
