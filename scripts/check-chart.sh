@@ -13,7 +13,7 @@
 #     chart's ClusterRole and binding: `kai health -A` and `kai watch -A` run without a single
 #     Forbidden, a rollback (and a Lease for leader election) without remediation enabled is
 #     Forbidden, and with it enabled `kai watch --remediate rollback --leader-elect` leads the
-#     Lease and fixes backend; a Helm release of the chart installs.
+#     Lease, fixes backend and records an Event on it; a Helm release of the chart installs.
 # Needs python3 and PyPI; installs both packages into a virtual environment under target/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -128,6 +128,9 @@ no_forbidden() { # no_forbidden FILE...: fail on any Forbidden in kai's output
 "$VENV/bin/python" scripts/render-chart.py charts/kai shop kai > "$WORK/kai.yaml"
 "$VENV/bin/kubernetes-validate" -k 1.32.0 --strict --quiet "$WORK/kai.yaml"
 "$VENV/bin/python" scripts/render-chart.py charts/kai shop kai remediation.enabled=true health.enabled=true > "$WORK/kai-remediate.yaml"
+# (Not loaded into the sandbox below: its Secret does not exist there.)
+"$VENV/bin/python" scripts/render-chart.py charts/kai shop kai remediation.enabled=true notify.webhookSecret.name=kai-webhook > "$WORK/kai-notify.yaml"
+"$VENV/bin/kubernetes-validate" -k 1.32.0 --strict --quiet "$WORK/kai-notify.yaml"
 "$VENV/bin/kubernetes-validate" -k 1.32.0 --strict --quiet "$WORK/kai-remediate.yaml"
 if grep -Eq "verbs: \[.*(create|update|patch|delete)" "$WORK/kai.yaml"; then
   echo "chart: kai: the default ClusterRole holds a write verb" >&2; exit 1
@@ -135,6 +138,8 @@ fi
 grep -q "kind: CronJob" "$WORK/kai-remediate.yaml" || { echo "chart: kai: health.enabled renders no CronJob" >&2; exit 1; }
 # Leader election comes with remediation only: a Role on leases in the release namespace.
 grep -q "leases" "$WORK/kai.yaml" && { echo "chart: kai: the read-only chart grants leases" >&2; exit 1; }
+grep -q -- "--record-events" "$WORK/kai-remediate.yaml" && grep -q "KAI_WATCH_WEBHOOK" "$WORK/kai-notify.yaml" \
+  || { echo "chart: kai: remediation renders no --record-events or no webhook from its Secret" >&2; exit 1; }
 grep -q -- "--leader-elect" "$WORK/kai-remediate.yaml" && grep -q "resources: \[leases\]" "$WORK/kai-remediate.yaml" \
   || { echo "chart: kai: remediation renders no leader election or no lease Role" >&2; exit 1; }
 if "$VENV/bin/python" scripts/render-chart.py charts/kai shop kai remediation.enabled=true replicas=2 leaderElection.enabled=false > /dev/null 2> "$WORK/kai.two.err" \
@@ -170,11 +175,12 @@ kill "$AS_PID"; wait "$AS_PID" 2>/dev/null || true; AS_PID=
 
 serve_as kai-remediate
 kai_as kai-remediate watch -n shop --remediate rollback --yes --output json --until-resolved \
-  --leader-elect --lease-name kai-kai --lease-namespace shop \
+  --leader-elect --lease-name kai-kai --lease-namespace shop --record-events \
   > "$WORK/kai.fixed.json" 2> "$WORK/kai.fixed.err" \
   || { echo "chart: kai watch --remediate rollback as the ServiceAccount failed" >&2; cat "$WORK/kai.fixed.json" "$WORK/kai.fixed.err" >&2; exit 1; }
 grep -q '"result":"ok"' "$WORK/kai.fixed.json" || { echo "chart: kai: no rollback with remediation enabled" >&2; cat "$WORK/kai.fixed.json" >&2; exit 1; }
 grep -q '"leader":true' "$WORK/kai.fixed.json" || { echo "chart: kai: the watch never led the Lease" >&2; cat "$WORK/kai.fixed.json" >&2; exit 1; }
+grep -q '"record_failed"' "$WORK/kai.fixed.json" && { echo "chart: kai: the rollback's Event was not recorded" >&2; cat "$WORK/kai.fixed.json" >&2; exit 1; }
 no_forbidden "$WORK/kai.fixed.json"
 echo "chart: kai: with remediation enabled, kai watch rolled backend back and saw it resolved"
 kill "$AS_PID"; wait "$AS_PID" 2>/dev/null || true; AS_PID=

@@ -6,6 +6,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kai_sandbox::{Clock, SandboxOptions, Scenario};
@@ -595,4 +596,122 @@ async fn exit_after_n_prints_exactly_n_finding_lines_though_one_pass_finds_more(
     let done = seen.last().unwrap();
     assert_eq!(done["event"], "done", "{seen:#?}");
     assert_eq!(done["reason"], "2 finding lines (--exit-after 2)", "{done}");
+}
+
+/// A webhook on 127.0.0.1 that records every body it is sent and answers the first with a 500,
+/// so the watch has to retry it.
+async fn recording_webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                let mut all = seen.lock().unwrap();
+                all.push(body);
+                if all.len() == 1 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), got)
+}
+
+#[tokio::test]
+async fn a_rollback_is_recorded_as_an_event_and_posted_once_to_the_webhook() {
+    let tc = demo_on_manual_clock().await;
+    let (hook, got) = recording_webhook().await;
+    let mut w = Watch::start(
+        &tc,
+        &[
+            "-n",
+            "shop",
+            "--remediate",
+            "rollback",
+            "--yes",
+            "--record-events",
+            "--webhook",
+            &hook,
+            "--output",
+            "json",
+            "--until-resolved",
+            "--timeout",
+            "5m",
+        ],
+    );
+    rolled_back(&mut w, 2, 1).await;
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
+    let (code, err, seen) = w.finish().await;
+    assert_eq!(code, Some(0), "stderr: {err}\n{seen:#?}");
+    assert!(
+        !seen.iter().any(|v| v["event"] == "record_failed"),
+        "{seen:#?}"
+    );
+
+    // The Event sits on the Deployment, as the kubelet's and controllers' do.
+    let rt = kai_sandbox::resources::by_plural("", "events").unwrap();
+    let events: Vec<Value> = {
+        let world = tc.sandbox.world();
+        let w = world.lock().unwrap();
+        w.store
+            .list(rt, Some("shop"))
+            .iter()
+            .map(|e| (**e).clone())
+            .filter(|e| e["source"]["component"] == "kai-watch")
+            .collect()
+    };
+    assert_eq!(events.len(), 1, "{events:#?}");
+    let e = &events[0];
+    assert_eq!(e["involvedObject"]["kind"], "Deployment", "{e}");
+    assert_eq!(e["involvedObject"]["name"], "backend", "{e}");
+    assert!(e["involvedObject"]["uid"].is_string(), "{e}");
+    assert_eq!(e["reason"], "RolledBack", "{e}");
+    assert_eq!(e["type"], "Normal", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("rollback deployment shop/backend (revision 2 → 1"),
+        "{e}"
+    );
+
+    // Slack-compatible bodies: opened once (the 500 retried), the rollback, resolved once.
+    let posts = got.lock().unwrap().clone();
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.as_object().unwrap().len() == 1 && p["text"].is_string()),
+        "{posts:#?}"
+    );
+    let texts: Vec<&str> = posts.iter().map(|p| p["text"].as_str().unwrap()).collect();
+    let count = |needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
+    assert_eq!(
+        count("opened critical deployment shop/backend CrashLoopBackOff"),
+        2,
+        "{texts:#?}"
+    );
+    assert_eq!(texts[0], texts[1], "the first post is retried: {texts:#?}");
+    assert_eq!(
+        count("remediated: rollback deployment shop/backend"),
+        1,
+        "{texts:#?}"
+    );
+    assert_eq!(
+        count("resolved deployment shop/backend CrashLoopBackOff"),
+        1,
+        "{texts:#?}"
+    );
+    let all = texts.join("\n");
+    for canary in ["CANARY", "S3CR3T", "eyJhbGciOiJIUzI1NiJ9"] {
+        assert!(!all.contains(canary), "{canary} leaked: {all}");
+    }
 }

@@ -8,7 +8,7 @@
 //! Read-only facts for the offline router: [`inventory`] (every name in the cluster),
 //! [`history`] (rollouts and a timeline of changes), [`workloads`] (replicas, images,
 //! restarts), [`usage`] (requests, limits and use). For `kai watch`: [`live`] (change feeds),
-//! [`lease`] (leader election).
+//! [`lease`] (leader election), [`record`] (Events about what kai did).
 
 pub mod approval;
 pub mod cluster;
@@ -25,6 +25,7 @@ pub mod live;
 pub mod mask;
 pub mod names;
 pub mod pods;
+pub mod record;
 pub mod registry;
 pub mod resolve;
 pub mod retry;

@@ -33,6 +33,8 @@ pub struct Metrics {
     restarts: BTreeMap<String, u64>,
     /// (action, result) → remediations.
     remediations: BTreeMap<(String, String), u64>,
+    /// result → webhook notifications.
+    notifications: BTreeMap<String, u64>,
 }
 
 /// Metrics shared by the watch loop and the server.
@@ -95,6 +97,11 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// A webhook notification ended with `result` (`ok`, `failed`, `dropped`).
+    pub fn notified(&mut self, result: &str) {
+        *self.notifications.entry(result.to_string()).or_default() += 1;
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut o = String::new();
@@ -134,6 +141,13 @@ impl Metrics {
             o.push_str(&format!(
                 "kai_remediations_total{{action=\"{}\",result=\"{}\"}} {n}\n",
                 esc(action),
+                esc(result)
+            ));
+        }
+        o.push_str("# HELP kai_notifications_total Webhook notifications by result.\n# TYPE kai_notifications_total counter\n");
+        for (result, n) in &self.notifications {
+            o.push_str(&format!(
+                "kai_notifications_total{{result=\"{}\"}} {n}\n",
                 esc(result)
             ));
         }

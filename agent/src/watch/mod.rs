@@ -5,6 +5,7 @@
 
 mod diff;
 mod metrics;
+mod notify;
 mod remediate;
 mod settle;
 mod view;
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::policy::Gate;
 use diff::{Change, Covered, Open, Transition};
+use notify::Notifier;
 use remediate::Remediator;
 use settle::Settle;
 use view::View;
@@ -79,6 +81,19 @@ pub struct WatchArgs {
     /// End (exit 0) after this many finding lines (opened, changed, resolved).
     #[arg(long, value_name = "N")]
     pub exit_after: Option<usize>,
+    /// With --remediate: write a Kubernetes Event on the object for each remediation.
+    #[arg(long)]
+    pub record_events: bool,
+    /// Post Slack-compatible JSON (`{"text": ...}`) to this URL when a finding opens or
+    /// resolves and for each remediation (from the environment, to keep a token off the
+    /// command line).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "KAI_WATCH_WEBHOOK",
+        hide_env_values = true
+    )]
+    pub webhook: Option<String>,
     /// A finding whose pods restarted resolves only once they have not restarted for this
     /// long (or are gone): a crash loop runs between its back-offs.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::health::parse_duration)]
@@ -141,6 +156,8 @@ struct Watch<'a> {
     leader: Option<Leadership>,
     /// Vanished findings held open while their pods' restarts say they still crash.
     settle: Settle,
+    /// With --webhook: the notifications.
+    notifier: Option<Notifier>,
     metrics: metrics::Shared,
     lines: usize,
     passes: usize,
@@ -157,6 +174,11 @@ pub async fn run(
     if args.dry_run && args.remediate.is_none() {
         return Err(crate::usage(
             "--dry-run reports remediations: add --remediate rollback",
+        ));
+    }
+    if args.record_events && args.remediate.is_none() {
+        return Err(crate::usage(
+            "--record-events records remediations: add --remediate rollback",
         ));
     }
     if args.max_per_hour == 0 && args.remediate.is_some() {
@@ -201,6 +223,10 @@ pub async fn run(
     if let Ok(mut m) = metrics.lock() {
         m.set_leader(leader.is_none());
     }
+    let notifier = match args.webhook.as_deref().filter(|u| !u.trim().is_empty()) {
+        Some(url) => Some(Notifier::start(url, metrics.clone())?),
+        None => None,
+    };
     let (feed, mut rx) = live::start(
         &cluster,
         &FeedOptions {
@@ -221,6 +247,7 @@ pub async fn run(
             .map(|_| Remediator::new(args.dry_run, args.cooldown, args.max_per_hour)),
         leader,
         settle: Settle::new(args.resolve_after),
+        notifier,
         metrics,
         lines: 0,
         passes: 0,
@@ -449,9 +476,15 @@ impl Watch<'_> {
             m.observe_diagnosis(started.elapsed());
             m.set_findings(self.open.iter());
         }
+        // With several replicas only the leader speaks to the webhook (one message, not one
+        // per replica).
+        let speaks = self.leader.as_ref().is_none_or(Leadership::is_leader);
         for c in &changes {
             self.view.finding(c);
             self.lines += 1;
+            if let Some(n) = self.notifier.as_mut().filter(|_| speaks) {
+                n.finding(c);
+            }
         }
         // What opened or changed first, then what stays open where this pass looked: a
         // Deployment may get a new failing revision under a finding that never closed (the
@@ -481,7 +514,7 @@ impl Watch<'_> {
 
     /// Considers each opened or changed finding for remediation.
     async fn remediate(&mut self, changes: &[diff::Change]) {
-        let Some(r) = self.remediator.as_mut() else {
+        let Some(mut r) = self.remediator.take() else {
             return;
         };
         for c in changes {
@@ -493,13 +526,50 @@ impl Watch<'_> {
                 .consider(self.cluster, self.gate, leader, &c.finding)
                 .await
             {
+                // Counted before it is printed: a reader of the line finds it in the metrics.
                 if action.result != "not_leader"
                     && let Ok(mut m) = self.metrics.lock()
                 {
                     m.remediated(action.action, action.result);
                 }
                 self.view.remediation(&action);
+                if action.result == "not_leader" {
+                    continue;
+                }
+                if let Some(n) = &self.notifier {
+                    n.remediation(&action);
+                }
+                if self.args.record_events && action.result != "dry_run" {
+                    self.record(&action, &c.finding).await;
+                }
             }
+        }
+        self.remediator = Some(r);
+    }
+
+    /// Writes an Event on the remediated object (not under --dry-run: it changes nothing).
+    async fn record(&self, a: &remediate::Action, f: &Finding) {
+        let (reason, warning) = match a.result {
+            "ok" => ("RolledBack", false),
+            "denied" => ("RollbackDenied", true),
+            "skipped" => ("RollbackSkipped", true),
+            _ => ("RollbackFailed", true),
+        };
+        let note = kai_tools::record::Note {
+            kind: kai_tools::Kind::Deployment,
+            namespace: f.namespace.clone(),
+            name: f.name.clone(),
+            reason: reason.into(),
+            message: a.line(),
+            warning,
+            component: "kai-watch".into(),
+            instance: self.leader.as_ref().map_or_else(
+                || std::env::var("HOSTNAME").unwrap_or_default(),
+                |l| l.identity().to_string(),
+            ),
+        };
+        if let Err(e) = kai_tools::record::record(self.cluster, &note).await {
+            self.view.record_failed(&a.target, &e.masked().to_string());
         }
     }
 
@@ -539,6 +609,9 @@ impl Watch<'_> {
         self.view.done(why);
         if let Some(l) = self.leader.take() {
             l.release().await;
+        }
+        if let Some(n) = self.notifier.take() {
+            n.close().await;
         }
         crate::exit::OK
     }

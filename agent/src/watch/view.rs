@@ -147,6 +147,14 @@ impl View {
         );
     }
 
+    /// An Event about a remediation could not be written.
+    pub fn record_failed(&self, target: &str, message: &str) {
+        self.emit(
+            json!({"event": "record_failed", "target": target, "message": mask_text(message)}),
+            &format!("event not recorded on {target}: {message}"),
+        );
+    }
+
     /// Where the metrics are served (port 0 picked one).
     pub fn serving(&self, addr: std::net::SocketAddr) {
         self.emit(
