@@ -237,67 +237,7 @@ pub async fn run(
     };
     let terminal = std::io::stderr().is_terminal();
     let color = crate::render::stdout_styled();
-    let started = Instant::now();
-    let what = scope_words(&targets, &scope);
-    let mut last: Option<Outcome> = None;
-    let outcome = loop {
-        if terminal && args.wait.is_none() {
-            err!("checking {what}…");
-            let _ = std::io::stderr().flush();
-        }
-        // Where the watches between checks start: before the check, so nothing is missed.
-        let marks = match args.wait {
-            Some(_) => Some(marks(&targets, &scope).await),
-            None => None,
-        };
-        // Under --wait no check may outlast the wait: one that does keeps the last outcome.
-        let left = args.wait.map(|w| w.saturating_sub(started.elapsed()));
-        let Some(mut fresh) = check_within(&targets, &scope, args.fail_on, left).await else {
-            let mut kept = last.unwrap_or_else(|| unanswered(&targets, &scope, args.fail_on, left));
-            kept.timed_out = args.wait;
-            break kept;
-        };
-        if terminal && args.wait.is_none() {
-            err!("\r\x1b[2K");
-        }
-        let Some(wait) = args.wait else { break fresh };
-        // A scope with nothing in it yet (pods not created after an install) is worth waiting
-        // for; a kind that may not be read is not.
-        if !fresh.failing() && !fresh.errored() && !fresh.matched_nothing() {
-            break fresh;
-        }
-        // A context that could not even be loaded (a typo, a bad kubeconfig) will not heal by
-        // waiting; only an unreachable server or unhealthy workloads are worth re-checking.
-        if targets
-            .iter()
-            .any(|(_, t)| matches!(t, Err(e) if !matches!(e, ToolError::Unreachable { .. })))
-        {
-            break fresh;
-        }
-        let elapsed = started.elapsed();
-        if elapsed >= wait {
-            fresh.timed_out = Some(wait);
-            break fresh;
-        }
-        if terminal {
-            err!(
-                "\r\x1b[2Kwaiting for {what}: {} ({} of {})",
-                progress_words(&fresh),
-                format_duration(Duration::from_secs(elapsed.as_secs())),
-                format_duration(wait)
-            );
-            let _ = std::io::stderr().flush();
-        }
-        let left = wait.saturating_sub(elapsed);
-        let woke = match marks {
-            Some(m) if !fresh.errored() => wait_for_change(&targets, &scope, &m, left).await,
-            _ => Woke::Unwatchable,
-        };
-        last = Some(fresh);
-        if woke == Woke::Unwatchable {
-            tokio::time::sleep(RECHECK.min(left)).await;
-        }
-    };
+    let outcome = check_until_settled(&targets, &scope, args, terminal).await;
     if terminal && args.wait.is_some() {
         errln!(
             "\r\x1b[2K{}",
@@ -346,6 +286,77 @@ pub async fn run(
         }
     }
     outcome.exit_code()
+}
+
+/// Checks once, or under `--wait` again after each change until healthy or out of time: the
+/// last outcome.
+async fn check_until_settled(
+    targets: &[(String, Result<Cluster, ToolError>)],
+    scope: &Scope,
+    args: &HealthArgs,
+    terminal: bool,
+) -> Outcome {
+    let started = Instant::now();
+    let what = scope_words(targets, scope);
+    let mut last: Option<Outcome> = None;
+    loop {
+        if terminal && args.wait.is_none() {
+            err!("checking {what}…");
+            let _ = std::io::stderr().flush();
+        }
+        // Where the watches between checks start: before the check, so nothing is missed.
+        let marks = match args.wait {
+            Some(_) => Some(marks(targets, scope).await),
+            None => None,
+        };
+        // Under --wait no check may outlast the wait: one that does keeps the last outcome.
+        let left = args.wait.map(|w| w.saturating_sub(started.elapsed()));
+        let Some(mut fresh) = check_within(targets, scope, args.fail_on, left).await else {
+            let mut kept = last.unwrap_or_else(|| unanswered(targets, scope, args.fail_on, left));
+            kept.timed_out = args.wait;
+            return kept;
+        };
+        if terminal && args.wait.is_none() {
+            err!("\r\x1b[2K");
+        }
+        let Some(wait) = args.wait else { return fresh };
+        // A scope with nothing in it yet (pods not created after an install) is worth waiting
+        // for; a kind that may not be read is not.
+        if !fresh.failing() && !fresh.errored() && !fresh.matched_nothing() {
+            return fresh;
+        }
+        // A context that could not even be loaded (a typo, a bad kubeconfig) will not heal by
+        // waiting; only an unreachable server or unhealthy workloads are worth re-checking.
+        if targets
+            .iter()
+            .any(|(_, t)| matches!(t, Err(e) if !matches!(e, ToolError::Unreachable { .. })))
+        {
+            return fresh;
+        }
+        let elapsed = started.elapsed();
+        if elapsed >= wait {
+            fresh.timed_out = Some(wait);
+            return fresh;
+        }
+        if terminal {
+            err!(
+                "\r\x1b[2Kwaiting for {what}: {} ({} of {})",
+                progress_words(&fresh),
+                format_duration(Duration::from_secs(elapsed.as_secs())),
+                format_duration(wait)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        let left = wait.saturating_sub(elapsed);
+        let woke = match marks {
+            Some(m) if !fresh.errored() => wait_for_change(targets, scope, &m, left).await,
+            _ => Woke::Unwatchable,
+        };
+        last = Some(fresh);
+        if woke == Woke::Unwatchable {
+            tokio::time::sleep(RECHECK.min(left)).await;
+        }
+    }
 }
 
 /// The resource version of each reachable cluster before a check (None where unknown).
