@@ -263,6 +263,32 @@ fn first_round<'a>(
     ]
 }
 
+/// What storing a round's lists left to report: kinds not checked and kinds unreadable.
+#[derive(Default)]
+struct Gaps {
+    not_checked: Vec<String>,
+    unreadable: Vec<String>,
+}
+
+/// Stores a round's lists in the snapshot: what it left to report, and the first error that
+/// says the API server is down.
+fn store(snap: &mut Snapshot, puts: impl IntoIterator<Item = Put>) -> (Gaps, Option<ToolError>) {
+    let mut sink = Sink {
+        snap,
+        not_checked: Vec::new(),
+        unreadable: Vec::new(),
+        down: None,
+    };
+    for put in puts {
+        put(&mut sink);
+    }
+    let gaps = Gaps {
+        not_checked: sink.not_checked,
+        unreadable: sink.unreadable,
+    };
+    (gaps, sink.down)
+}
+
 /// Lists everything the analysis needs for a scope, then the log tails it asks for.
 pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collected, ToolError> {
     let ns_owned: Option<String> = if scope.all_namespaces {
@@ -294,20 +320,10 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
     let mut snap = Snapshot::at(jiff::Timestamp::now());
     snap.namespace = ns_owned.clone();
     snap.label_selected = sel.is_some();
-    let mut sink = Sink {
-        snap: &mut snap,
-        not_checked: Vec::new(),
-        unreadable: Vec::new(),
-        down: None,
-    };
-    for put in puts {
-        put(&mut sink);
-    }
-    if let Some(e) = sink.down.take() {
+    let (mut gaps, down) = store(&mut snap, puts);
+    if let Some(e) = down {
         return Err(e);
     }
-    let mut not_checked = std::mem::take(&mut sink.not_checked);
-    let mut unreadable = std::mem::take(&mut sink.unreadable);
     let blind = ["pods", "deployments", "services"]
         .iter()
         .all(|k| snap.unavailable.contains(*k));
@@ -315,70 +331,82 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         return Err(ToolError::Forbidden(format!(
             "forbidden: cannot list pods, deployments or services in {scope_text} (context \"{}\"): {}; ask for read access (the view role)",
             c.context,
-            not_checked.first().cloned().unwrap_or_default()
+            gaps.not_checked.first().cloned().unwrap_or_default()
         )));
     }
 
     // Second round, concurrently: config objects when something needs checking against them,
     // and the log tails of failing containers and of one running pod per workload.
-    let needs_config = snap.pods.iter().any(unhealthy)
-        || snap
-            .ingresses
-            .iter()
-            .any(|i| i.spec.as_ref().is_some_and(|s| s.tls.is_some()));
     let plan = log_plan(&snap, scope.name.as_deref());
-    let mut configs: Vec<BoxFuture<'_, Put>> = Vec::new();
-    if needs_config {
-        // Helm release secrets are large and irrelevant: leave them on the server.
-        configs.push(ns_task(
-            c,
-            ns,
-            "secrets",
-            Some("owner!=helm"),
-            strip_secret,
-            |s, v| s.secrets = v,
-        ));
-        configs.push(ns_task(
-            c,
-            ns,
-            "configmaps",
-            None,
-            strip_config_map,
-            |s, v| s.config_maps = v,
-        ));
-    } else {
-        // Not needed, so not listed: rules needing them stay silent.
-        snap.unavailable.insert("secrets".into());
-        snap.unavailable.insert("configmaps".into());
-    }
+    let configs = config_round(c, ns, &mut snap);
     let (puts, logs) = futures::join!(
         futures::future::join_all(configs),
         fetch_logs(c, plan.requests)
     );
     snap.logs = logs;
     if plan.skipped_workloads > 0 {
-        not_checked.push(format!(
+        gaps.not_checked.push(format!(
             "logs of running pods in {} workloads (read one pod in each of {}, the limit)",
             plan.skipped_workloads, plan.sampled_workloads
         ));
     }
 
     // Third round, only when something was refused: who may do what.
-    let mut rbac: Vec<BoxFuture<'_, Put>> = Vec::new();
-    if says_forbidden(&snap) {
-        rbac.push(ns_task(c, ns, "roles", None, keep, |s, v| s.roles = v));
-        rbac.push(ns_task(c, ns, "rolebindings", None, keep, |s, v| {
-            s.role_bindings = v
-        }));
-        rbac.push(cluster_task::<ClusterRole>(c, "clusterroles", |s, v| {
-            s.cluster_roles = v
-        }));
-        rbac.push(cluster_task::<ClusterRoleBinding>(
+    let rbac = rbac_round(c, ns, &mut snap);
+    let rbac_puts = futures::future::join_all(rbac).await;
+    // A server down in these optional rounds leaves their kinds unavailable (the rules needing
+    // them stay silent); it is not an error.
+    let (more, _down) = store(&mut snap, puts.into_iter().chain(rbac_puts));
+    gaps.not_checked.extend(more.not_checked);
+    gaps.unreadable.extend(more.unreadable);
+    Ok(Collected {
+        snapshot: snap,
+        not_checked: gaps.not_checked,
+        unreadable: gaps.unreadable,
+        scope: scope_text,
+    })
+}
+
+/// The config objects, listed only when something needs checking against them (an unhealthy
+/// pod, an Ingress with TLS); else marked unavailable so the rules needing them stay silent.
+fn config_round<'a>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    snap: &mut Snapshot,
+) -> Vec<BoxFuture<'a, Put>> {
+    let needs_config = snap.pods.iter().any(unhealthy)
+        || snap
+            .ingresses
+            .iter()
+            .any(|i| i.spec.as_ref().is_some_and(|s| s.tls.is_some()));
+    if !needs_config {
+        snap.unavailable.insert("secrets".into());
+        snap.unavailable.insert("configmaps".into());
+        return Vec::new();
+    }
+    vec![
+        // Helm release secrets are large and irrelevant: leave them on the server.
+        ns_task(
             c,
-            "clusterrolebindings",
-            |s, v| s.cluster_role_bindings = v,
-        ));
-    } else {
+            ns,
+            "secrets",
+            Some("owner!=helm"),
+            strip_secret,
+            |s, v| s.secrets = v,
+        ),
+        ns_task(c, ns, "configmaps", None, strip_config_map, |s, v| {
+            s.config_maps = v
+        }),
+    ]
+}
+
+/// Roles and bindings, listed only when a log or event says a call was forbidden.
+fn rbac_round<'a>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    snap: &mut Snapshot,
+) -> Vec<BoxFuture<'a, Put>> {
+    if !says_forbidden(snap) {
         for k in [
             "roles",
             "rolebindings",
@@ -387,25 +415,18 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         ] {
             snap.unavailable.insert(k.into());
         }
+        return Vec::new();
     }
-    let rbac_puts = futures::future::join_all(rbac).await;
-    let mut sink = Sink {
-        snap: &mut snap,
-        not_checked: Vec::new(),
-        unreadable: Vec::new(),
-        down: None,
-    };
-    for put in puts.into_iter().chain(rbac_puts) {
-        put(&mut sink);
-    }
-    not_checked.extend(sink.not_checked);
-    unreadable.extend(sink.unreadable);
-    Ok(Collected {
-        snapshot: snap,
-        not_checked,
-        unreadable,
-        scope: scope_text,
-    })
+    vec![
+        ns_task(c, ns, "roles", None, keep, |s, v| s.roles = v),
+        ns_task(c, ns, "rolebindings", None, keep, |s, v| {
+            s.role_bindings = v
+        }),
+        cluster_task::<ClusterRole>(c, "clusterroles", |s, v| s.cluster_roles = v),
+        cluster_task::<ClusterRoleBinding>(c, "clusterrolebindings", |s, v| {
+            s.cluster_role_bindings = v
+        }),
+    ]
 }
 
 /// Whether a log tail or an event says an API call was forbidden.
