@@ -715,3 +715,65 @@ async fn a_rollback_is_recorded_as_an_event_and_posted_once_to_the_webhook() {
         assert!(!all.contains(canary), "{canary} leaked: {all}");
     }
 }
+
+#[tokio::test]
+async fn a_leader_whose_lease_was_taken_stops_acting_at_once() {
+    let tc = demo_on_manual_clock().await;
+    let mut w = Watch::start(
+        &tc,
+        &[
+            "-n",
+            "shop",
+            "--remediate",
+            "rollback",
+            "--yes",
+            "--output",
+            "json",
+            "--leader-elect",
+            "--lease-namespace",
+            "shop",
+            "--lease-duration",
+            "10s",
+            "--timeout",
+            "5m",
+        ],
+    );
+    w.until(|v| leads(v, true)).await;
+    rolled_back(&mut w, 2, 1).await;
+    advance_until(&tc, "the rolled back revision never became ready", |tc| {
+        backend_ready(tc) >= 2
+    });
+    // Another holder takes the Lease (an operator, a partition healed the other way): from now
+    // on this replica must not act, before its election even notices.
+    {
+        let rt = kai_sandbox::resources::by_plural("coordination.k8s.io", "leases").unwrap();
+        let world = tc.sandbox.world();
+        let mut w = world.lock().unwrap();
+        let mut lease = (*w.store.get(rt, "shop", "kai-watch").unwrap()).clone();
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        lease["spec"]["holderIdentity"] = "intruder".into();
+        lease["spec"]["renewTime"] = now.into();
+        lease["spec"]["leaseDurationSeconds"] = 3600.into();
+        lease["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        w.store.update(rt, lease).unwrap();
+    }
+    set_backend_image(&tc, "shop/backend:1.4.0");
+    advance_until(&tc, "the new revision never crash-looped", |tc| {
+        backend_states(tc).1 > 0
+    });
+    let left = w.until(|v| v["event"] == "remediation").await;
+    assert_eq!(left["result"], "not_leader", "{left}");
+    assert_eq!(left["from_revision"], 4, "{left}");
+    // Its election notices too, at its next renewal, and says so.
+    let lost = w.until(|v| v["event"] == "leadership").await;
+    assert_eq!(lost["leader"], false, "{lost}");
+    assert_eq!(lost["holder"], "intruder", "{lost}");
+    w.child.kill().await.unwrap();
+    assert_eq!(backend_image(&tc), "shop/backend:1.4.0");
+    assert_eq!(tc.audit().len(), 1, "{:#?}", tc.audit());
+}
