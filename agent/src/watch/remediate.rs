@@ -148,27 +148,15 @@ impl Remediator {
             detail: String::new(),
             reason: f.reason.clone(),
         };
-        if let Some(l) = leader {
-            let why = match l.confirm().await {
-                Ok(true) => None,
-                Ok(false) => Some(format!(
-                    "this replica ({}) does not hold lease {}",
-                    l.identity(),
-                    l.lease()
-                )),
-                Err(e) => Some(format!(
-                    "leadership could not be confirmed ({}); not acting",
-                    e.masked()
-                )),
-            };
-            if let Some(why) = why {
-                if !self.deferred.insert(key) {
-                    return None;
-                }
-                action.result = "not_leader";
-                action.detail = why;
-                return Some(action);
+        if let Some(l) = leader
+            && let Some(why) = not_leading(l).await
+        {
+            if !self.deferred.insert(key) {
+                return None;
             }
+            action.result = "not_leader";
+            action.detail = why;
+            return Some(action);
         }
         // Said once per revision: a skipped rollback is not tried again for it.
         self.tried.insert(key);
@@ -177,31 +165,8 @@ impl Remediator {
             return Some(action);
         }
         let now = Instant::now();
-        if let Some((_, at)) = self
-            .last
-            .iter()
-            .find(|(k, _)| *k == (ns.clone(), name.clone()))
-            && now.duration_since(*at) < self.cooldown
-        {
-            action.detail = format!(
-                "deployment acted on {}s ago, within the cooldown of {}s (--cooldown)",
-                now.duration_since(*at).as_secs(),
-                self.cooldown.as_secs()
-            );
-            return Some(action);
-        }
-        while self
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
-        {
-            self.recent.pop_front();
-        }
-        if self.recent.len() >= self.per_hour {
-            action.detail = format!(
-                "{} remediations in the last hour, the cap (--max-per-hour)",
-                self.recent.len()
-            );
+        if let Some(why) = self.throttled(&ns, &name, now) {
+            action.detail = why;
             return Some(action);
         }
         let args = json!({
@@ -230,6 +195,32 @@ impl Remediator {
         };
         action.detail = mask_text(action.detail.lines().next().unwrap_or_default());
         Some(action)
+    }
+
+    /// Why acting on this deployment now would break the cooldown or the hourly cap, if so.
+    fn throttled(&mut self, ns: &str, name: &str, now: Instant) -> Option<String> {
+        if let Some((_, at)) = self.last.iter().find(|((n, d), _)| n == ns && d == name)
+            && now.duration_since(*at) < self.cooldown
+        {
+            return Some(format!(
+                "deployment acted on {}s ago, within the cooldown of {}s (--cooldown)",
+                now.duration_since(*at).as_secs(),
+                self.cooldown.as_secs()
+            ));
+        }
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(3600))
+        {
+            self.recent.pop_front();
+        }
+        (self.recent.len() >= self.per_hour).then(|| {
+            format!(
+                "{} remediations in the last hour, the cap (--max-per-hour)",
+                self.recent.len()
+            )
+        })
     }
 
     /// Why the previous revision is not known to be healthy, if it is not.
@@ -300,6 +291,23 @@ fn failing_pods_are_of(f: &Finding, newest: &Revision) -> bool {
         .collect();
     let prefix = format!("{}-", newest.replica_set);
     pods.is_empty() || pods.iter().any(|p| p.starts_with(&prefix))
+}
+
+/// Why this replica must not act now under leader election (it does not hold the Lease, or
+/// could not confirm it holds it), if so.
+async fn not_leading(l: &Leadership) -> Option<String> {
+    match l.confirm().await {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "this replica ({}) does not hold lease {}",
+            l.identity(),
+            l.lease()
+        )),
+        Err(e) => Some(format!(
+            "leadership could not be confirmed ({}); not acting",
+            e.masked()
+        )),
+    }
 }
 
 #[cfg(test)]
