@@ -127,6 +127,9 @@ const RETRY: Duration = Duration::from_secs(5);
 struct Dirty {
     all: bool,
     namespaces: BTreeSet<String>,
+    /// Namespaces where a Deployment or ReplicaSet changed: only there can a finding still
+    /// open get a new revision worth a new look at its rollout history.
+    rollouts: BTreeSet<String>,
 }
 
 impl Dirty {
@@ -331,7 +334,12 @@ impl Watch<'_> {
     /// One event of the feed: what it makes dirty, its line and metrics; true once synced.
     fn on_feed(&mut self, ev: &FeedEvent, feed: &live::Feed, dirty: &mut Dirty) -> bool {
         match ev {
-            FeedEvent::Changed { namespace, .. } => dirty.mark(namespace),
+            FeedEvent::Changed { kind, namespace } => {
+                dirty.mark(namespace);
+                if matches!(*kind, "deployments" | "replicasets") {
+                    dirty.rollouts.insert(namespace.clone());
+                }
+            }
             FeedEvent::Synced => {
                 dirty.all = true;
                 if let Ok(mut m) = self.metrics.lock() {
@@ -427,9 +435,10 @@ async fn until(due: Option<Instant>) {
 impl Watch<'_> {
     /// Diagnoses what changed, prints the transitions and remediates; false when the
     /// diagnosis failed (the findings are kept).
-    async fn pass(&mut self, dirty: Dirty) -> bool {
+    async fn pass(&mut self, mut dirty: Dirty) -> bool {
         let started = std::time::Instant::now();
         let whole = dirty.all || !self.scope.all_namespaces;
+        let (all, rollouts) = (dirty.all, std::mem::take(&mut dirty.rollouts));
         let (covered, found) = if whole {
             match diagnose(self.cluster, &self.scope).await {
                 Ok(r) => (Covered::All, r.findings),
@@ -486,9 +495,11 @@ impl Watch<'_> {
                 n.finding(c);
             }
         }
-        // What opened or changed first, then what stays open where this pass looked: a
-        // Deployment may get a new failing revision under a finding that never closed (the
-        // tried-once rule keeps this from repeating an action). Not past --exit-after's cut.
+        // What opened or changed first, then what stays open where this pass looked and a
+        // Deployment or ReplicaSet changed (or everything was looked at again): a Deployment
+        // may get a new failing revision under a finding that never closed (the tried-once
+        // rule keeps this from repeating an action), and a finding already handled is not
+        // fetched again each pass. Not past --exit-after's cut.
         let mut candidates: Vec<Change> = changes
             .into_iter()
             .filter(|c| c.transition != Transition::Resolved)
@@ -500,6 +511,7 @@ impl Watch<'_> {
                 self.open
                     .iter()
                     .filter(|f| covered.covers(f) && Remediator::wants(f))
+                    .filter(|f| all || f.namespace.is_empty() || rollouts.contains(&f.namespace))
                     .filter(|f| !seen.contains(&diff::key(f)))
                     .map(|f| Change {
                         transition: Transition::Changed,
