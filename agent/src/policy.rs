@@ -333,6 +333,18 @@ impl Gate {
         self.rules("").is_protected(namespace)
     }
 
+    /// Why the gate would refuse this write before planning it (read-only mode, a protected
+    /// namespace), if it would: what a dry run reports instead of a plan.
+    pub fn would_refuse(&self, cluster: &Cluster, tool: &str, args: &Value) -> Option<String> {
+        if self.mode == Mode::ReadOnly {
+            return Some(Refusal::ReadOnly.reason());
+        }
+        let (_, ns, _) = registry::write_target(tool, args).ok()?;
+        let ns = ns.unwrap_or_else(|| cluster.namespace.clone());
+        self.is_protected(&ns)
+            .then(|| Refusal::Protected(ns).reason())
+    }
+
     /// Every write refused so far (any refusal makes a one-shot run exit 4).
     pub fn refusals(&self) -> Vec<Refusal> {
         self.refusals.lock().map(|r| r.clone()).unwrap_or_default()

@@ -500,3 +500,31 @@ impl Approver for Never {
         Box::pin(std::future::pending())
     }
 }
+
+/// `kai watch --remediate --dry-run` reports what the gate would refuse as refused: the same
+/// reason the real write gets, and nothing where the gate would go on to plan.
+#[tokio::test]
+async fn a_watch_dry_run_hears_the_refusal_the_real_write_would_get() {
+    let d = demo().await;
+    let sys = json!({"kind": "deployment", "name": "backend", "namespace": "kube-system", "to_revision": 1});
+    let shop =
+        json!({"kind": "deployment", "name": "backend", "namespace": "shop", "to_revision": 1});
+    for mode in [Mode::Auto, Mode::ReadOnly] {
+        let (g, _) = gate(&d, mode, Answer::Yes);
+        let why = g.would_refuse(&d.cluster, "rollout_undo", &sys);
+        let real = g.execute(&d.cluster, "rollout_undo", &sys).await;
+        assert_eq!(real.decision, Decision::Denied);
+        let real_why = match real.output {
+            Err(GateError::Denied(w)) => w,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(why.as_deref(), Some(real_why.as_str()), "{mode:?}");
+    }
+    let (g, _) = gate(&d, Mode::Auto, Answer::Yes);
+    assert!(g.would_refuse(&d.cluster, "rollout_undo", &shop).is_none());
+    let (g, _) = gate(&d, Mode::ReadOnly, Answer::Yes);
+    assert!(
+        g.would_refuse(&d.cluster, "rollout_undo", &shop)
+            .is_some_and(|w| w.contains("read-only"))
+    );
+}

@@ -176,11 +176,15 @@ impl Remediator {
             "to_revision": previous.revision,
         });
         if self.dry_run {
-            (action.result, action.detail) =
-                match kai_tools::plan_write(cluster, "rollout_undo", &args).await {
+            // What the real run would be told, from the gate itself, before any plan.
+            (action.result, action.detail) = match gate.would_refuse(cluster, "rollout_undo", &args)
+            {
+                Some(why) => ("denied", why),
+                None => match kai_tools::plan_write(cluster, "rollout_undo", &args).await {
                     Ok(plan) => ("dry_run", plan.summary),
                     Err(e) => ("failed", e.to_string()),
-                };
+                },
+            };
             action.detail = mask_text(&action.detail);
             return Some(action);
         }
