@@ -274,7 +274,7 @@ impl Watch<'_> {
         let mut resync =
             tokio::time::interval_at(Instant::now() + self.args.resync, self.args.resync);
         // Made once: a signal between two turns of the loop is not lost.
-        let stop = stop_signal(self.leader.is_some());
+        let stop = stop_signal(self.leader.is_some() || self.notifier.is_some());
         tokio::pin!(stop);
         loop {
             tokio::select! {
@@ -318,6 +318,9 @@ impl Watch<'_> {
                         // The election task ended (it cannot, while the watch holds its
                         // channel): without it this replica must not act.
                         self.view.election_ended();
+                        if let Ok(mut m) = self.metrics.lock() {
+                            m.set_leader(false);
+                        }
                         if let Some(l) = self.leader.take() {
                             l.release().await;
                         }
@@ -325,7 +328,11 @@ impl Watch<'_> {
                     }
                 },
                 () = &mut stop => {
-                    return Ok(self.end("stopped by a signal; the lease is released").await);
+                    return Ok(self.end(if self.leader.is_some() {
+                        "stopped by a signal; the lease is released"
+                    } else {
+                        "stopped by a signal"
+                    }).await);
                 }
             }
         }
@@ -405,8 +412,8 @@ async fn leadership(l: Option<&mut Leadership>) -> Option<bool> {
     }
 }
 
-/// SIGTERM or Ctrl-C, when the watch holds a lease to give up on the way out; else never
-/// (the default handling ends the process).
+/// SIGTERM or Ctrl-C, when the watch holds a lease to give up or a webhook queue to flush on
+/// the way out; else never (the default handling ends the process).
 async fn stop_signal(catch: bool) {
     if !catch {
         return std::future::pending().await;
