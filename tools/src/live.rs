@@ -1,11 +1,14 @@
-//! The live change feed of `kai watch`: kube-runtime reflectors (object metadata only) over the
+//! The live change feed of `kai watch`: kube-runtime watchers (object metadata only) over the
 //! kinds the diagnosis reads, reporting which namespace changed and the health of each watch.
 //!
 //! Metadata is enough to know *that* something changed (every change bumps the
-//! resourceVersion), so no Secret or ConfigMap value is ever streamed; what changed is then
-//! diagnosed by [`crate::diagnosis::diagnose`] on that namespace alone. The watchers re-list
-//! on `410 Gone` and reconnect with a backoff after errors (kube-runtime's state machine);
-//! this file only turns their events into [`FeedEvent`]s.
+//! resourceVersion), so no Secret `data` or ConfigMap value is ever requested; what changed is
+//! then diagnosed by [`crate::diagnosis::diagnose`] on that namespace alone. Metadata still
+//! carries annotations (a Secret's last-applied-configuration holds its data), so nothing of
+//! an object is kept or printed beyond its namespace: each is dropped as soon as it is read,
+//! and only a count per kind of the last listing stays. The watchers re-list on `410 Gone` and
+//! reconnect with a backoff after errors (kube-runtime's state machine); this file only turns
+//! their events into [`FeedEvent`]s.
 
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -25,7 +28,6 @@ use k8s_openapi::api::networking::v1::Ingress;
 use kube::Resource;
 use kube::api::{Api, PartialObjectMeta};
 use kube::core::NamespaceResourceScope;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{WatchStreamExt, watcher as watch_stream};
 use serde::de::DeserializeOwned;
@@ -83,13 +85,14 @@ pub struct FeedOptions {
     pub renew: Duration,
 }
 
-/// Counts the objects of one reflector's store.
-type Counter = Box<dyn Fn() -> usize + Send + Sync>;
+/// Starts one watch on a feed, once the feed knows how many watches it has.
+type Starter = Box<dyn FnOnce(&mut Feed, &Shared)>;
 
 /// The running feed: dropping it stops every watch.
 pub struct Feed {
     tasks: Vec<JoinHandle<()>>,
-    counts: Vec<(&'static str, Counter)>,
+    /// Objects per kind in the last full listing of its watch.
+    counts: Vec<(&'static str, Arc<AtomicUsize>)>,
 }
 
 impl Debug for Feed {
@@ -109,9 +112,12 @@ impl Drop for Feed {
 }
 
 impl Feed {
-    /// Objects in the view per kind (from the reflectors' stores).
+    /// Objects per kind, as of each watch's last full listing.
     pub fn objects(&self) -> Vec<(&'static str, usize)> {
-        self.counts.iter().map(|(k, f)| (*k, f())).collect()
+        self.counts
+            .iter()
+            .map(|(k, n)| (*k, n.load(Ordering::SeqCst)))
+            .collect()
     }
 
     /// Number of watches.
@@ -154,50 +160,42 @@ const SELECTED: &[&str] = &[
 /// Starts watching; events arrive on the receiver until the feed is dropped.
 pub fn start(cluster: &Cluster, opts: &FeedOptions) -> (Feed, mpsc::Receiver<FeedEvent>) {
     let (tx, rx) = mpsc::channel(1024);
+    let ns = opts.namespace.as_deref();
+    let c = cluster;
+    let nodes: Api<PartialObjectMeta<Node>> = Api::all(c.client.clone());
+    let pvs: Api<PartialObjectMeta<PersistentVolume>> = Api::all(c.client.clone());
+    let starters: Vec<Starter> = vec![
+        namespaced::<Pod>(c, ns, "pods", opts),
+        namespaced::<Deployment>(c, ns, "deployments", opts),
+        namespaced::<ReplicaSet>(c, ns, "replicasets", opts),
+        namespaced::<StatefulSet>(c, ns, "statefulsets", opts),
+        namespaced::<DaemonSet>(c, ns, "daemonsets", opts),
+        namespaced::<Job>(c, ns, "jobs", opts),
+        namespaced::<CronJob>(c, ns, "cronjobs", opts),
+        namespaced::<Service>(c, ns, "services", opts),
+        namespaced::<Endpoints>(c, ns, "endpoints", opts),
+        namespaced::<PersistentVolumeClaim>(c, ns, "persistentvolumeclaims", opts),
+        namespaced::<Event>(c, ns, "events", opts),
+        namespaced::<HorizontalPodAutoscaler>(c, ns, "horizontalpodautoscalers", opts),
+        namespaced::<Ingress>(c, ns, "ingresses", opts),
+        namespaced::<ConfigMap>(c, ns, "configmaps", opts),
+        namespaced::<Secret>(c, ns, "secrets", opts),
+        starter(nodes, "nodes", config(opts, "nodes")),
+        starter(pvs, "persistentvolumes", config(opts, "persistentvolumes")),
+    ];
+    // Synced is sent when every watch has settled: all of them, counted before any starts.
+    let shared = Shared {
+        tx,
+        settled: Arc::new(AtomicUsize::new(0)),
+        total: starters.len(),
+    };
     let mut feed = Feed {
         tasks: Vec::new(),
         counts: Vec::new(),
     };
-    let ns = opts.namespace.as_deref();
-    let shared = Shared {
-        tx,
-        settled: Arc::new(AtomicUsize::new(0)),
-        total: 17,
-    };
-    let c = cluster;
-    namespaced::<Pod>(&mut feed, c, ns, "pods", opts, &shared);
-    namespaced::<Deployment>(&mut feed, c, ns, "deployments", opts, &shared);
-    namespaced::<ReplicaSet>(&mut feed, c, ns, "replicasets", opts, &shared);
-    namespaced::<StatefulSet>(&mut feed, c, ns, "statefulsets", opts, &shared);
-    namespaced::<DaemonSet>(&mut feed, c, ns, "daemonsets", opts, &shared);
-    namespaced::<Job>(&mut feed, c, ns, "jobs", opts, &shared);
-    namespaced::<CronJob>(&mut feed, c, ns, "cronjobs", opts, &shared);
-    namespaced::<Service>(&mut feed, c, ns, "services", opts, &shared);
-    namespaced::<Endpoints>(&mut feed, c, ns, "endpoints", opts, &shared);
-    namespaced::<PersistentVolumeClaim>(&mut feed, c, ns, "persistentvolumeclaims", opts, &shared);
-    namespaced::<Event>(&mut feed, c, ns, "events", opts, &shared);
-    namespaced::<HorizontalPodAutoscaler>(
-        &mut feed,
-        c,
-        ns,
-        "horizontalpodautoscalers",
-        opts,
-        &shared,
-    );
-    namespaced::<Ingress>(&mut feed, c, ns, "ingresses", opts, &shared);
-    namespaced::<ConfigMap>(&mut feed, c, ns, "configmaps", opts, &shared);
-    namespaced::<Secret>(&mut feed, c, ns, "secrets", opts, &shared);
-    let nodes: Api<PartialObjectMeta<Node>> = Api::all(c.client.clone());
-    spawn(&mut feed, nodes, "nodes", config(opts, "nodes"), &shared);
-    let pvs: Api<PartialObjectMeta<PersistentVolume>> = Api::all(c.client.clone());
-    spawn(
-        &mut feed,
-        pvs,
-        "persistentvolumes",
-        config(opts, "persistentvolumes"),
-        &shared,
-    );
-    debug_assert_eq!(feed.tasks.len(), shared.total);
+    for start in starters {
+        start(&mut feed, &shared);
+    }
     (feed, rx)
 }
 
@@ -218,13 +216,12 @@ fn config(opts: &FeedOptions, kind: &str) -> watcher::Config {
 }
 
 fn namespaced<K>(
-    feed: &mut Feed,
     cluster: &Cluster,
     ns: Option<&str>,
     kind: &'static str,
     opts: &FeedOptions,
-    shared: &Shared,
-) where
+) -> Starter
+where
     K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug + Send + Sync,
     K: 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
@@ -233,10 +230,20 @@ fn namespaced<K>(
         Some(n) => Api::namespaced(cluster.client.clone(), n),
         None => Api::all(cluster.client.clone()),
     };
-    spawn(feed, api, kind, config(opts, kind), shared);
+    starter(api, kind, config(opts, kind))
 }
 
-/// One reflector over the metadata of `K`, its events turned into feed events.
+/// A watch over the metadata of `K`, to be started.
+fn starter<K>(api: Api<PartialObjectMeta<K>>, kind: &'static str, cfg: watcher::Config) -> Starter
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
+{
+    Box::new(move |feed, shared| spawn(feed, api, kind, cfg, shared))
+}
+
+/// One watcher over the metadata of `K`, its events turned into feed events (each object
+/// dropped once its namespace is read).
 fn spawn<K>(
     feed: &mut Feed,
     api: Api<PartialObjectMeta<K>>,
@@ -247,11 +254,14 @@ fn spawn<K>(
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default + Eq + Hash + Clone + Send + Sync,
 {
-    let (reader, writer) = reflector::store::<PartialObjectMeta<K>>();
-    let stream = reflector::reflector(writer, watch_stream(api, cfg).default_backoff());
+    let stream = watch_stream(api, cfg).default_backoff();
     let shared = shared.clone();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
     let task = tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
+        // Objects of the listing under way.
+        let mut listing = 0usize;
         let mut listed = false;
         let mut lost = false;
         let mut relisting = false;
@@ -271,10 +281,15 @@ fn spawn<K>(
                 }
                 Ok(WatchEvent::Init) => {
                     relisting = listed;
+                    listing = 0;
                     Vec::new()
                 }
-                Ok(WatchEvent::InitApply(_)) => Vec::new(),
+                Ok(WatchEvent::InitApply(_)) => {
+                    listing += 1;
+                    Vec::new()
+                }
                 Ok(WatchEvent::InitDone) => {
+                    counted.store(listing, Ordering::SeqCst);
                     if !listed {
                         listed = true;
                         lost = false;
@@ -315,15 +330,7 @@ fn spawn<K>(
         }
     });
     feed.tasks.push(task);
-    feed.counts.push((kind, count_of(reader)));
-}
-
-fn count_of<K>(reader: Store<K>) -> Counter
-where
-    K: kube::runtime::reflector::Lookup + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + Hash + Clone + Send + Sync,
-{
-    Box::new(move || reader.state().len())
+    feed.counts.push((kind, count));
 }
 
 /// A first list refused for good: forbidden, or the kind is not served.
