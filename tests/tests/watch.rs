@@ -9,7 +9,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kai_sandbox::{Clock, SandboxOptions, Scenario};
 use kai_tests::TestCluster;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
@@ -17,15 +16,6 @@ use tokio::process::{Child, ChildStdout};
 
 /// The longest any one line may take to come (a failure, not a hang).
 const LINE: Duration = Duration::from_secs(90);
-
-async fn demo_on_manual_clock() -> TestCluster {
-    let scenario = Scenario::load("demo").unwrap();
-    let options = SandboxOptions {
-        clock: Some(Clock::manual(Clock::real().now())),
-        ..SandboxOptions::default()
-    };
-    TestCluster::start_with(scenario, options).await
-}
 
 struct Watch {
     child: Child,
@@ -129,7 +119,7 @@ fn advance_until(tc: &TestCluster, what: &str, reached: impl Fn(&TestCluster) ->
         if reached(tc) {
             return;
         }
-        tc.sandbox.advance(jiff::SignedDuration::from_secs(1));
+        tc.advance(1);
     }
     assert!(reached(tc), "{what}: never reached on the sandbox's clock");
 }
@@ -154,7 +144,7 @@ fn backend_ready(tc: &TestCluster) -> i64 {
 
 #[tokio::test]
 async fn rolls_back_backends_crash_and_reports_it_resolved_with_metrics() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let mut w = Watch::start(
         &tc,
         &[
@@ -257,7 +247,7 @@ async fn watch_to_end(tc: &TestCluster, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn dry_run_says_what_it_would_do_and_changes_nothing() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let args = [
         "-n",
         "shop",
@@ -295,7 +285,7 @@ async fn dry_run_says_what_it_would_do_and_changes_nothing() {
 
 #[tokio::test]
 async fn without_approval_the_gate_refuses_and_audits_it() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let args = ["-n", "shop", "--remediate", "rollback", "--exit-after", "1"];
     let out = watch_to_end(&tc, &[&args[..], &["--timeout", "5m"]].concat()).await;
     assert_eq!(kai_tests::code(&out), 0, "{}", kai_tests::explain(&out));
@@ -355,7 +345,7 @@ fn leads(v: &Value, leader: bool) -> bool {
 
 #[tokio::test]
 async fn two_replicas_elect_one_leader_which_alone_rolls_back_and_hands_over() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let args = [
         "-n",
         "shop",
@@ -504,7 +494,7 @@ async fn step_until(
 
 #[tokio::test]
 async fn a_crash_loop_stays_open_while_its_pods_run_between_restarts() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let mut w = Watch::start(
         &tc,
         &[
@@ -568,8 +558,7 @@ async fn a_crash_loop_stays_open_while_its_pods_run_between_restarts() {
 
 #[tokio::test]
 async fn exit_after_n_prints_exactly_n_finding_lines_though_one_pass_finds_more() {
-    let scenario = Scenario::load("more-failures").unwrap();
-    let tc = TestCluster::start_with(scenario, kai_tests::manual_clock()).await;
+    let tc = TestCluster::start_manual("more-failures").await;
     let out = watch_to_end(
         &tc,
         &[
@@ -626,7 +615,7 @@ async fn recording_webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
 
 #[tokio::test]
 async fn a_rollback_is_recorded_as_an_event_and_posted_once_to_the_webhook() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let (hook, got) = recording_webhook().await;
     let mut w = Watch::start(
         &tc,
@@ -718,7 +707,7 @@ async fn a_rollback_is_recorded_as_an_event_and_posted_once_to_the_webhook() {
 
 #[tokio::test]
 async fn a_leader_whose_lease_was_taken_stops_acting_at_once() {
-    let tc = demo_on_manual_clock().await;
+    let tc = TestCluster::start_manual("demo").await;
     let mut w = Watch::start(
         &tc,
         &[
