@@ -379,8 +379,6 @@ fn typed<T: serde::de::DeserializeOwned>(kind: &str, doc: Value) -> Result<Doc<T
     })
 }
 
-/// Splits YAML text into documents at `---` lines; returns each non-empty document with the
-/// 0-based line number it starts on.
 /// Refuses pod counts the sandbox cannot simulate (it keeps every pod in memory): replicas,
 /// parallelism and completions above [`crate::validate::MAX_SIMULATED_REPLICAS`].
 fn check_pod_counts(kind: &str, doc: &Value) -> Result<(), String> {
@@ -398,8 +396,8 @@ fn check_pod_counts(kind: &str, doc: &Value) -> Result<(), String> {
             "spec.jobTemplate.spec.completions",
         ),
     ] {
-        if let Some(Value::Number(n)) = doc.pointer(pointer)
-            && n.as_i64().is_none_or(|n| n > max)
+        if let Some(n) = doc.pointer(pointer)
+            && crate::validate::too_many_pods(n)
         {
             return Err(format!(
                 "{kind}.{field}: {n} is more than the sandbox simulates (at most {max} pods per workload); lower it"
@@ -409,6 +407,8 @@ fn check_pod_counts(kind: &str, doc: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Splits YAML text into documents at `---` lines; returns each non-empty document with the
+/// 0-based line number it starts on.
 fn split_documents(text: &str) -> Vec<(usize, String)> {
     let mut docs = Vec::new();
     let mut cur = String::new();

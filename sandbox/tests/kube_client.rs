@@ -91,7 +91,7 @@ async fn a_garbage_continue_token_is_a_400_and_the_server_lives_on() {
 #[tokio::test]
 async fn list_pages_with_limit_and_continue() {
     let (_sb, client) = start(&frozen_shop(25), None).await;
-    let pods: Api<Pod> = Api::namespaced(client, "shop");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
     let mut names = Vec::new();
     let mut lp = ListParams::default().limit(10);
     let mut pages = 0;
@@ -119,6 +119,27 @@ async fn list_pages_with_limit_and_continue() {
         }
     }
     assert_eq!(pages, 3);
+    // A token continues the list it came from: another namespace's list refuses it.
+    let first = pods
+        .list(&ListParams::default().limit(10))
+        .await
+        .expect("list");
+    let token = first.metadata.continue_.expect("a next page");
+    let other: Api<Pod> = Api::namespaced(client, "default");
+    match other
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 400);
+            assert!(
+                s.message.contains("continue key is not valid"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("a token of namespace shop listed default: {other:?}"),
+    }
     assert_eq!(names.len(), 25);
     assert_eq!(names.iter().collect::<BTreeSet<_>>().len(), 25);
     // Selectors compose with paging.

@@ -304,9 +304,14 @@ async fn check_until_settled(
             err!("checking {what}…");
             let _ = std::io::stderr().flush();
         }
-        // Where the watches between checks start: before the check, so nothing is missed.
+        let began = Instant::now();
+        // Where the watches between checks start: before the check, so nothing is missed (and
+        // not known when the server does not answer within the wait).
         let marks = match args.wait {
-            Some(_) => Some(marks(targets, scope).await),
+            Some(w) => {
+                let left = w.saturating_sub(started.elapsed());
+                tokio::time::timeout(left, marks(targets, scope)).await.ok()
+            }
             None => None,
         };
         // Under --wait no check may outlast the wait: one that does keeps the last outcome.
@@ -353,9 +358,14 @@ async fn check_until_settled(
             _ => Woke::Unwatchable,
         };
         last = Some(fresh);
-        if woke == Woke::Unwatchable {
-            tokio::time::sleep(RECHECK.min(left)).await;
-        }
+        // A check at most every RECHECK: on a timer when nothing can be watched, and no closer
+        // together than that when changes keep coming (or the watches keep ending).
+        let pause = match woke {
+            Woke::Unwatchable => RECHECK,
+            Woke::Changed => RECHECK.saturating_sub(began.elapsed()),
+            Woke::Quiet => Duration::ZERO,
+        };
+        tokio::time::sleep(pause.min(wait.saturating_sub(started.elapsed()))).await;
     }
 }
 

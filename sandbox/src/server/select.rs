@@ -181,14 +181,7 @@ fn check_key(key: &str, whole: &str) -> Result<String, ApiError> {
 /// and `.`, starting and ending with a letter or digit.
 fn check_value(value: &str, whole: &str) -> Result<String, ApiError> {
     let v = value.trim();
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let ok = v.is_empty()
-        || (v.len() <= 63
-            && edge(v.chars().next())
-            && edge(v.chars().last())
-            && v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
-    if ok {
+    if v.is_empty() || crate::validate::label_part_ok(v) {
         Ok(v.to_string())
     } else {
         Err(bad_label(whole, "invalid label value"))

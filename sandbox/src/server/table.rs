@@ -140,19 +140,7 @@ fn cells(kind: &str, o: &Value, now: Timestamp) -> Vec<Value> {
         "Endpoints" => network::endpoints_cells(o, now),
         "EndpointSlice" => network::endpoint_slice_cells(o, now),
         "ServiceAccount" => cluster::service_account_cells(o, now),
-        "Lease" => vec![
-            json!(
-                o.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            ),
-            json!(
-                o.pointer("/spec/holderIdentity")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            ),
-            json!(format::age(o, now)),
-        ],
+        "Lease" => cluster::lease_cells(o, now),
         "Ingress" => network::ingress_cells(o, now),
         "HorizontalPodAutoscaler" => workloads::horizontal_pod_autoscaler_cells(o, now),
         _ => vec![

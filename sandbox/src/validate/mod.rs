@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::resources::ResourceType;
 
 pub use fields::FieldError;
-pub use rules::{MAX_SIMULATED_REPLICAS, parse_quantity};
+pub(crate) use rules::label_part_ok;
+pub use rules::{MAX_SIMULATED_REPLICAS, parse_quantity, too_many_pods};
 
 /// Checks that `obj` decodes as its kind's typed struct (every field of the right JSON type),
 /// as the API server decodes a request body; unknown fields are allowed. The simulation

@@ -152,13 +152,14 @@ fn non_negative(field: &str, v: Option<&Value>, e: &mut Errs) {
 /// millions would grow without bound, so it is refused with the API server's wording.
 pub const MAX_SIMULATED_REPLICAS: i64 = 5000;
 
+/// Whether a pod count is a number over [`MAX_SIMULATED_REPLICAS`] (or past i64).
+pub fn too_many_pods(v: &Value) -> bool {
+    matches!(v, Value::Number(n) if n.as_i64().is_none_or(|n| n > MAX_SIMULATED_REPLICAS))
+}
+
 /// At most [`MAX_SIMULATED_REPLICAS`].
 fn simulated(field: &str, v: Option<&Value>, e: &mut Errs) {
-    let too_many = match v {
-        Some(Value::Number(n)) => n.as_i64().is_none_or(|n| n > MAX_SIMULATED_REPLICAS),
-        _ => false,
-    };
-    if let Some(v) = v.filter(|_| too_many) {
+    if let Some(v) = v.filter(|v| too_many_pods(v)) {
         e.push(FieldError::invalid(
             field,
             v.clone(),
@@ -620,7 +621,9 @@ fn dns1035(field: &str, s: &str, e: &mut Errs) {
     }
 }
 
-fn label_part_ok(s: &str) -> bool {
+/// A label name or value part: at most 63 letters, digits, `-`, `_` and `.`, starting and
+/// ending with a letter or digit.
+pub(crate) fn label_part_ok(s: &str) -> bool {
     s.len() <= 63
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')

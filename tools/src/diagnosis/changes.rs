@@ -41,16 +41,19 @@ pub enum Woke {
     Unwatchable,
 }
 
-/// Waits up to `limit` for a change to pods, workloads, services, claims or nodes in scope
-/// since `from`, then a short moment more so a burst (a rollout) wakes one check, not many.
+/// Waits up to `limit` (opening the watches included) for a change to pods, workloads,
+/// services, claims or nodes in scope since `from`, then a short moment more so a burst (a
+/// rollout) wakes one check, not many. A kind this identity may not watch (nodes for a
+/// namespace-scoped one) is left out; without a watch on pods there is nothing to wait on.
 pub async fn wait_for_change(
     cluster: &Cluster,
     scope: &Scope,
     from: &str,
     limit: Duration,
 ) -> Woke {
+    let until = tokio::time::Instant::now() + limit;
     let sel = scope.label_selector.as_deref();
-    let opened = futures::future::join_all([
+    let opening = futures::future::join_all([
         open::<Pod>(namespaced(cluster, scope), from, sel).boxed(),
         open::<Deployment>(namespaced(cluster, scope), from, sel).boxed(),
         open::<StatefulSet>(namespaced(cluster, scope), from, sel).boxed(),
@@ -60,17 +63,16 @@ pub async fn wait_for_change(
         // Claims and nodes are listed unselected by the diagnosis: watched the same way.
         open::<PersistentVolumeClaim>(namespaced(cluster, scope), from, None).boxed(),
         open::<Node>(Api::all(cluster.client.clone()), from, None).boxed(),
-    ])
-    .await;
-    let mut streams = Vec::new();
-    for s in opened {
-        match s {
-            Some(s) => streams.push(s),
-            None => return Woke::Unwatchable,
-        }
+    ]);
+    // A server that stops answering must not hold the wait past its limit.
+    let Ok(opened) = tokio::time::timeout_at(until, opening).await else {
+        return Woke::Quiet;
+    };
+    if opened.first().is_none_or(Option::is_none) {
+        return Woke::Unwatchable;
     }
-    let mut all = futures::stream::select_all(streams);
-    let first = tokio::time::timeout(limit, all.next()).await;
+    let mut all = futures::stream::select_all(opened.into_iter().flatten());
+    let first = tokio::time::timeout_at(until, all.next()).await;
     match first {
         Err(_) => return Woke::Quiet,
         // Every watch ended (the server closed them): say "changed" so the state is re-read.

@@ -103,6 +103,16 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
         .filter(|c| !c.is_empty())
         .map(parse_continue)
         .transpose()?;
+    // A token names the key it stopped at: one from another namespace's list is not valid here
+    // (as the API server, whose keys carry the namespace prefix).
+    if let (Some((token_ns, _)), Some(ns)) = (&after, req.target.namespace.as_deref())
+        && rt.namespaced
+        && token_ns != ns
+    {
+        return Err(ApiError::bad_request(format!(
+            "invalid continue token: continue key is not valid: it continues a list of namespace {token_ns:?}, not {ns:?}"
+        )));
+    }
     // From the continue token's key on, never the whole collection per page.
     let after = after
         .as_ref()

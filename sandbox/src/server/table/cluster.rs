@@ -1,4 +1,4 @@
-//! Node, Namespace, Event, PersistentVolumeClaim, ConfigMap, Secret and ServiceAccount rows.
+//! Node, Namespace, Event, PersistentVolumeClaim, ConfigMap, Secret, ServiceAccount and Lease rows.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -204,6 +204,15 @@ pub(super) fn service_account_cells(o: &Value, now: Timestamp) -> Vec<Value> {
     vec![
         json!(s(o, "/metadata/name")),
         json!(arr(o, "/secrets").len()),
+        json!(age(o, now)),
+    ]
+}
+
+/// The `kubectl get` cells of a Lease: name, holder, age.
+pub(super) fn lease_cells(o: &Value, now: Timestamp) -> Vec<Value> {
+    vec![
+        json!(s(o, "/metadata/name")),
+        json!(s(o, "/spec/holderIdentity")),
         json!(age(o, now)),
     ]
 }

@@ -168,6 +168,14 @@ impl Out {
     }
 }
 
+/// Objects by (namespace, name).
+fn by_key<K: kube::Resource>(items: &[K]) -> HashMap<(&str, &str), &K> {
+    items
+        .iter()
+        .map(|o| ((ns_of(o.meta()), name_of(o.meta())), o))
+        .collect()
+}
+
 /// Indexes over the snapshot.
 pub(crate) struct Ctx<'a> {
     pub snap: &'a Snapshot,
@@ -206,32 +214,19 @@ impl<'a> Ctx<'a> {
         for list in events.values_mut() {
             list.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
         }
-        let rs = snap
-            .replica_sets
-            .iter()
-            .map(|r| ((ns_of(&r.metadata), name_of(&r.metadata)), r))
-            .collect();
         let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::new();
         for r in &snap.replica_sets {
-            let ns = ns_of(&r.metadata);
-            let mut owners: Vec<&str> = r
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .filter(|o| o.kind == "Deployment")
-                .map(|o| o.name.as_str())
-                .collect();
-            owners.dedup();
-            for owner in owners {
-                rs_by_deployment.entry((ns, owner)).or_default().push(r);
+            let owners = r.metadata.owner_references.iter().flatten();
+            for o in owners.filter(|o| o.kind == "Deployment") {
+                let list = rs_by_deployment
+                    .entry((ns_of(&r.metadata), o.name.as_str()))
+                    .or_default();
+                // A replica set naming the same owner twice is listed once.
+                if !list.last().is_some_and(|l| std::ptr::eq(*l, r)) {
+                    list.push(r);
+                }
             }
         }
-        let jobs = snap
-            .jobs
-            .iter()
-            .map(|j| ((ns_of(&j.metadata), name_of(&j.metadata)), j))
-            .collect();
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
         let mut pods_by_label: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
         let mut pods_by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
@@ -245,20 +240,10 @@ impl<'a> Ctx<'a> {
                 pods_by_node.entry(node).or_default().push(p);
             }
         }
-        let services = snap
-            .services
-            .iter()
-            .map(|s| ((ns_of(&s.metadata), name_of(&s.metadata)), s))
-            .collect();
         let services_by_ip = snap
             .services
             .iter()
             .filter_map(|s| Some((s.spec.as_ref()?.cluster_ip.as_deref()?, s)))
-            .collect();
-        let endpoints = snap
-            .endpoints
-            .iter()
-            .map(|e| ((ns_of(&e.metadata), name_of(&e.metadata)), e))
             .collect();
         let not_ready_nodes = snap
             .nodes
@@ -270,15 +255,15 @@ impl<'a> Ctx<'a> {
             snap,
             now: snap.now,
             events,
-            rs,
+            rs: by_key(&snap.replica_sets),
             rs_by_deployment,
-            jobs,
+            jobs: by_key(&snap.jobs),
             pods_by_ns,
             pods_by_label,
             pods_by_node,
-            services,
+            services: by_key(&snap.services),
             services_by_ip,
-            endpoints,
+            endpoints: by_key(&snap.endpoints),
             not_ready_nodes,
             workloads: Workloads::new(snap),
         }

@@ -393,11 +393,11 @@ pub(crate) fn network_policies(ctx: &Ctx<'_>, out: &mut Out) {
         let empty = sel.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
             && sel.match_expressions.as_ref().is_none_or(Vec::is_empty);
         if !empty && ctx.pods_complete() {
-            let empty = BTreeMap::new();
+            let no_labels = BTreeMap::new();
             let selects_any = selector_of(sel).is_some_and(|s| {
                 ctx.pods_in(ns)
                     .iter()
-                    .any(|p| s.matches(p.metadata.labels.as_ref().unwrap_or(&empty)))
+                    .any(|p| s.matches(p.metadata.labels.as_ref().unwrap_or(&no_labels)))
             });
             if !selects_any {
                 out.push(finding(
