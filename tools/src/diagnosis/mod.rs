@@ -8,6 +8,7 @@ mod analyze;
 mod chain;
 mod changes;
 mod collect;
+mod fast_hash;
 mod logs;
 mod pod_probe;
 mod render;

@@ -3,11 +3,11 @@
 //! read whole or of no settled deployment's current revision. Pure: the collector reads them
 //! from the API and puts them back in the snapshot in place of their summaries.
 
-use std::collections::{HashMap, HashSet};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 
+use super::fast_hash::{HashMap, HashSet};
 use super::snapshot::{SettledDeployment, Snapshot};
 
 /// Summaries to read whole, as (namespace, name).
@@ -49,7 +49,7 @@ fn deployment_of<'s>(
 
 /// The summaries the rules must read whole, at most `limit` of them (deployments first).
 pub(super) fn wanted(snap: &Snapshot, limit: usize) -> Wanted {
-    let mut rs_owner: HashMap<(&str, &str), &str> = HashMap::new();
+    let mut rs_owner: HashMap<(&str, &str), &str> = HashMap::default();
     for r in &snap.settled_replica_sets {
         rs_owner.insert((&r.namespace, &r.name), &r.deployment);
     }
@@ -69,7 +69,7 @@ pub(super) fn wanted(snap: &Snapshot, limit: usize) -> Wanted {
     });
     let named: HashSet<(&str, &str)> = pods.chain(scaled).collect();
     let mut out = Wanted::default();
-    let mut whole: HashSet<(&str, &str)> = HashSet::new();
+    let mut whole: HashSet<(&str, &str)> = HashSet::default();
     for d in &snap.settled_deployments {
         let key = (&*d.namespace, &*d.name);
         if named.contains(&key) && out.deployments.len() < limit {

@@ -1,7 +1,7 @@
 //! What the collector keeps of each listed object: only the fields the rules read, so that
 //! memory stays bounded on clusters of many thousand pods and no secret value is kept.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::ByteString;
@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{Container, Endpoints, Pod, PodSpec, PodTemplate
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 
+use super::fast_hash::HashSet;
 use super::summaries::{
     ContainerFacts, EndpointsCount, SettledDeployment, SettledPod, SettledReplicaSet,
 };

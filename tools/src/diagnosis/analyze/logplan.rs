@@ -116,9 +116,15 @@ pub(crate) fn plan(ctx: &Ctx<'_>, focus: Option<&str>) -> LogPlan {
             sample_candidate(ctx, &mut running, pod.into(), wl, focus);
         }
     }
-    for pod in &ctx.snap.settled_pods {
-        if !pod_on_bad_node(ctx, pod) {
-            sample_candidate(ctx, &mut running, pod.into(), ctx.workload_of(pod), focus);
+    for (wl, run) in ctx.settled_runs() {
+        // The run's first pod by priority stands for it (one workload, one sample).
+        let best = run
+            .iter()
+            .filter(|p| !pod_on_bad_node(ctx, *p))
+            .map(|p| (priority(ctx, p.into(), &wl, focus), p))
+            .min_by_key(|(prio, _)| *prio);
+        if let Some((_, pod)) = best {
+            sample_candidate(ctx, &mut running, pod.into(), wl, focus);
         }
     }
     let mut sampled: Vec<(u8, ObjectRef, PodRef<'_>)> = running

@@ -17,18 +17,19 @@ mod tests;
 mod view;
 mod workloads;
 
-use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec, Service};
 
-use super::snapshot::{ContainerFacts, EndpointsCount, SettledReplicaSet, Snapshot};
+use super::snapshot::{ContainerFacts, EndpointsCount, SettledPod, SettledReplicaSet, Snapshot};
 use super::{Finding, ObjectRef, Severity, sort_findings};
 
 pub use logplan::{LogPlan, LogRequest};
 pub(crate) use objects::*;
+pub(crate) use super::fast_hash::{HashMap, HashSet};
 pub(crate) use pod_ref::PodRef;
 use view::Source;
 pub(crate) use view::Workloads;
@@ -146,7 +147,7 @@ fn workloads_of(ctx: &Ctx<'_>) -> Vec<ObjectRef> {
     let mut set: std::collections::BTreeSet<ObjectRef> =
         ctx.workloads.iter().map(|(r, _)| r.clone()).collect();
     set.extend(ctx.snap.pods.iter().map(|p| ctx.workload_of(p)));
-    set.extend(ctx.snap.settled_pods.iter().map(|p| ctx.workload_of(p)));
+    set.extend(ctx.settled_runs().into_iter().map(|(w, _)| w));
     set.into_iter().collect()
 }
 
@@ -184,7 +185,9 @@ fn by_key<K: kube::Resource>(items: &[K]) -> HashMap<(&str, &str), &K> {
 pub(crate) struct Ctx<'a> {
     pub snap: &'a Snapshot,
     pub now: Timestamp,
-    events: HashMap<(String, String, String), Vec<&'a Event>>,
+    /// Events by (kind, namespace, name) of their object: the index of their list.
+    events: HashMap<(&'a str, &'a str, &'a str), usize>,
+    event_lists: Vec<Vec<&'a Event>>,
     rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
     /// Settled replica sets by (namespace, name).
     settled_rs: HashMap<(&'a str, &'a str), &'a SettledReplicaSet>,
@@ -208,20 +211,27 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(snap: &'a Snapshot) -> Ctx<'a> {
-        let mut events: HashMap<(String, String, String), Vec<&Event>> = HashMap::new();
+        let mut events: HashMap<(&str, &str, &str), usize> = HashMap::default();
+        let mut event_lists: Vec<Vec<&Event>> = Vec::new();
         for e in &snap.events {
             let o = &e.involved_object;
             let key = (
-                o.kind.clone().unwrap_or_default(),
-                o.namespace.clone().unwrap_or_default(),
-                o.name.clone().unwrap_or_default(),
+                o.kind.as_deref().unwrap_or_default(),
+                o.namespace.as_deref().unwrap_or_default(),
+                o.name.as_deref().unwrap_or_default(),
             );
-            events.entry(key).or_default().push(e);
+            let i = *events.entry(key).or_insert_with(|| {
+                event_lists.push(Vec::new());
+                event_lists.len() - 1
+            });
+            if let Some(list) = event_lists.get_mut(i) {
+                list.push(e);
+            }
         }
-        for list in events.values_mut() {
+        for list in &mut event_lists {
             list.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
         }
-        let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::new();
+        let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::default();
         for r in &snap.replica_sets {
             let owners = r.metadata.owner_references.iter().flatten();
             for o in owners.filter(|o| o.kind == "Deployment") {
@@ -238,9 +248,9 @@ impl<'a> Ctx<'a> {
             // Replica sets read whole again come last: back to the API's order.
             list.sort_by(|a, b| name_of(&a.metadata).cmp(name_of(&b.metadata)));
         }
-        let mut pods_by_ns: HashMap<&str, Vec<PodRef<'_>>> = HashMap::new();
-        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<PodRef<'_>>> = HashMap::new();
-        let mut pods_by_node: HashMap<&str, Vec<PodRef<'_>>> = HashMap::new();
+        let mut pods_by_ns: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
+        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<PodRef<'_>>> = HashMap::default();
+        let mut pods_by_node: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
         let all =
             (snap.pods.iter().map(PodRef::from)).chain(snap.settled_pods.iter().map(PodRef::from));
         for p in all {
@@ -277,6 +287,7 @@ impl<'a> Ctx<'a> {
             snap,
             now: snap.now,
             events,
+            event_lists,
             rs: by_key(&snap.replica_sets),
             settled_rs: snap
                 .settled_replica_sets
@@ -363,7 +374,8 @@ impl<'a> Ctx<'a> {
     /// Events about an object, newest first.
     pub fn events(&self, kind: &str, ns: &str, name: &str) -> &[&'a Event] {
         self.events
-            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .get(&(kind, ns, name))
+            .and_then(|&i| self.event_lists.get(i))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -428,6 +440,34 @@ impl<'a> Ctx<'a> {
             Some(("DaemonSet", n)) => r("daemonset", n),
             _ => r("pod", pod.name()),
         }
+    }
+
+    /// The settled pods in runs that share a workload (a controller's pods are listed
+    /// together), each run's workload resolved once: on a large cluster, once per workload
+    /// rather than once per pod.
+    pub fn settled_runs(&self) -> Vec<(ObjectRef, &'a [SettledPod])> {
+        let pods = self.snap.settled_pods.as_slice();
+        let same = |a: &SettledPod, b: &SettledPod| {
+            Arc::ptr_eq(&a.namespace, &b.namespace)
+                && Arc::ptr_eq(&a.owner, &b.owner)
+                && Arc::ptr_eq(&a.owner_kind, &b.owner_kind)
+                && Arc::ptr_eq(&a.labels, &b.labels)
+        };
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 1..=pods.len() {
+            let ends = match (pods.get(i - 1), pods.get(i)) {
+                (Some(a), Some(b)) => !same(a, b),
+                _ => true,
+            };
+            if ends && let Some(run) = pods.get(start..i) {
+                if let Some(first) = run.first() {
+                    out.push((self.workload_of(first), run));
+                }
+                start = i;
+            }
+        }
+        out
     }
 
     /// A pod's containers, or its owner's template's when the collector kept only the pod's

@@ -120,10 +120,10 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
         }
     }
     // Settled pods count and stand for their workload; nothing is wrong with them.
-    for pod in &ctx.snap.settled_pods {
-        if !pod_on_bad_node(ctx, pod) {
-            let g = groups.entry(ctx.workload_of(pod)).or_default();
-            g.pods.push(pod.into());
+    for (w, run) in ctx.settled_runs() {
+        let mut kept = run.iter().filter(|p| !pod_on_bad_node(ctx, *p)).peekable();
+        if kept.peek().is_some() {
+            groups.entry(w).or_default().pods.extend(kept.map(PodRef::from));
         }
     }
     for g in groups.values_mut() {
