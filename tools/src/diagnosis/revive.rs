@@ -3,7 +3,6 @@
 //! read whole or of no settled deployment's current revision. Pure: the collector reads them
 //! from the API and puts them back in the snapshot in place of their summaries.
 
-
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 

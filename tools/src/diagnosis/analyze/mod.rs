@@ -27,9 +27,9 @@ use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec, Serv
 use super::snapshot::{ContainerFacts, EndpointsCount, SettledPod, SettledReplicaSet, Snapshot};
 use super::{Finding, ObjectRef, Severity, sort_findings};
 
+pub(crate) use super::fast_hash::{HashMap, HashSet};
 pub use logplan::{LogPlan, LogRequest};
 pub(crate) use objects::*;
-pub(crate) use super::fast_hash::{HashMap, HashSet};
 pub(crate) use pod_ref::PodRef;
 use view::Source;
 pub(crate) use view::Workloads;

@@ -123,7 +123,11 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
     for (w, run) in ctx.settled_runs() {
         let mut kept = run.iter().filter(|p| !pod_on_bad_node(ctx, *p)).peekable();
         if kept.peek().is_some() {
-            groups.entry(w).or_default().pods.extend(kept.map(PodRef::from));
+            groups
+                .entry(w)
+                .or_default()
+                .pods
+                .extend(kept.map(PodRef::from));
         }
     }
     for g in groups.values_mut() {
