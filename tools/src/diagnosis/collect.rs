@@ -11,7 +11,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, Pod};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -302,6 +302,29 @@ impl Sink<'_> {
 /// Stores one listed kind into the snapshot (run after all lists of a round are done).
 type Put = Box<dyn FnOnce(&mut Sink<'_>) + Send>;
 
+/// A namespaced kind the collector lists.
+trait NsKind:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> NsKind for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Lists a namespaced kind and returns how to store it.
 fn ns_task<'a, K>(
     c: &'a Cluster,
@@ -312,14 +335,7 @@ fn ns_task<'a, K>(
     put: fn(&mut Snapshot, Vec<K>),
 ) -> BoxFuture<'a, Put>
 where
-    K: Resource<Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-    <K as Resource>::DynamicType: Default,
+    K: NsKind,
 {
     let out = Stripped {
         items: Vec::new(),
@@ -338,14 +354,7 @@ fn ns_list<'a, K, A>(
     put: impl FnOnce(&mut Snapshot, A) + Send + 'static,
 ) -> BoxFuture<'a, Put>
 where
-    K: Resource<Scope = NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + Debug
-        + Send
-        + Sync
-        + 'static,
-    <K as Resource>::DynamicType: Default,
+    K: NsKind,
     A: Keep<K> + 'static,
 {
     paged(c, ns, plural, labels, namespaced::<K>(c, ns), out, put)
@@ -373,6 +382,26 @@ where
         }) as Put
     }
     .boxed()
+}
+
+/// Lists a namespaced kind kept as summaries where settled; `put` stores the whole objects
+/// and the summaries.
+fn summarised<'a, K, S>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    plural: &'static str,
+    labels: Option<&'a str>,
+    keep: fn(K, &mut Interner) -> Kept<K, S>,
+    put: fn(&mut Snapshot, Vec<K>, Vec<S>),
+) -> BoxFuture<'a, Put>
+where
+    K: NsKind,
+    S: Send + 'static,
+{
+    let out = Summarised::new(keep);
+    ns_list::<K, _>(c, ns, plural, labels, out, move |s, v| {
+        put(s, v.whole, v.settled)
+    })
 }
 
 /// Lists a cluster-scoped kind and returns how to store it.
@@ -425,28 +454,12 @@ fn first_round<'a>(
                 s.settled_pods = v.settled;
             },
         ),
-        ns_list::<Deployment, _>(
-            c,
-            ns,
-            "deployments",
-            sel,
-            Summarised::new(keep_deployment),
-            |s, v| {
-                s.deployments = v.whole;
-                s.settled_deployments = v.settled;
-            },
-        ),
-        ns_list::<ReplicaSet, _>(
-            c,
-            ns,
-            "replicasets",
-            sel,
-            Summarised::new(keep_replica_set),
-            |s, v| {
-                s.replica_sets = v.whole;
-                s.settled_replica_sets = v.settled;
-            },
-        ),
+        summarised(c, ns, "deployments", sel, keep_deployment, |s, w, v| {
+            (s.deployments, s.settled_deployments) = (w, v)
+        }),
+        summarised(c, ns, "replicasets", sel, keep_replica_set, |s, w, v| {
+            (s.replica_sets, s.settled_replica_sets) = (w, v)
+        }),
         ns_task(c, ns, "statefulsets", sel, None, |s, v| s.stateful_sets = v),
         ns_task(c, ns, "daemonsets", sel, None, |s, v| s.daemon_sets = v),
         ns_task(c, ns, "jobs", sel, None, |s, v| s.jobs = v),
@@ -454,17 +467,9 @@ fn first_round<'a>(
         ns_task(c, ns, "services", sel, Some(strip_service), |s, v| {
             s.services = v
         }),
-        ns_list::<Endpoints, _>(
-            c,
-            ns,
-            "endpoints",
-            None,
-            Summarised::new(keep_endpoints),
-            |s, v| {
-                s.endpoints = v.whole;
-                s.endpoint_counts = v.settled;
-            },
-        ),
+        summarised(c, ns, "endpoints", None, keep_endpoints, |s, w, v| {
+            (s.endpoints, s.endpoint_counts) = (w, v)
+        }),
         ns_task(c, ns, "ingresses", sel, None, |s, v| s.ingresses = v),
         ns_task(c, ns, "persistentvolumeclaims", None, None, |s, v| {
             s.pvcs = v
@@ -622,11 +627,11 @@ async fn read_whole(c: &Cluster, snap: &mut Snapshot) {
 }
 
 /// Gets objects by namespace and name, stripped; those that fail are left out.
-async fn get_each<K>(c: &Cluster, keys: Vec<(String, String)>, strip: fn(&mut K)) -> Vec<K>
-where
-    K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug + Send,
-    <K as Resource>::DynamicType: Default,
-{
+async fn get_each<K: NsKind>(
+    c: &Cluster,
+    keys: Vec<(String, String)>,
+    strip: fn(&mut K),
+) -> Vec<K> {
     futures::stream::iter(keys)
         .map(|(ns, name)| async move {
             let api: Api<K> = Api::namespaced(c.client.clone(), &ns);
