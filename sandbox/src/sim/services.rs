@@ -1,7 +1,7 @@
 //! The endpoints and endpointslice controllers, and the API server's Service defaults
 //! (cluster IP, ports' protocol and target port).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -14,41 +14,53 @@ use super::object::{arr, name, namespace, owner_ref, s, terminating, uid};
 use super::timestamps::time;
 use crate::store::Store;
 
+/// The parts of a pod that its Endpoints and EndpointSlice entries are made of.
+const POD_FIELDS: &[&str] = &[
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/labels",
+    "/metadata/deletionTimestamp",
+    "/spec/nodeName",
+    "/spec/containers/ports",
+    "/status/podIP",
+    "/status/phase",
+    "/status/conditions",
+];
+
 /// Keeps every selector Service's Endpoints and EndpointSlice in line with its pods.
 pub fn endpoints(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let services = sim.scoped(store, Kinds::services());
-    if services.is_empty() {
-        return;
-    }
-    let mut by_ns: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
-    for p in sim.scoped(store, Kinds::pods()) {
-        by_ns.entry(namespace(&p).to_string()).or_default().push(p);
-    }
-    for svc in services {
-        if sim.is_frozen(&svc) {
-            continue;
+    let mut by_ns: BTreeMap<String, Vec<Arc<Value>>> = BTreeMap::new();
+    for svc in sim.scoped_trees(store, Kinds::services()) {
+        if !sim.is_frozen(&svc) {
+            by_ns
+                .entry(namespace(&svc).to_string())
+                .or_default()
+                .push(svc);
         }
-        let svc = defaults(sim, store, &svc);
-        let selector = &svc["spec"]["selector"];
-        if selector.as_object().is_none_or(|m| m.is_empty()) {
-            continue;
+    }
+    // One namespace at a time, and of frozen (encoded) pods only what endpoints are made of:
+    // a large cluster's pods are never all decoded at once.
+    for (ns, services) in by_ns {
+        let pods = store.list_projected(Kinds::pods(), Some(&ns), POD_FIELDS);
+        for svc in services {
+            let svc = defaults(sim, store, &svc);
+            let selector = &svc["spec"]["selector"];
+            if selector.as_object().is_none_or(|m| m.is_empty()) {
+                continue;
+            }
+            let pods: Vec<&Arc<Value>> = pods
+                .iter()
+                .filter(|p| map_selects(selector, &p["metadata"]["labels"]))
+                .filter(|p| {
+                    !s(p, "/status/podIP").is_empty()
+                        && !terminating(p)
+                        && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
+                })
+                .collect();
+            write_endpoints(sim, store, &svc, &pods, now);
+            write_slice(sim, store, &svc, &pods);
         }
-        let ns = namespace(&svc).to_string();
-        let pods: Vec<&Arc<Value>> = by_ns
-            .get(&ns)
-            .map(|v| {
-                v.iter()
-                    .filter(|p| map_selects(selector, &p["metadata"]["labels"]))
-                    .filter(|p| {
-                        !s(p, "/status/podIP").is_empty()
-                            && !terminating(p)
-                            && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        write_endpoints(sim, store, &svc, &pods, now);
-        write_slice(sim, store, &svc, &pods);
     }
 }
 
