@@ -78,6 +78,8 @@ pub struct Store {
     history_cap: usize,
     /// Changes at or before this resource version are no longer in the history.
     history_floor: u64,
+    /// The resource version of the last change in each namespace.
+    namespace_rv: HashMap<String, u64>,
     tx: broadcast::Sender<Change>,
     counter: u64,
     clock: Clock,
@@ -105,6 +107,7 @@ impl Store {
             history: VecDeque::new(),
             history_cap: HISTORY_CAP,
             history_floor: 0,
+            namespace_rv: HashMap::new(),
             tx,
             counter: 0,
             clock,
@@ -119,6 +122,13 @@ impl Store {
     /// The current resource version of the whole store.
     pub fn resource_version(&self) -> u64 {
         self.rv
+    }
+
+    /// The resource version of the last change to an object in namespace `ns` (0: none yet):
+    /// a controller whose work in a namespace depends only on its objects can skip it while
+    /// this has not moved.
+    pub fn namespace_version(&self, ns: &str) -> u64 {
+        self.namespace_rv.get(ns).copied().unwrap_or(0)
     }
 
     /// Subscribes to changes made from now on.
@@ -507,6 +517,14 @@ impl Store {
 
     fn record(&mut self, change: ChangeType, rt: &'static ResourceType, key: Key, object: Stored) {
         let (namespace, name) = key;
+        if !namespace.is_empty() {
+            match self.namespace_rv.get_mut(&namespace) {
+                Some(rv) => *rv = self.rv,
+                None => {
+                    self.namespace_rv.insert(namespace.clone(), self.rv);
+                }
+            }
+        }
         let c = Change {
             rv: self.rv,
             change,

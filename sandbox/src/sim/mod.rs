@@ -92,6 +92,9 @@ pub struct Simulator {
     pods_deleted: bool,
     /// Namespaces deleted since the last garbage collection.
     gone_namespaces: HashSet<String>,
+    /// The store's [`Store::namespace_version`] of each namespace when the endpoints
+    /// controller last brought it up to date: unchanged since, it is skipped.
+    endpoints_done: HashMap<String, u64>,
 }
 
 impl Simulator {

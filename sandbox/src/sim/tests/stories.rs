@@ -185,6 +185,15 @@ fn generated_cluster_loads_frozen_and_idles_cheaply() {
         .filter(|e| !arr(e, "/subsets").is_empty())
         .count();
     assert!(with_endpoints > 100);
+    // The endpoints controller skips namespaces where nothing changed, and only those: an
+    // Endpoints object a client deletes comes back.
+    let before = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    store.delete(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    store.clock().advance(SignedDuration::from_secs(1));
+    sim.reconcile(&mut store);
+    let after = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    assert_eq!(after["subsets"], before["subsets"]);
+    assert!(!arr(&after, "/subsets").is_empty());
 }
 
 /// The example of SCENARIOS.md loads and behaves as the document says.
