@@ -180,10 +180,14 @@ impl<'de> Visitor<'de> for Project<'_> {
 }
 
 fn encode(value: &Value) -> Box<[u8]> {
+    // Room for a typical object up front: growing from serde_json's small start copies it
+    // several times.
+    let mut buf = Vec::with_capacity(4096);
     // Encoding a Value cannot fail: its keys are strings and its numbers finite.
-    serde_json::to_vec(value)
-        .unwrap_or_else(|_| b"null".to_vec())
-        .into_boxed_slice()
+    if serde_json::to_writer(&mut buf, value).is_err() {
+        buf = b"null".to_vec();
+    }
+    buf.into_boxed_slice()
 }
 
 #[cfg(test)]

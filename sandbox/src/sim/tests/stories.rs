@@ -188,7 +188,9 @@ fn generated_cluster_loads_frozen_and_idles_cheaply() {
     // The endpoints controller skips namespaces where nothing changed, and only those: an
     // Endpoints object a client deletes comes back.
     let before = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
-    store.delete(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    store
+        .delete(Kinds::endpoints(), "team-002", "svc-03")
+        .unwrap();
     store.clock().advance(SignedDuration::from_secs(1));
     sim.reconcile(&mut store);
     let after = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
