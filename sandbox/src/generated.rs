@@ -18,15 +18,32 @@ const FAULTY_EVERY: usize = 97;
 
 impl Scenario {
     /// A large cluster for benchmarks: `pods` pods spread over namespaces and deployments,
-    /// served frozen (with status) so it loads fast, a few of them faulty.
+    /// served frozen (with status) so it loads fast, a few of them faulty. Its objects are
+    /// made while it loads (see [`namespaces`]), not held in `objects`.
     pub fn generated(pods: usize) -> Scenario {
-        generated(pods)
+        let namespaces = pods.div_ceil(PODS_PER_NAMESPACE).max(1);
+        Scenario {
+            name: format!("generated-{pods}"),
+            description: format!("A generated cluster of {pods} pods in {namespaces} namespaces"),
+            source: format!("generated-{pods}"),
+            settings: Settings {
+                namespace: Some("team-000".into()),
+                nodes: Some(nodes_for(pods) as u32),
+                ..Settings::default()
+            },
+            generated_pods: pods,
+            ..Scenario::default()
+        }
     }
 }
 
-/// A cluster of about `pods` pods.
-fn generated(pods: usize) -> Scenario {
-    let now = Timestamp::now();
+fn nodes_for(pods: usize) -> usize {
+    (pods / 80).max(3)
+}
+
+/// The objects of a cluster of `pods` pods created `now`, one namespace (and its contents)
+/// per item.
+pub(crate) fn namespaces(pods: usize, now: Timestamp) -> impl Iterator<Item = Vec<Value>> {
     let born = now
         .checked_sub(SignedDuration::from_hours(6))
         .unwrap_or(now);
@@ -34,14 +51,15 @@ fn generated(pods: usize) -> Scenario {
         .checked_sub(SignedDuration::from_hours(5))
         .unwrap_or(now);
     let namespaces = pods.div_ceil(PODS_PER_NAMESPACE).max(1);
-    let nodes = (pods / 80).max(3);
-    let mut objects = Vec::new();
-    let mut made = 0usize;
+    let nodes = nodes_for(pods);
     let mut deploy_n = 0usize;
-    for ns_i in 0..namespaces {
+    (0..namespaces).map(move |ns_i| {
         let ns = format!("team-{ns_i:03}");
-        objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
-        let in_ns = (pods - made).min(PODS_PER_NAMESPACE);
+        let mut objects =
+            vec![json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})];
+        let in_ns = pods
+            .saturating_sub(ns_i * PODS_PER_NAMESPACE)
+            .min(PODS_PER_NAMESPACE);
         let mut placed = 0;
         let mut app_i = 0;
         while placed < in_ns {
@@ -55,21 +73,8 @@ fn generated(pods: usize) -> Scenario {
             app_i += 1;
             deploy_n += 1;
         }
-        made += in_ns;
-    }
-    Scenario {
-        name: format!("generated-{pods}"),
-        description: format!("A generated cluster of {pods} pods in {namespaces} namespaces"),
-        source: format!("generated-{pods}"),
-        objects,
-        settings: Settings {
-            namespace: Some("team-000".into()),
-            nodes: Some(nodes as u32),
-            ..Settings::default()
-        },
-        behaviors: Vec::new(),
-        object_documents: Vec::new(),
-    }
+        objects
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -167,8 +172,8 @@ mod tests {
 
     #[test]
     fn generates_the_asked_number_of_pods_with_a_few_faulty() {
-        let s = generated(1000);
-        let pods: Vec<_> = s.objects.iter().filter(|o| o["kind"] == "Pod").collect();
+        let objects: Vec<Value> = namespaces(1000, Timestamp::now()).flatten().collect();
+        let pods: Vec<_> = objects.iter().filter(|o| o["kind"] == "Pod").collect();
         assert_eq!(pods.len(), 1000);
         let crashing = pods
             .iter()

@@ -39,6 +39,9 @@ pub struct Scenario {
     pub settings: Settings,
     /// The scenario's `Behavior` documents, in file order (the first that matches applies).
     pub behaviors: Vec<Behavior>,
+    /// Pods of a generated cluster ([`Scenario::generated`]), made while loading a namespace
+    /// at a time so a large cluster is never held whole as trees; 0 for none.
+    pub generated_pods: usize,
 }
 
 /// A sandbox document: `apiVersion`, `kind`, `metadata`, `spec`.

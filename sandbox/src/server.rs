@@ -90,60 +90,10 @@ pub struct Sandbox {
     shared: Arc<Shared>,
 }
 
-/// The JSON encoding of stored object versions, so a list of unchanged objects is copied,
-/// not serialized again. Keyed by the address of the stored `Arc`; a `Weak` confirms the
-/// entry is still that version (a stored version never changes in place, and the `Weak`
-/// keeps its address from being reused).
-#[derive(Debug, Default)]
-pub(crate) struct EncodedCache {
-    inner: Mutex<EncodedInner>,
-}
-
-#[derive(Debug, Default)]
-struct EncodedInner {
-    map: std::collections::HashMap<usize, (std::sync::Weak<Value>, Vec<u8>)>,
-    inserted: usize,
-}
-
-impl EncodedCache {
-    /// Appends the objects, comma-separated, to `buf`, encoding only those not seen before.
-    pub(crate) fn write_list(
-        &self,
-        items: &[Arc<Value>],
-        buf: &mut Vec<u8>,
-    ) -> Result<(), ApiError> {
-        let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, o) in items.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            let key = Arc::as_ptr(o) as usize;
-            if let Some((w, bytes)) = c.map.get(&key)
-                && w.upgrade().is_some_and(|a| Arc::ptr_eq(&a, o))
-            {
-                buf.extend_from_slice(bytes);
-                continue;
-            }
-            let bytes = serde_json::to_vec(&**o)
-                .map_err(|e| ApiError::internal(format!("encoding an object: {e}")))?;
-            buf.extend_from_slice(&bytes);
-            c.map.insert(key, (Arc::downgrade(o), bytes));
-            c.inserted += 1;
-        }
-        // Forget versions that are gone, now and then, so memory follows the store's size.
-        if c.inserted > 1000 && c.inserted > c.map.len() / 2 {
-            c.map.retain(|_, (w, _)| w.strong_count() > 0);
-            c.inserted = 0;
-        }
-        Ok(())
-    }
-}
-
 /// What every request handler shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) world: Arc<Mutex<World>>,
-    pub(crate) encoded: EncodedCache,
     /// API requests served, by (verb, resource), so tests can tell a watch from a re-list.
     pub(crate) served: Mutex<std::collections::BTreeMap<(&'static str, String), u64>>,
     pub(crate) faults: FaultInjector,
@@ -196,7 +146,6 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             world: world.clone(),
             faults: FaultInjector::new(faults),
-            encoded: EncodedCache::default(),
             served: Mutex::default(),
             server_addr: addr.to_string(),
             clock: clock.clone(),

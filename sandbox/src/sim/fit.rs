@@ -35,7 +35,7 @@ pub struct NodeFit {
     pub ext: BTreeMap<String, i64>,
     /// Extended resources already requested on the node.
     pub ext_used: BTreeMap<String, i64>,
-    /// The pods bound to the node (for pod affinity and spreading).
+    /// The pods bound to the node, their namespace and labels (for pod affinity and spreading).
     pub residents: Vec<Arc<Value>>,
 }
 
@@ -162,7 +162,7 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
     let mut used: HashMap<String, (i64, i64, i64)> = HashMap::new();
     let mut ext_used: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
     let mut residents: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
-    for p in store.list(Kinds::pods(), None) {
+    for p in store.each(Kinds::pods(), None) {
         let node = s(&p, "/spec/nodeName");
         if node.is_empty() || matches!(s(&p, "/status/phase"), "Succeeded" | "Failed") {
             continue;
@@ -179,10 +179,14 @@ pub fn node_fits(store: &Store) -> Vec<NodeFit> {
                 *x.entry(res).or_default() += n;
             }
         }
+        // Placement looks only at residents' namespaces and labels: keep just those, so a
+        // large cluster's pods are not all held decoded at once.
+        let resident = json!({"metadata": {"namespace": p["metadata"]["namespace"],
+            "labels": p["metadata"]["labels"]}});
         residents
             .entry(node.to_string())
             .or_default()
-            .push(p.clone());
+            .push(Arc::new(resident));
     }
     store
         .list(Kinds::nodes(), None)

@@ -70,7 +70,7 @@ pub fn pod_metrics(sim: &Simulator, store: &Store, pod: &Value, now: Timestamp) 
 /// What each node's running pods use, by node name: millicores and bytes.
 pub fn node_usage(sim: &Simulator, store: &Store) -> HashMap<String, (i64, i64)> {
     let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-    for p in store.list(Kinds::pods(), None) {
+    for p in store.each(Kinds::pods(), None) {
         let node = s(&p, "/spec/nodeName");
         if node.is_empty() {
             continue;

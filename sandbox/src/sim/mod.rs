@@ -12,6 +12,7 @@ mod fit;
 pub(crate) mod kinds;
 mod kubelet;
 pub(crate) mod labels;
+mod load;
 pub(crate) mod metrics;
 pub(crate) mod naming;
 mod network;
@@ -26,16 +27,14 @@ pub(crate) mod timestamps;
 use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::SandboxError;
 use crate::error::ApiError;
-use crate::resources::{ResourceType, by_kind};
+use crate::resources::ResourceType;
 use crate::scenario::{Behavior, Scenario};
 use crate::store::Store;
 use kinds::Kinds;
-use object::{name, namespace, uid};
-use timestamps::time;
+use object::uid;
 
 /// One line of a container's log.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +92,9 @@ pub struct Simulator {
     pods_deleted: bool,
     /// Namespaces deleted since the last garbage collection.
     gone_namespaces: HashSet<String>,
+    /// The store's [`Store::namespace_version`] of each namespace when the endpoints
+    /// controller last brought it up to date: unchanged since, it is skipped.
+    endpoints_done: HashMap<String, u64>,
 }
 
 impl Simulator {
@@ -120,212 +122,6 @@ impl Simulator {
             default_nodes: scenario.settings.nodes.unwrap_or(3),
             ..Self::default()
         }
-    }
-
-    /// Creates the scenario's objects in the store and plays the scenario's `age`.
-    ///
-    /// Objects given with a `status` are served frozen. Missing namespaces are created, and
-    /// three Ready nodes and a default StorageClass when the scenario has none.
-    pub fn load(&mut self, store: &mut Store, scenario: &Scenario) -> Result<(), SandboxError> {
-        self.load_objects(store, scenario, scenario.objects.clone())
-    }
-
-    /// [`Simulator::load`] taking the scenario's objects instead of copying them, so a large
-    /// generated scenario is never held twice while it loads.
-    pub fn load_owned(
-        &mut self,
-        store: &mut Store,
-        mut scenario: Scenario,
-    ) -> Result<(), SandboxError> {
-        let objects = std::mem::take(&mut scenario.objects);
-        self.load_objects(store, &scenario, objects)
-    }
-
-    fn load_objects(
-        &mut self,
-        store: &mut Store,
-        scenario: &Scenario,
-        objects: Vec<Value>,
-    ) -> Result<(), SandboxError> {
-        let now = store.clock().now();
-        self.loaded_at = Some(now);
-        let origin = now.checked_sub(self.age).unwrap_or(now);
-        let fail = |document: usize, message: String| SandboxError::Scenario {
-            file: if scenario.source.is_empty() {
-                scenario.name.clone()
-            } else {
-                scenario.source.clone()
-            },
-            document,
-            message,
-        };
-        let doc_of = |n: usize| scenario.object_documents.get(n).copied().unwrap_or(n + 1);
-        // Each object is applied at its own moment: `origin`, or its age annotation.
-        let has_kind = |kind: &str| objects.iter().any(|o| o["kind"] == kind);
-        let given = (has_kind("Node"), has_kind("StorageClass"));
-        let mut timed: Vec<(Timestamp, usize, Value)> = Vec::with_capacity(objects.len());
-        for (n, mut obj) in objects.into_iter().enumerate() {
-            // Like `helm install -n NS` or `kubectl apply -n NS -f`: namespaced objects that
-            // name no namespace (`helm template` output) go to the scenario's namespace.
-            if let Some(ns) = &scenario.settings.namespace
-                && obj["metadata"].get("namespace").is_none_or(Value::is_null)
-                && let Some(rt) = crate::resources::by_kind(
-                    obj["apiVersion"].as_str().unwrap_or_default(),
-                    obj["kind"].as_str().unwrap_or_default(),
-                )
-                && rt.namespaced
-                && let Some(m) = obj["metadata"].as_object_mut()
-            {
-                m.insert("namespace".into(), Value::String(ns.clone()));
-            }
-            let mut at = origin;
-            if let Some(a) = obj["metadata"]["annotations"].as_object_mut() {
-                if let Some(age) = a.remove(AGE_ANNOTATION) {
-                    let d = age
-                        .as_str()
-                        .and_then(crate::scenario::parse_duration)
-                        .ok_or_else(|| {
-                            fail(
-                                n + 1,
-                                format!("annotation {AGE_ANNOTATION}: invalid duration {age}"),
-                            )
-                        })?;
-                    at = now.checked_sub(d).unwrap_or(now);
-                }
-                if a.is_empty()
-                    && let Some(m) = obj["metadata"].as_object_mut()
-                {
-                    m.remove("annotations");
-                }
-            }
-            timed.push((at, n, obj));
-        }
-        timed.sort_by_key(|(t, n, _)| (*t, *n));
-        let start = timed.first().map_or(origin, |(t, _, _)| (*t).min(origin));
-        self.bootstrap(store, given, start);
-        let mut timed = timed.into_iter().peekable();
-        let mut uids: HashMap<String, String> = HashMap::new();
-        while let Some((at, n, obj)) = timed.next() {
-            if at > start {
-                self.advance_to(store, at);
-            }
-            let mut group = vec![
-                self.apply(store, obj, at, &mut uids)
-                    .map_err(|e| fail(doc_of(n), e.message))?,
-            ];
-            // Objects applied at the same moment are reconciled together.
-            while let Some((_, n, obj)) = timed.next_if(|(t, _, _)| *t == at) {
-                group.push(
-                    self.apply(store, obj, at, &mut uids)
-                        .map_err(|e| fail(doc_of(n), e.message))?,
-                );
-            }
-            fix_owners(store, &group, &uids);
-            self.reconcile_at(store, at);
-        }
-        self.advance_to(store, now);
-        store.forget_history();
-        self.last_rv = store.resource_version();
-        Ok(())
-    }
-
-    /// Creates what every cluster has: system namespaces, nodes, a default StorageClass.
-    /// `given`: whether the scenario has its own (nodes, storage classes).
-    fn bootstrap(&mut self, store: &mut Store, given: (bool, bool), at: Timestamp) {
-        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            self.ensure_namespace(store, ns, at);
-        }
-        if !given.0 {
-            for n in 1..=self.default_nodes.max(1) {
-                let node = controllers::default_node(n, at);
-                if let Ok(o) = store.create(Kinds::nodes(), node) {
-                    self.frozen.insert(uid(&o).to_string());
-                }
-            }
-        }
-        if !given.1 {
-            let sc = json!({
-                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                "metadata": {"name": "standard", "creationTimestamp": time(at),
-                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-                "provisioner": "rancher.io/local-path",
-                "reclaimPolicy": "Delete",
-                "volumeBindingMode": "WaitForFirstConsumer",
-            });
-            let _ = store.create(Kinds::storageclasses(), sc);
-        }
-    }
-
-    fn ensure_namespace(&mut self, store: &mut Store, ns: &str, at: Timestamp) {
-        if ns.is_empty() || store.get(Kinds::namespaces(), "", ns).is_some() {
-            return;
-        }
-        let obj = json!({"metadata": {"name": ns, "creationTimestamp": time(at),
-            "labels": {"kubernetes.io/metadata.name": ns}},
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
-        let _ = store.create(Kinds::namespaces(), obj);
-    }
-
-    /// Creates one scenario object, or updates it if an earlier document created it (so a
-    /// scenario can replay a rollout).
-    fn apply(
-        &mut self,
-        store: &mut Store,
-        mut obj: Value,
-        at: Timestamp,
-        uids: &mut HashMap<String, String>,
-    ) -> Result<Applied, ApiError> {
-        let given_uid = uid(&obj).to_string();
-        let api_version = obj["apiVersion"].as_str().unwrap_or("");
-        let kind = obj["kind"].as_str().unwrap_or("");
-        let rt: &'static ResourceType = by_kind(api_version, kind)
-            .ok_or_else(|| ApiError::bad_request(format!("kind {kind} is not served")))?;
-        if rt.namespaced {
-            let ns = namespace(&obj).to_string();
-            let ns = if ns.is_empty() {
-                "default".to_string()
-            } else {
-                ns
-            };
-            obj["metadata"]["namespace"] = json!(ns);
-            self.ensure_namespace(store, &ns, at);
-        }
-        // A Node given only its capacity (extended resources such as GPUs) is simulated.
-        let given_status = obj.get("status").is_some_and(|s| {
-            s.as_object().is_some_and(|m| {
-                let capacity_only =
-                    rt.kind == "Node" && m.keys().all(|k| k == "capacity" || k == "allocatable");
-                !m.is_empty() && !capacity_only
-            })
-        });
-        if obj["metadata"]["creationTimestamp"].as_str().is_none() {
-            obj["metadata"]["creationTimestamp"] = time(at);
-        }
-        let o = if let Some(old) = store.get(rt, namespace(&obj), name(&obj)) {
-            let mut merged = (*old).clone();
-            for (k, v) in obj.as_object().into_iter().flatten() {
-                if k == "metadata" {
-                    for f in ["labels", "annotations"] {
-                        if let Some(v) = v.get(f) {
-                            merged["metadata"][f] = v.clone();
-                        }
-                    }
-                } else {
-                    merged[k] = v.clone();
-                }
-            }
-            store.update(rt, merged)?
-        } else {
-            resolve_owners(store, &mut obj, uids);
-            store.create(rt, obj)?
-        };
-        if given_status {
-            self.frozen.insert(uid(&o).to_string());
-        }
-        if !given_uid.is_empty() {
-            uids.insert(given_uid, uid(&o).to_string());
-        }
-        Ok((rt, namespace(&o).to_string(), name(&o).to_string()))
     }
 
     /// Brings every object up to date with the store's clock, until nothing changes.
@@ -420,11 +216,11 @@ impl Simulator {
         match store.changes_since(self.seen_rv) {
             Ok(changes) => {
                 for c in &changes {
-                    let ns = namespace(&c.object);
+                    let ns = c.namespace.as_str();
                     match c.resource.kind {
                         "Node" | "StorageClass" => self.full = true,
                         "Namespace" => {
-                            self.dirty.insert(name(&c.object).to_string());
+                            self.dirty.insert(c.name.clone());
                         }
                         _ if c.resource.namespaced => {
                             self.dirty.insert(ns.to_string());
@@ -432,16 +228,17 @@ impl Simulator {
                         _ => {}
                     }
                     if c.change == crate::store::ChangeType::Deleted {
+                        let gone = c.object.value();
                         if c.resource.kind == "Namespace" {
-                            self.gone_namespaces.insert(name(&c.object).to_string());
+                            self.gone_namespaces.insert(c.name.clone());
                         }
                         if c.resource.kind == "Pod" {
                             self.pods_deleted = true;
                             // However the pod went (scale-down, rollout, GC), its runtime goes.
-                            self.runtime.remove(uid(&c.object));
+                            self.runtime.remove(uid(&gone));
                         }
                         self.gone_uids
-                            .insert(uid(&c.object).to_string(), ns.to_string());
+                            .insert(uid(&gone).to_string(), ns.to_string());
                     }
                 }
             }
@@ -462,15 +259,39 @@ impl Simulator {
 
     /// Objects of a type in the namespaces this pass looks at.
     fn scoped(&self, store: &Store, rt: &'static ResourceType) -> Vec<std::sync::Arc<Value>> {
-        if self.full || !rt.namespaced {
-            return store.list(rt, None);
+        self.scoped_by(store, rt, Store::list)
+    }
+
+    /// [`Simulator::scoped`] without the frozen objects held only encoded, for controllers
+    /// that leave frozen objects alone (they still check [`Simulator::is_frozen`]: a frozen
+    /// object a client changed is held as a tree again).
+    fn scoped_trees(&self, store: &Store, rt: &'static ResourceType) -> Vec<std::sync::Arc<Value>> {
+        self.scoped_by(store, rt, Store::list_trees)
+    }
+
+    /// The namespaces this pass looks at, sorted; None: all of them.
+    fn dirty_namespaces(&self) -> Option<Vec<&str>> {
+        if self.full {
+            return None;
         }
-        let mut dirty: Vec<&String> = self.dirty.iter().collect();
-        dirty.sort();
-        dirty
-            .into_iter()
-            .flat_map(|ns| store.list(rt, Some(ns)))
-            .collect()
+        let mut dirty: Vec<&str> = self.dirty.iter().map(String::as_str).collect();
+        dirty.sort_unstable();
+        Some(dirty)
+    }
+
+    fn scoped_by(
+        &self,
+        store: &Store,
+        rt: &'static ResourceType,
+        list: fn(&Store, &'static ResourceType, Option<&str>) -> Vec<std::sync::Arc<Value>>,
+    ) -> Vec<std::sync::Arc<Value>> {
+        match self.dirty_namespaces() {
+            Some(dirty) if rt.namespaced => dirty
+                .into_iter()
+                .flat_map(|ns| list(store, rt, Some(ns)))
+                .collect(),
+            _ => list(store, rt, None),
+        }
     }
 
     /// Asks for a pass at `t` (if it is in the future) looking at namespace `ns`.
@@ -549,59 +370,6 @@ impl Simulator {
             .ok_or_else(|| ApiError::not_found("", "pods", pod))?;
         kubelet::logs(self, store, &p, container, previous, store.clock().now())
     }
-}
-
-/// An applied scenario object: its type, namespace and name.
-type Applied = (&'static ResourceType, String, String);
-
-/// Points owner references of loaded objects at the owners' new uids: a dump's uids are
-/// the captured cluster's, and a hand-written scenario may name owners without a uid.
-fn fix_owners(store: &mut Store, group: &[Applied], uids: &HashMap<String, String>) {
-    for (rt, ns, n) in group {
-        let Some(obj) = store.get(rt, ns, n) else {
-            continue;
-        };
-        // Most owners were resolved before their object was created: copy only what changes.
-        if owner_uids(store, &obj, uids).is_empty() {
-            continue;
-        }
-        let mut fixed = (*obj).clone();
-        resolve_owners(store, &mut fixed, uids);
-        if let Some(m) = fixed["metadata"].as_object_mut() {
-            m.remove("resourceVersion");
-        }
-        let _ = store.update(rt, fixed);
-    }
-}
-
-/// Points an object's owner references at the uids its owners got in the store (a scenario's
-/// uids are its own), where the owner is known already.
-fn resolve_owners(store: &Store, obj: &mut Value, uids: &HashMap<String, String>) {
-    let changes = owner_uids(store, obj, uids);
-    if changes.is_empty() {
-        return;
-    }
-    for (i, new) in changes {
-        obj["metadata"]["ownerReferences"][i]["uid"] = json!(new);
-    }
-}
-
-/// The owner references (by index) whose uid should change, and the uid each should get.
-fn owner_uids(store: &Store, obj: &Value, uids: &HashMap<String, String>) -> Vec<(usize, String)> {
-    let ns = namespace(obj);
-    object::arr(obj, "/metadata/ownerReferences")
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let old = r["uid"].as_str().unwrap_or("");
-            let new = uids.get(old).cloned().or_else(|| {
-                let owner_rt = by_kind(r["apiVersion"].as_str()?, r["kind"].as_str()?)?;
-                let owner = store.get(owner_rt, ns, r["name"].as_str()?)?;
-                Some(uid(&owner).to_string())
-            })?;
-            (new != old).then_some((i, new))
-        })
-        .collect()
 }
 
 #[cfg(test)]

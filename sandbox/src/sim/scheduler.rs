@@ -113,9 +113,9 @@ pub fn failure_message(total: usize, per_node: &[Vec<String>]) -> String {
 /// event.
 pub fn schedule(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     let candidates = if sim.pods_deleted {
-        store.list(Kinds::pods(), None)
+        store.list_trees(Kinds::pods(), None)
     } else {
-        sim.scoped(store, Kinds::pods())
+        sim.scoped_trees(store, Kinds::pods())
     };
     let pending: Vec<_> = candidates
         .into_iter()

@@ -1,7 +1,7 @@
 //! The endpoints and endpointslice controllers, and the API server's Service defaults
 //! (cluster IP, ports' protocol and target port).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -14,41 +14,59 @@ use super::object::{arr, name, namespace, owner_ref, s, terminating, uid};
 use super::timestamps::time;
 use crate::store::Store;
 
+/// The parts of a pod that its Endpoints and EndpointSlice entries are made of.
+const POD_FIELDS: &[&str] = &[
+    "/metadata/name",
+    "/metadata/namespace",
+    "/metadata/uid",
+    "/metadata/labels",
+    "/metadata/deletionTimestamp",
+    "/spec/nodeName",
+    "/spec/containers/ports",
+    "/status/podIP",
+    "/status/phase",
+    "/status/conditions",
+];
+
 /// Keeps every selector Service's Endpoints and EndpointSlice in line with its pods.
 pub fn endpoints(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let services = sim.scoped(store, Kinds::services());
-    if services.is_empty() {
-        return;
+    let mut by_ns: BTreeMap<String, Vec<Arc<Value>>> = BTreeMap::new();
+    for svc in sim.scoped_trees(store, Kinds::services()) {
+        if !sim.is_frozen(&svc) {
+            by_ns
+                .entry(namespace(&svc).to_string())
+                .or_default()
+                .push(svc);
+        }
     }
-    let mut by_ns: HashMap<String, Vec<Arc<Value>>> = HashMap::new();
-    for p in sim.scoped(store, Kinds::pods()) {
-        by_ns.entry(namespace(&p).to_string()).or_default().push(p);
-    }
-    for svc in services {
-        if sim.is_frozen(&svc) {
+    // One namespace at a time, and of frozen (encoded) pods only what endpoints are made of:
+    // a large cluster's pods are never all decoded at once.
+    for (ns, services) in by_ns {
+        // Endpoints are made of the namespace's own objects: none changed, none to change.
+        if sim.endpoints_done.get(&ns) == Some(&store.namespace_version(&ns)) {
             continue;
         }
-        let svc = defaults(sim, store, &svc);
-        let selector = &svc["spec"]["selector"];
-        if selector.as_object().is_none_or(|m| m.is_empty()) {
-            continue;
+        let pods = store.list_projected(Kinds::pods(), Some(&ns), POD_FIELDS);
+        for svc in services {
+            let svc = defaults(sim, store, &svc);
+            let selector = &svc["spec"]["selector"];
+            if selector.as_object().is_none_or(|m| m.is_empty()) {
+                continue;
+            }
+            let pods: Vec<&Arc<Value>> = pods
+                .iter()
+                .filter(|p| map_selects(selector, &p["metadata"]["labels"]))
+                .filter(|p| {
+                    !s(p, "/status/podIP").is_empty()
+                        && !terminating(p)
+                        && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
+                })
+                .collect();
+            write_endpoints(sim, store, &svc, &pods, now);
+            write_slice(sim, store, &svc, &pods);
         }
-        let ns = namespace(&svc).to_string();
-        let pods: Vec<&Arc<Value>> = by_ns
-            .get(&ns)
-            .map(|v| {
-                v.iter()
-                    .filter(|p| map_selects(selector, &p["metadata"]["labels"]))
-                    .filter(|p| {
-                        !s(p, "/status/podIP").is_empty()
-                            && !terminating(p)
-                            && !matches!(s(p, "/status/phase"), "Succeeded" | "Failed")
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        write_endpoints(sim, store, &svc, &pods, now);
-        write_slice(sim, store, &svc, &pods);
+        let done = store.namespace_version(&ns);
+        sim.endpoints_done.insert(ns, done);
     }
 }
 
@@ -171,15 +189,16 @@ fn write_endpoints(
             subsets[idx].2.push(address(p));
         }
     }
+    // Vecs are moved into place, not copied through `json!` (which serializes them).
     let subsets: Vec<Value> = subsets
         .into_iter()
         .map(|(ports, ready, not_ready)| {
-            let mut ss = json!({"ports": ports});
+            let mut ss = json!({"ports": Value::Array(ports)});
             if !ready.is_empty() {
-                ss["addresses"] = json!(ready);
+                ss["addresses"] = Value::Array(ready);
             }
             if !not_ready.is_empty() {
-                ss["notReadyAddresses"] = json!(not_ready);
+                ss["notReadyAddresses"] = Value::Array(not_ready);
             }
             ss
         })
@@ -193,7 +212,7 @@ fn write_endpoints(
         Some(old) => {
             let same = old
                 .get("subsets")
-                .map_or(subsets.is_empty(), |s| *s == json!(subsets));
+                .map_or(subsets.is_empty(), |s| s.as_array() == Some(&subsets));
             if !same {
                 let mut e = (*old).clone();
                 if subsets.is_empty() {
@@ -201,7 +220,7 @@ fn write_endpoints(
                         m.remove("subsets");
                     }
                 } else {
-                    e["subsets"] = json!(subsets);
+                    e["subsets"] = Value::Array(subsets);
                 }
                 e["metadata"]["annotations"] =
                     json!({"endpoints.kubernetes.io/last-change-trigger-time": time(now)});
@@ -214,7 +233,7 @@ fn write_endpoints(
                     "creationTimestamp": time(now),
                     "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": time(now)}}});
             if !subsets.is_empty() {
-                e["subsets"] = json!(subsets);
+                e["subsets"] = Value::Array(subsets);
             }
             sim.create(store, Kinds::endpoints(), e);
         }
@@ -258,10 +277,12 @@ fn write_slice(sim: &mut Simulator, store: &mut Store, svc: &Value, pods: &[&Arc
         .collect();
     match existing {
         Some(old) => {
-            if old["endpoints"] != json!(endpoints) || old["ports"] != json!(ports) {
+            if old["endpoints"].as_array() != Some(&endpoints)
+                || old["ports"].as_array() != Some(&ports)
+            {
                 let mut e = (*old).clone();
-                e["endpoints"] = json!(endpoints);
-                e["ports"] = json!(ports);
+                e["endpoints"] = Value::Array(endpoints);
+                e["ports"] = Value::Array(ports);
                 sim.write(store, Kinds::slices(), e);
             }
         }
@@ -271,7 +292,8 @@ fn write_slice(sim: &mut Simulator, store: &mut Store, svc: &Value, pods: &[&Arc
                     "labels": {"kubernetes.io/service-name": name(svc),
                         "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
                     "ownerReferences": [owner_ref(svc)]},
-                "addressType": "IPv4", "endpoints": endpoints, "ports": ports});
+                "addressType": "IPv4", "endpoints": Value::Array(endpoints),
+                "ports": Value::Array(ports)});
             sim.create(store, Kinds::slices(), e);
         }
     }

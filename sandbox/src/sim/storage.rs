@@ -14,7 +14,7 @@ use crate::store::Store;
 /// Binds or explains every unbound claim.
 pub fn claims(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     let pending: Vec<_> = sim
-        .scoped(store, Kinds::pvcs())
+        .scoped_trees(store, Kinds::pvcs())
         .into_iter()
         .filter(|c| !sim.is_frozen(c) && s(c, "/status/phase") != "Bound")
         .collect();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::resources::ResourceType;
+use crate::store::Stored;
 
 /// Whether `rt` is the `events.k8s.io` view of Events.
 pub(super) fn is_events_v1(rt: &ResourceType) -> bool {
@@ -89,5 +90,14 @@ pub(super) fn served(rt: &ResourceType, o: Arc<Value>) -> Arc<Value> {
         Arc::new(to_events_v1(&o))
     } else {
         o
+    }
+}
+
+/// [`served`] for a stored version: the same one, or its events.k8s.io/v1 form.
+pub(super) fn served_stored(rt: &ResourceType, o: &Stored) -> Stored {
+    if is_events_v1(rt) {
+        Stored::tree(Arc::new(to_events_v1(&o.value())))
+    } else {
+        o.clone()
     }
 }

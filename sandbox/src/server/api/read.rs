@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::events::{is_events_v1, served};
-use super::{Request, encoded_response, key_of};
+use super::events::{served, served_stored};
+use super::{Request, encoded_response};
 use crate::error::ApiError;
 use crate::server::select::Selector;
 use crate::server::table::{self, IncludeObject};
 use crate::server::{json_response, value_response};
-use crate::store::{Store, meta_str};
+use crate::store::{Store, Stored, meta_str};
 
 /// GET of one object (or its Table row).
 pub(super) fn get(req: &Request) -> Result<Response, ApiError> {
@@ -78,8 +78,8 @@ pub(super) fn parse_continue(token: &str) -> Result<(String, String), ApiError> 
 
 /// One page of a list answer.
 struct Page {
-    /// The selected objects of this page.
-    items: Vec<Arc<Value>>,
+    /// The selected objects of this page, as stored (or converted, for events.k8s.io).
+    items: Vec<Stored>,
     /// The store's resource version.
     rv: u64,
     /// The `continue` token of the next page.
@@ -121,14 +121,15 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
     let mut next = None;
     let mut remaining = None;
     let mut objects = store.list_after(rt, req.target.namespace.as_deref(), after);
-    while let Some(o) = objects.next() {
-        let o = served(rt, o.clone());
-        if !sel.is_empty() && !sel.matches(&o) {
+    let mut last_key: Option<(&str, &str)> = None;
+    while let Some((ns, name, o)) = objects.next() {
+        // Objects held only encoded are decoded only when a selector must look inside.
+        let o = served_stored(rt, o);
+        if !sel.is_empty() && !sel.matches(&o.value()) {
             continue;
         }
         if limit > 0 && out.len() == limit {
-            let last: &Arc<Value> = out.last().unwrap_or(&o);
-            let (ns, name) = key_of(last);
+            let (ns, name) = last_key.unwrap_or((ns, name));
             next = Some(continue_token(ns, name));
             // As the API server: how many are left, only when no selector makes it a guess
             // (clients size their buffers by it).
@@ -137,6 +138,7 @@ fn select_page(req: &Request, store: &Store) -> Result<Page, ApiError> {
             }
             break;
         }
+        last_key = Some((ns, name));
         out.push(o);
     }
     Ok(Page {
@@ -175,6 +177,7 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
     };
     if req.wants_table() {
         let meta = list_meta(rv, next.as_deref(), remaining);
+        let items: Vec<Arc<Value>> = items.iter().map(Stored::value).collect();
         let mut buf = Vec::with_capacity(256 + items.len() * 512);
         table::write_table(
             rt,
@@ -189,13 +192,16 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
     }
     if req.wants_protobuf() {
         let meta = list_meta(rv, next.as_deref(), remaining);
+        let items: Vec<Arc<Value>> = items.iter().map(Stored::value).collect();
         let items: Vec<&Value> = items.iter().map(|o| &**o).collect();
         let list = json!({"kind": format!("{}List", rt.kind), "apiVersion": rt.api_version(),
             "metadata": meta, "items": items});
         return encoded_response(req, 200, &list);
     }
-    // Written piece by piece: the objects are serialized straight from the store's copies.
-    let mut buf: Vec<u8> = Vec::with_capacity(256 + items.len() * 1536);
+    // Written piece by piece: each object's encoding is the one the store holds (made once per
+    // version), copied, not serialized again.
+    let len: usize = items.iter().map(|o| o.json().len() + 1).sum();
+    let mut buf: Vec<u8> = Vec::with_capacity(256 + len);
     let cont = next
         .map(|c| format!(",\"continue\":\"{c}\""))
         .unwrap_or_default()
@@ -208,17 +214,11 @@ pub(super) fn list(req: &Request) -> Result<Response, ApiError> {
         rt.kind,
         rt.api_version()
     );
-    if is_events_v1(rt) {
-        // Converted on the fly: nothing stable to cache.
-        for (i, o) in items.iter().enumerate() {
-            if i > 0 {
-                buf.push(b',');
-            }
-            serde_json::to_writer(&mut buf, &**o)
-                .map_err(|e| ApiError::internal(format!("encoding {}: {e}", rt.plural)))?;
+    for (i, o) in items.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
         }
-    } else {
-        req.shared.encoded.write_list(&items, &mut buf)?;
+        buf.extend_from_slice(o.json());
     }
     buf.extend_from_slice(b"]}");
     Ok(json_response(200, buf))

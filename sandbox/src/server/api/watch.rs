@@ -2,7 +2,6 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -12,29 +11,39 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::events::served;
+use super::events::served_stored;
 use super::{Request, key_of};
 use crate::error::ApiError;
 use crate::resources::storage_of;
 use crate::server::select::Selector;
 use crate::server::table::{self, IncludeObject};
-use crate::store::meta_str;
+use crate::store::{Stored, meta_str};
 
 /// One line of a watch stream.
-fn watch_event(req: &Request, kind: &str, obj: &Value, now: Timestamp, table: bool) -> Bytes {
-    let object = if table {
-        let meta = json!({"resourceVersion": meta_str(obj, "resourceVersion").unwrap_or_default()});
-        table::table(
+fn watch_event(req: &Request, kind: &str, obj: &Stored, now: Timestamp, table: bool) -> Bytes {
+    let mut line = if table {
+        let obj = obj.value();
+        let meta =
+            json!({"resourceVersion": meta_str(&obj, "resourceVersion").unwrap_or_default()});
+        let object = table::table(
             req.rt(),
-            std::iter::once(obj),
+            std::iter::once(&*obj),
             now,
             IncludeObject::parse(req.p("includeObject")),
             meta,
-        )
+        );
+        serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default()
     } else {
-        obj.clone()
+        // The stored encoding, shared with lists and other watches.
+        let json = obj.json();
+        let mut line = Vec::with_capacity(json.len() + 32);
+        line.extend_from_slice(b"{\"type\":\"");
+        line.extend_from_slice(kind.as_bytes());
+        line.extend_from_slice(b"\",\"object\":");
+        line.extend_from_slice(json);
+        line.push(b'}');
+        line
     };
-    let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
     line.push(b'\n');
     Bytes::from(line)
 }
@@ -51,6 +60,7 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
         .unwrap_or(1800);
     let table = req.wants_table();
     let ns_sel = ns.clone();
+    let any_in_ns = sel.is_empty();
     let selected = move |o: &Value| {
         let in_ns = match &ns_sel {
             Some(n) if rt.namespaced => key_of(o).0 == n,
@@ -64,7 +74,7 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
         let now = w.store.clock().now();
         let start_rv = w.store.resource_version();
         let initial_events = req.flag("sendInitialEvents");
-        let backlog: Vec<(&'static str, Arc<Value>)> = match req.p("resourceVersion") {
+        let backlog: Vec<(&'static str, Stored)> = match req.p("resourceVersion") {
             Some(rv) if !rv.is_empty() && rv != "0" && !initial_events => {
                 let rv: u64 = rv.parse().map_err(|_| {
                     ApiError::bad_request(format!("invalid resourceVersion {rv:?}"))
@@ -80,17 +90,17 @@ pub(super) fn watch(req: &Request) -> Result<Response, ApiError> {
                 changes
                     .into_iter()
                     .filter(|c| std::ptr::eq(c.resource, storage))
-                    .map(|c| (c.change.as_watch_type(), served(rt, c.object)))
-                    .filter(|(_, o)| selected(o))
+                    .map(|c| (c.change.as_watch_type(), served_stored(rt, &c.object)))
+                    .filter(|(_, o)| selected(&o.value()))
                     .collect()
             }
             // No version: the current state first, as synthetic ADDED events.
+            // Objects held only encoded are decoded only when a selector must look inside.
             _ => w
                 .store
-                .list(rt, ns.as_deref())
-                .into_iter()
-                .map(|o| ("ADDED", served(rt, o)))
-                .filter(|(_, o)| selected(o))
+                .list_after(rt, ns.as_deref(), None)
+                .map(|(_, _, o)| ("ADDED", served_stored(rt, o)))
+                .filter(|(_, o)| any_in_ns || selected(&o.value()))
                 .collect(),
         };
         (backlog, rx, now, start_rv)
@@ -218,8 +228,8 @@ impl<F: Fn(&Value) -> bool> Follow<F> {
                 if !std::ptr::eq(c.resource, storage) {
                     continue;
                 }
-                let o = served(rt, c.object);
-                if !(self.selected)(&o) {
+                let o = served_stored(rt, &c.object);
+                if !(self.selected)(&o.value()) {
                     continue;
                 }
                 let now = shared.clock.now();

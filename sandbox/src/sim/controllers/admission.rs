@@ -281,7 +281,7 @@ pub fn quota_status(q: &Value, used: &BTreeMap<String, f64>) -> Value {
 
 /// Keeps the status of every simulated ResourceQuota up to date.
 pub fn quotas(sim: &mut crate::sim::Simulator, store: &mut Store) {
-    for q in sim.scoped(store, Kinds::resourcequotas()) {
+    for q in sim.scoped_trees(store, Kinds::resourcequotas()) {
         if sim.is_frozen(&q) {
             continue;
         }

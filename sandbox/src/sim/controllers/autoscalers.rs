@@ -23,7 +23,7 @@ const TOLERANCE: f64 = 0.1;
 
 /// Runs the autoscaler over every simulated HPA of the namespaces in scope.
 pub fn autoscalers(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    for hpa in sim.scoped(store, Kinds::hpas()) {
+    for hpa in sim.scoped_trees(store, Kinds::hpas()) {
         if sim.is_frozen(&hpa) {
             continue;
         }

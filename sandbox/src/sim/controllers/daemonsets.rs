@@ -17,7 +17,7 @@ use crate::store::Store;
 
 /// The daemonset controller: one pod per eligible node.
 pub fn daemonsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = sim.scoped(store, Kinds::daemonsets());
+    let sets = sim.scoped_trees(store, Kinds::daemonsets());
     if sets.is_empty() {
         return;
     }

@@ -62,7 +62,7 @@ pub fn resolve(v: &Value, default: &str, replicas: i64, round_up: bool) -> i64 {
 
 /// The deployment controller.
 pub fn deployments(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let deployments = sim.scoped(store, Kinds::deployments());
+    let deployments = sim.scoped_trees(store, Kinds::deployments());
     if deployments.is_empty() {
         return;
     }

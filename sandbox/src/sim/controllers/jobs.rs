@@ -16,7 +16,7 @@ use crate::store::Store;
 
 /// The job controller: pods until completions succeed or the back-off limit is passed.
 pub fn jobs(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let jobs = sim.scoped(store, Kinds::jobs());
+    let jobs = sim.scoped_trees(store, Kinds::jobs());
     if jobs.is_empty() {
         return;
     }

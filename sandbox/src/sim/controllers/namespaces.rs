@@ -10,7 +10,7 @@ use crate::store::Store;
 
 /// Namespace status and default service accounts.
 pub fn namespaces(sim: &mut Simulator, store: &mut Store, _now: Timestamp) {
-    for ns in store.list(Kinds::namespaces(), None) {
+    for ns in store.list_trees(Kinds::namespaces(), None) {
         if sim.is_frozen(&ns) {
             continue;
         }

@@ -167,7 +167,7 @@ fn node_lifecycle(
             ),
         );
     }
-    for pod in store.list(Kinds::pods(), None) {
+    for pod in store.list_trees(Kinds::pods(), None) {
         if s(&pod, "/spec/nodeName") != name(node) || sim.is_frozen(&pod) {
             continue;
         }

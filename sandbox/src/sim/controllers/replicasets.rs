@@ -21,7 +21,7 @@ const SOURCE: Source = Source::Controller("replicaset-controller");
 
 /// The replica set controller.
 pub fn replicasets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = sim.scoped(store, Kinds::replicasets());
+    let sets = sim.scoped_trees(store, Kinds::replicasets());
     if sets.is_empty() {
         return;
     }

@@ -19,7 +19,7 @@ use crate::store::Store;
 
 /// The statefulset controller: ordinal pods, claims from templates, ordered start.
 pub fn statefulsets(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
-    let sets = sim.scoped(store, Kinds::statefulsets());
+    let sets = sim.scoped_trees(store, Kinds::statefulsets());
     if sets.is_empty() {
         return;
     }

@@ -108,7 +108,7 @@ pub fn run(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
             )
         })
         .collect();
-    for pod in store.list(Kinds::pods(), None) {
+    for pod in store.list_trees(Kinds::pods(), None) {
         if sim.is_frozen(&pod) {
             continue;
         }

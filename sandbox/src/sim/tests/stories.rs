@@ -153,6 +153,28 @@ fn generated_cluster_loads_frozen_and_idles_cheaply() {
     let (mut store, mut sim) = load_yaml(&sc);
     assert_eq!(store.count(Kinds::pods()), 1000);
     assert!(store.count(Kinds::nodes()) >= 3);
+    // Loaded with their status, pods, deployments and replica sets are held only encoded.
+    for k in [Kinds::pods(), Kinds::deployments(), Kinds::replicasets()] {
+        assert!(store.list_trees(k, None).is_empty(), "{}", k.plural);
+    }
+    let crashing = store
+        .list(Kinds::pods(), None)
+        .iter()
+        .filter(|p| p["status"]["containerStatuses"][0]["restartCount"] == 61)
+        .count();
+    assert!(crashing > 0 && crashing < 50, "{crashing}");
+    // Owner references point at the owners' uids in the store.
+    for p in store.list(Kinds::pods(), Some("team-001")) {
+        let owner = &p["metadata"]["ownerReferences"][0];
+        let rs = store
+            .get(
+                Kinds::replicasets(),
+                "team-001",
+                owner["name"].as_str().unwrap(),
+            )
+            .unwrap();
+        assert_eq!(owner["uid"], rs["metadata"]["uid"]);
+    }
     let rv = store.resource_version();
     store.clock().advance(SignedDuration::from_secs(1));
     sim.reconcile(&mut store);
@@ -163,6 +185,17 @@ fn generated_cluster_loads_frozen_and_idles_cheaply() {
         .filter(|e| !arr(e, "/subsets").is_empty())
         .count();
     assert!(with_endpoints > 100);
+    // The endpoints controller skips namespaces where nothing changed, and only those: an
+    // Endpoints object a client deletes comes back.
+    let before = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    store
+        .delete(Kinds::endpoints(), "team-002", "svc-03")
+        .unwrap();
+    store.clock().advance(SignedDuration::from_secs(1));
+    sim.reconcile(&mut store);
+    let after = store.get(Kinds::endpoints(), "team-002", "svc-03").unwrap();
+    assert_eq!(after["subsets"], before["subsets"]);
+    assert!(!arr(&after, "/subsets").is_empty());
 }
 
 /// The example of SCENARIOS.md loads and behaves as the document says.
