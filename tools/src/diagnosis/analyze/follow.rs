@@ -49,7 +49,7 @@ pub(crate) fn follow(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature)
 }
 
 /// The container of a pod (init or main), from the pod or its owner's template.
-fn container_of<'a>(ctx: &Ctx<'a>, pod: &'a Pod, name: &str) -> Option<&'a Container> {
+fn container_of<'a: 'p, 'p>(ctx: &Ctx<'a>, pod: &'p Pod, name: &str) -> Option<&'p Container> {
     let spec = ctx.pod_spec(pod)?;
     spec.containers
         .iter()

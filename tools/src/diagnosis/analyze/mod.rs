@@ -17,6 +17,7 @@ mod tests;
 mod view;
 mod workloads;
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -181,6 +182,49 @@ fn by_key<K: kube::Resource>(items: &[K]) -> HashMap<(&str, &str), &K> {
         .collect()
 }
 
+/// Pods by namespace, by label and by node, in the API's order.
+struct PodIndex<'a> {
+    by_ns: HashMap<&'a str, Vec<PodRef<'a>>>,
+    /// Pods by (namespace, label key, label value): a selector looks at the pods of its
+    /// rarest label, not at every pod of the namespace.
+    by_label: HashMap<(&'a str, &'a str, &'a str), Vec<PodRef<'a>>>,
+    by_node: HashMap<&'a str, Vec<PodRef<'a>>>,
+}
+
+impl<'a> PodIndex<'a> {
+    fn new(snap: &'a Snapshot) -> PodIndex<'a> {
+        let mut by_ns: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
+        let mut by_label: HashMap<(&str, &str, &str), Vec<PodRef<'_>>> = HashMap::default();
+        let mut by_node: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
+        let all =
+            (snap.pods.iter().map(PodRef::from)).chain(snap.settled_pods.iter().map(PodRef::from));
+        for p in all {
+            let ns = p.namespace();
+            by_ns.entry(ns).or_default().push(p);
+            for (k, v) in p.labels().into_iter().flatten() {
+                by_label.entry((ns, k, v)).or_default().push(p);
+            }
+            if let Some(node) = p.node() {
+                by_node.entry(node).or_default().push(p);
+            }
+        }
+        // Whole pods came first, settled ones after: back to the API's order (by name within a
+        // namespace; two sorted runs merge in linear time).
+        let by_name = |a: &PodRef<'_>, b: &PodRef<'_>| a.name().cmp(b.name());
+        for v in by_ns.values_mut().chain(by_label.values_mut()) {
+            v.sort_by(by_name);
+        }
+        for v in by_node.values_mut() {
+            v.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
+        }
+        PodIndex {
+            by_ns,
+            by_label,
+            by_node,
+        }
+    }
+}
+
 /// Indexes over the snapshot.
 pub(crate) struct Ctx<'a> {
     pub snap: &'a Snapshot,
@@ -195,11 +239,9 @@ pub(crate) struct Ctx<'a> {
     /// order: a deployment's revisions without scanning every replica set of the cluster.
     rs_by_deployment: HashMap<(&'a str, &'a str), Vec<&'a ReplicaSet>>,
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
-    pods_by_ns: HashMap<&'a str, Vec<PodRef<'a>>>,
-    /// Pods by (namespace, label key, label value): a selector looks at the pods of its
-    /// rarest label, not at every pod of the namespace.
-    pods_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<PodRef<'a>>>,
-    pods_by_node: HashMap<&'a str, Vec<PodRef<'a>>>,
+    /// Pods by namespace, label and node, built when a rule first asks (the log plan never
+    /// does).
+    pod_index: OnceCell<PodIndex<'a>>,
     services: HashMap<(&'a str, &'a str), &'a Service>,
     services_by_ip: HashMap<&'a str, &'a Service>,
     endpoints: HashMap<(&'a str, &'a str), &'a Endpoints>,
@@ -248,30 +290,6 @@ impl<'a> Ctx<'a> {
             // Replica sets read whole again come last: back to the API's order.
             list.sort_by(|a, b| name_of(&a.metadata).cmp(name_of(&b.metadata)));
         }
-        let mut pods_by_ns: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
-        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<PodRef<'_>>> = HashMap::default();
-        let mut pods_by_node: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
-        let all =
-            (snap.pods.iter().map(PodRef::from)).chain(snap.settled_pods.iter().map(PodRef::from));
-        for p in all {
-            let ns = p.namespace();
-            pods_by_ns.entry(ns).or_default().push(p);
-            for (k, v) in p.labels().into_iter().flatten() {
-                pods_by_label.entry((ns, k, v)).or_default().push(p);
-            }
-            if let Some(node) = p.node() {
-                pods_by_node.entry(node).or_default().push(p);
-            }
-        }
-        // Whole pods came first, settled ones after: back to the API's order (by name within a
-        // namespace; two sorted runs merge in linear time).
-        let by_name = |a: &PodRef<'_>, b: &PodRef<'_>| a.name().cmp(b.name());
-        for v in pods_by_ns.values_mut().chain(pods_by_label.values_mut()) {
-            v.sort_by(by_name);
-        }
-        for v in pods_by_node.values_mut() {
-            v.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
-        }
         let services_by_ip = snap
             .services
             .iter()
@@ -296,9 +314,7 @@ impl<'a> Ctx<'a> {
                 .collect(),
             rs_by_deployment,
             jobs: by_key(&snap.jobs),
-            pods_by_ns,
-            pods_by_label,
-            pods_by_node,
+            pod_index: OnceCell::new(),
             services: by_key(&snap.services),
             services_by_ip,
             endpoints: by_key(&snap.endpoints),
@@ -318,9 +334,13 @@ impl<'a> Ctx<'a> {
         self.snap.listed("pods") && !self.snap.label_selected
     }
 
+    fn pod_index(&self) -> &PodIndex<'a> {
+        self.pod_index.get_or_init(|| PodIndex::new(self.snap))
+    }
+
     /// The pods of a namespace.
     pub fn pods_in(&self, ns: &str) -> &[PodRef<'a>] {
-        self.pods_by_ns.get(ns).map_or(&[], Vec::as_slice)
+        self.pod_index().by_ns.get(ns).map_or(&[], Vec::as_slice)
     }
 
     /// The pods of a namespace a Service-style selector (every label equal) selects, in
@@ -334,7 +354,8 @@ impl<'a> Ctx<'a> {
         let rarest = selector
             .iter()
             .map(|(k, v)| {
-                self.pods_by_label
+                self.pod_index()
+                    .by_label
                     .get(&(ns, k.as_str(), v.as_str()))
                     .map_or(&[][..], Vec::as_slice)
             })
@@ -348,7 +369,10 @@ impl<'a> Ctx<'a> {
 
     /// The pods scheduled to a node.
     pub fn pods_on(&self, node: &str) -> &[PodRef<'a>] {
-        self.pods_by_node.get(node).map_or(&[], Vec::as_slice)
+        self.pod_index()
+            .by_node
+            .get(node)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// A Service by namespace and name.
@@ -472,7 +496,10 @@ impl<'a> Ctx<'a> {
 
     /// A pod's containers, or its owner's template's when the collector kept only the pod's
     /// identity (settled pods).
-    pub fn pod_containers(&self, p: impl Into<PodRef<'a>>) -> &'a [Container] {
+    pub fn pod_containers<'p>(&self, p: impl Into<PodRef<'p>>) -> &'p [Container]
+    where
+        'a: 'p,
+    {
         let spec = match p.into() {
             PodRef::Full(p) => self.pod_spec(p),
             PodRef::Settled(s) => self.template_spec(&s.namespace, Some((&s.owner_kind, &s.owner))),
@@ -482,7 +509,10 @@ impl<'a> Ctx<'a> {
 
     /// A pod's spec, or its owner's template's when the collector kept only the pod's identity
     /// (settled pods have an empty spec).
-    pub fn pod_spec(&self, p: &'a Pod) -> Option<&'a PodSpec> {
+    pub fn pod_spec<'p>(&self, p: &'p Pod) -> Option<&'p PodSpec>
+    where
+        'a: 'p,
+    {
         let own = p.spec.as_ref().filter(|s| !s.containers.is_empty());
         if own.is_some() {
             return own;
@@ -514,7 +544,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The containers of a pod whose template is a settled deployment's (summaries only).
-    fn settled_containers(&self, p: PodRef<'a>) -> Option<&'a [ContainerFacts]> {
+    fn settled_containers(&self, p: PodRef<'_>) -> Option<&'a [ContainerFacts]> {
         let spec_of_own = p.full().and_then(|p| p.spec.as_ref());
         if spec_of_own.is_some_and(|s| !s.containers.is_empty()) {
             return None;
@@ -534,7 +564,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether a container of the pod declares a port of this name.
-    pub fn declares_port(&self, p: PodRef<'a>, port: &str) -> bool {
+    pub fn declares_port(&self, p: PodRef<'_>, port: &str) -> bool {
         if let Some(cs) = self.settled_containers(p) {
             return cs.iter().any(|c| c.ports.iter().any(|n| &**n == port));
         }
@@ -547,7 +577,10 @@ impl<'a> Ctx<'a> {
     }
 
     /// The names of the pod's containers.
-    pub fn container_names(&self, p: PodRef<'a>) -> Vec<&'a str> {
+    pub fn container_names<'p>(&self, p: PodRef<'p>) -> Vec<&'p str>
+    where
+        'a: 'p,
+    {
         if let Some(cs) = self.settled_containers(p) {
             return cs.iter().map(|c| &*c.name).collect();
         }
