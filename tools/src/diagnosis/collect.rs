@@ -10,10 +10,12 @@ use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
-use k8s_openapi::api::core::v1::{Node, PersistentVolume};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
 use k8s_openapi::api::networking::v1::IngressClass;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta;
 use kube::Resource;
 use kube::api::{Api, ListParams, LogParams};
 use kube::core::{ClusterResourceScope, NamespaceResourceScope};
@@ -21,10 +23,14 @@ use serde::de::DeserializeOwned;
 
 use super::Scope;
 use super::analyze::{LogRequest, log_plan};
+use super::pod_probe::pod_page;
+use super::revive::{put_back, wanted};
 use super::snapshot::{LogTail, Snapshot};
 use super::strip::{
-    strip_config_map, strip_deployment, strip_pod, strip_replica_set, strip_secret,
+    Interner, Kept, keep_deployment, keep_endpoints, keep_pod, keep_replica_set, strip_config_map,
+    strip_deployment, strip_replica_set, strip_secret, strip_service,
 };
+use super::summaries::SettledPod;
 use crate::cluster::Cluster;
 use crate::error::ToolError;
 
@@ -35,6 +41,8 @@ const LOG_LINES: i64 = 50;
 const SAMPLE_LINES: i64 = 100;
 const LOG_BYTES: i64 = 16 * 1024;
 const LOG_CONCURRENCY: usize = 6;
+/// Most settled workloads read whole again in one diagnosis.
+const MAX_WHOLE: usize = 200;
 
 /// A snapshot plus what could not be listed.
 pub(crate) struct Collected {
@@ -45,9 +53,141 @@ pub(crate) struct Collected {
     pub scope: String,
 }
 
+/// Where the objects of a list go as its pages arrive: each page is decoded, kept and dropped
+/// before the next is read, so a list never holds more than one page of whole objects.
+trait Keep<K>: Default + Send {
+    /// Room for `n` objects (the list's size, known from its first page).
+    fn reserve(&mut self, n: usize);
+    /// Keeps one object (what of it the rules read).
+    fn keep(&mut self, item: K);
+}
+
+/// Objects kept whole but for what a strip function drops.
+struct Stripped<K> {
+    items: Vec<K>,
+    strip: Option<fn(&mut K)>,
+}
+
+impl<K> Default for Stripped<K> {
+    fn default() -> Self {
+        Stripped {
+            items: Vec::new(),
+            strip: None,
+        }
+    }
+}
+
+impl<K: Resource + Send> Keep<K> for Stripped<K> {
+    fn reserve(&mut self, n: usize) {
+        // Reserve once for the whole list: no doubling of large typed vectors.
+        self.items.reserve_exact(n);
+    }
+
+    fn keep(&mut self, mut item: K) {
+        item.meta_mut().managed_fields = None;
+        if let Some(strip) = self.strip {
+            strip(&mut item);
+        }
+        self.items.push(item);
+    }
+}
+
+/// Objects of a kind with settled summaries (pods, deployments, replica sets): the settled
+/// ones as summaries, the others stripped.
+struct Summarised<T, S> {
+    whole: Vec<T>,
+    settled: Vec<S>,
+    interner: Interner,
+    keep: fn(T, &mut Interner) -> Kept<T, S>,
+}
+
+impl<T, S> Summarised<T, S> {
+    fn new(keep: fn(T, &mut Interner) -> Kept<T, S>) -> Self {
+        Summarised {
+            whole: Vec::new(),
+            settled: Vec::new(),
+            interner: Interner::default(),
+            keep,
+        }
+    }
+}
+
+impl<T, S> Default for Summarised<T, S> {
+    fn default() -> Self {
+        // Only for a list that failed: nothing is ever kept through it.
+        Summarised::new(|t, _| Kept::Whole(Box::new(t)))
+    }
+}
+
+impl<T: Send, S: Send> Keep<T> for Summarised<T, S> {
+    fn reserve(&mut self, n: usize) {
+        // Most objects of a large cluster are settled; the others are few.
+        self.settled.reserve_exact(n);
+    }
+
+    fn keep(&mut self, item: T) {
+        match (self.keep)(item, &mut self.interner) {
+            Kept::Settled(s) => self.settled.push(s),
+            Kept::Whole(t) => self.whole.push(*t),
+        }
+    }
+}
+
+/// Summaries kept as a page produced them (pods read for settledness first).
+impl<T: Send, S: Send> Keep<Kept<T, S>> for Summarised<T, S> {
+    fn reserve(&mut self, n: usize) {
+        self.settled.reserve_exact(n);
+    }
+
+    fn keep(&mut self, item: Kept<T, S>) {
+        match item {
+            Kept::Settled(s) => self.settled.push(s),
+            Kept::Whole(t) => self.whole.push(*t),
+        }
+    }
+}
+
+/// One kind's list, a page at a time.
+trait Pager: Send {
+    /// What a page holds.
+    type Item;
+    /// The page `lp` asks for: its list metadata and items.
+    fn page(
+        &mut self,
+        lp: &ListParams,
+    ) -> impl Future<Output = Result<(ListMeta, Vec<Self::Item>), kube::Error>> + Send;
+}
+
+impl<K> Pager for Api<K>
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync,
+{
+    type Item = K;
+
+    async fn page(&mut self, lp: &ListParams) -> Result<(ListMeta, Vec<K>), kube::Error> {
+        let list = self.list(lp).await?;
+        Ok((list.metadata, list.items))
+    }
+}
+
+/// Pods, read for settledness before anything is decoded whole ([`pod_page`]).
+struct PodPager {
+    client: kube::Client,
+    ns: Option<String>,
+    interner: Interner,
+}
+
+impl Pager for PodPager {
+    type Item = Kept<Pod, SettledPod>;
+
+    async fn page(&mut self, lp: &ListParams) -> Result<(ListMeta, Vec<Self::Item>), kube::Error> {
+        pod_page(&self.client, self.ns.as_deref(), lp, &mut self.interner).await
+    }
+}
+
 /// Outcome of listing one kind.
 enum Listed<K> {
-    Items(Vec<K>),
+    Items(K),
     /// Not listable: (plural, reason for the user).
     Skipped(String),
     /// The API does not serve this kind: nothing to check.
@@ -56,18 +196,19 @@ enum Listed<K> {
     Down(ToolError),
 }
 
-async fn list_pages<K>(
+async fn list_pages<P, A>(
     cluster: &Cluster,
-    api: Api<K>,
+    mut pager: P,
     plural: &str,
     ns: Option<&str>,
     labels: Option<&str>,
-    strip: fn(&mut K),
-) -> Listed<K>
+    mut out: A,
+) -> Listed<A>
 where
-    K: Resource + Clone + DeserializeOwned + Debug,
+    P: Pager,
+    A: Keep<P::Item>,
 {
-    let mut out = Vec::new();
+    let mut first = true;
     let mut token: Option<String> = None;
     loop {
         let mut lp = ListParams::default().limit(PAGE);
@@ -77,19 +218,17 @@ where
         if let Some(t) = &token {
             lp = lp.continue_token(t);
         }
-        match api.list(&lp).await {
-            Ok(page) => {
-                token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
-                if out.is_empty() {
-                    // Reserve once for the whole list: no doubling of large typed vectors.
-                    let remaining = page.metadata.remaining_item_count.unwrap_or(0).max(0);
-                    out.reserve_exact(page.items.len() + usize::try_from(remaining).unwrap_or(0));
+        match pager.page(&lp).await {
+            Ok((meta, items)) => {
+                token = meta.continue_.filter(|t| !t.is_empty());
+                if first {
+                    first = false;
+                    let remaining = meta.remaining_item_count.unwrap_or(0).max(0);
+                    out.reserve(items.len() + usize::try_from(remaining).unwrap_or(0));
                 }
-                out.extend(page.items.into_iter().map(|mut o| {
-                    o.meta_mut().managed_fields = None;
-                    strip(&mut o);
-                    o
-                }));
+                for item in items {
+                    out.keep(item);
+                }
                 if token.is_none() {
                     return Listed::Items(out);
                 }
@@ -117,8 +256,6 @@ where
     }
 }
 
-fn keep<K>(_: &mut K) {}
-
 fn namespaced<K>(cluster: &Cluster, ns: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = NamespaceResourceScope>,
@@ -138,25 +275,25 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn take<K>(&mut self, plural: &str, listed: Listed<K>) -> Vec<K> {
+    fn take<A: Default>(&mut self, plural: &str, listed: Listed<A>) -> A {
         match listed {
             Listed::Items(v) => v,
             Listed::Skipped(reason) => {
                 self.snap.unavailable.insert(plural.to_string());
                 self.not_checked.push(reason);
                 self.unreadable.push(plural.to_string());
-                Vec::new()
+                A::default()
             }
             Listed::NotServed => {
                 self.snap.unavailable.insert(plural.to_string());
-                Vec::new()
+                A::default()
             }
             Listed::Down(e) => {
                 self.snap.unavailable.insert(plural.to_string());
                 if self.down.is_none() {
                     self.down = Some(e);
                 }
-                Vec::new()
+                A::default()
             }
         }
     }
@@ -165,27 +302,106 @@ impl Sink<'_> {
 /// Stores one listed kind into the snapshot (run after all lists of a round are done).
 type Put = Box<dyn FnOnce(&mut Sink<'_>) + Send>;
 
+/// A namespaced kind the collector lists.
+trait NsKind:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> NsKind for K where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Lists a namespaced kind and returns how to store it.
 fn ns_task<'a, K>(
     c: &'a Cluster,
     ns: Option<&'a str>,
     plural: &'static str,
     labels: Option<&'a str>,
-    strip: fn(&mut K),
+    strip: Option<fn(&mut K)>,
     put: fn(&mut Snapshot, Vec<K>),
 ) -> BoxFuture<'a, Put>
 where
-    K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + Debug + Send + 'static,
-    <K as Resource>::DynamicType: Default,
+    K: NsKind,
+{
+    let out = Stripped {
+        items: Vec::new(),
+        strip,
+    };
+    ns_list(c, ns, plural, labels, out, move |s, v| put(s, v.items))
+}
+
+/// Lists a namespaced kind into `out` and returns how to store it.
+fn ns_list<'a, K, A>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    plural: &'static str,
+    labels: Option<&'a str>,
+    out: A,
+    put: impl FnOnce(&mut Snapshot, A) + Send + 'static,
+) -> BoxFuture<'a, Put>
+where
+    K: NsKind,
+    A: Keep<K> + 'static,
+{
+    paged(c, ns, plural, labels, namespaced::<K>(c, ns), out, put)
+}
+
+/// Lists a namespaced kind through `pager` into `out` and returns how to store it.
+fn paged<'a, P, A>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    plural: &'static str,
+    labels: Option<&'a str>,
+    pager: P,
+    out: A,
+    put: impl FnOnce(&mut Snapshot, A) + Send + 'static,
+) -> BoxFuture<'a, Put>
+where
+    P: Pager + 'a,
+    A: Keep<P::Item> + 'static,
 {
     async move {
-        let listed = list_pages(c, namespaced::<K>(c, ns), plural, ns, labels, strip).await;
+        let listed = list_pages(c, pager, plural, ns, labels, out).await;
         Box::new(move |sink: &mut Sink<'_>| {
             let v = sink.take(plural, listed);
             put(sink.snap, v);
         }) as Put
     }
     .boxed()
+}
+
+/// Lists a namespaced kind kept as summaries where settled; `put` stores the whole objects
+/// and the summaries.
+fn summarised<'a, K, S>(
+    c: &'a Cluster,
+    ns: Option<&'a str>,
+    plural: &'static str,
+    labels: Option<&'a str>,
+    keep: fn(K, &mut Interner) -> Kept<K, S>,
+    put: fn(&mut Snapshot, Vec<K>, Vec<S>),
+) -> BoxFuture<'a, Put>
+where
+    K: NsKind,
+    S: Send + 'static,
+{
+    let out = Summarised::new(keep);
+    ns_list::<K, _>(c, ns, plural, labels, out, move |s, v| {
+        put(s, v.whole, v.settled)
+    })
 }
 
 /// Lists a cluster-scoped kind and returns how to store it.
@@ -195,15 +411,21 @@ fn cluster_task<'a, K>(
     put: fn(&mut Snapshot, Vec<K>),
 ) -> BoxFuture<'a, Put>
 where
-    K: Resource<Scope = ClusterResourceScope> + Clone + DeserializeOwned + Debug + Send + 'static,
+    K: Resource<Scope = ClusterResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
     <K as Resource>::DynamicType: Default,
 {
     async move {
         let api = Api::<K>::all(c.client.clone());
-        let listed = list_pages(c, api, plural, None, None, keep).await;
+        let listed = list_pages(c, api, plural, None, None, Stripped::default()).await;
         Box::new(move |sink: &mut Sink<'_>| {
-            let v = sink.take(plural, listed);
-            put(sink.snap, v);
+            let v: Stripped<K> = sink.take(plural, listed);
+            put(sink.snap, v.items);
         }) as Put
     }
     .boxed()
@@ -216,38 +438,57 @@ fn first_round<'a>(
     sel: Option<&'a str>,
 ) -> Vec<BoxFuture<'a, Put>> {
     vec![
-        ns_task(c, ns, "pods", sel, strip_pod, |s, v| s.pods = v),
-        ns_task(c, ns, "deployments", sel, strip_deployment, |s, v| {
-            s.deployments = v
+        paged(
+            c,
+            ns,
+            "pods",
+            sel,
+            PodPager {
+                client: c.client.clone(),
+                ns: ns.map(str::to_string),
+                interner: Interner::default(),
+            },
+            Summarised::new(keep_pod),
+            |s, v| {
+                s.pods = v.whole;
+                s.settled_pods = v.settled;
+            },
+        ),
+        summarised(c, ns, "deployments", sel, keep_deployment, |s, w, v| {
+            (s.deployments, s.settled_deployments) = (w, v)
         }),
-        ns_task(c, ns, "replicasets", sel, strip_replica_set, |s, v| {
-            s.replica_sets = v
+        summarised(c, ns, "replicasets", sel, keep_replica_set, |s, w, v| {
+            (s.replica_sets, s.settled_replica_sets) = (w, v)
         }),
-        ns_task(c, ns, "statefulsets", sel, keep, |s, v| s.stateful_sets = v),
-        ns_task(c, ns, "daemonsets", sel, keep, |s, v| s.daemon_sets = v),
-        ns_task(c, ns, "jobs", sel, keep, |s, v| s.jobs = v),
-        ns_task(c, ns, "cronjobs", sel, keep, |s, v| s.cron_jobs = v),
-        ns_task(c, ns, "services", sel, keep, |s, v| s.services = v),
-        ns_task(c, ns, "endpoints", None, keep, |s, v| s.endpoints = v),
-        ns_task(c, ns, "ingresses", sel, keep, |s, v| s.ingresses = v),
-        ns_task(c, ns, "persistentvolumeclaims", None, keep, |s, v| {
+        ns_task(c, ns, "statefulsets", sel, None, |s, v| s.stateful_sets = v),
+        ns_task(c, ns, "daemonsets", sel, None, |s, v| s.daemon_sets = v),
+        ns_task(c, ns, "jobs", sel, None, |s, v| s.jobs = v),
+        ns_task(c, ns, "cronjobs", sel, None, |s, v| s.cron_jobs = v),
+        ns_task(c, ns, "services", sel, Some(strip_service), |s, v| {
+            s.services = v
+        }),
+        summarised(c, ns, "endpoints", None, keep_endpoints, |s, w, v| {
+            (s.endpoints, s.endpoint_counts) = (w, v)
+        }),
+        ns_task(c, ns, "ingresses", sel, None, |s, v| s.ingresses = v),
+        ns_task(c, ns, "persistentvolumeclaims", None, None, |s, v| {
             s.pvcs = v
         }),
-        ns_task(c, ns, "events", None, keep, |s, v| s.events = v),
-        ns_task(c, ns, "horizontalpodautoscalers", sel, keep, |s, v| {
+        ns_task(c, ns, "events", None, None, |s, v| s.events = v),
+        ns_task(c, ns, "horizontalpodautoscalers", sel, None, |s, v| {
             s.hpas = v
         }),
-        ns_task(c, ns, "poddisruptionbudgets", sel, keep, |s, v| s.pdbs = v),
-        ns_task(c, ns, "networkpolicies", None, keep, |s, v| {
+        ns_task(c, ns, "poddisruptionbudgets", sel, None, |s, v| s.pdbs = v),
+        ns_task(c, ns, "networkpolicies", None, None, |s, v| {
             s.network_policies = v
         }),
-        ns_task(c, ns, "serviceaccounts", None, keep, |s, v| {
+        ns_task(c, ns, "serviceaccounts", None, None, |s, v| {
             s.service_accounts = v
         }),
-        ns_task(c, ns, "resourcequotas", None, keep, |s, v| {
+        ns_task(c, ns, "resourcequotas", None, None, |s, v| {
             s.resource_quotas = v
         }),
-        ns_task(c, ns, "limitranges", None, keep, |s, v| s.limit_ranges = v),
+        ns_task(c, ns, "limitranges", None, None, |s, v| s.limit_ranges = v),
         cluster_task::<Node>(c, "nodes", |s, v| s.nodes = v),
         cluster_task::<PersistentVolume>(c, "persistentvolumes", |s, v| s.pvs = v),
         cluster_task::<StorageClass>(c, "storageclasses", |s, v| s.storage_classes = v),
@@ -335,6 +576,7 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         )));
     }
 
+    read_whole(c, &mut snap).await;
     // Second round, concurrently: config objects when something needs checking against them,
     // and the log tails of failing containers and of one running pod per workload.
     let plan = log_plan(&snap, scope.name.as_deref());
@@ -344,6 +586,8 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         fetch_logs(c, plan.requests)
     );
     snap.logs = logs;
+    whole_if_logged(&mut snap);
+    read_whole(c, &mut snap).await;
     if plan.skipped_workloads > 0 {
         gaps.not_checked.push(format!(
             "logs of running pods in {} workloads (read one pod in each of {}, the limit)",
@@ -365,6 +609,60 @@ pub(crate) async fn collect(cluster: &Cluster, scope: &Scope) -> Result<Collecte
         unreadable: gaps.unreadable,
         scope: scope_text,
     })
+}
+
+/// Reads whole again the settled deployments and replica sets a rule must read closely (see
+/// [`wanted`]), a few at a time and at most [`MAX_WHOLE`]; one that cannot be read stays a
+/// summary.
+async fn read_whole(c: &Cluster, snap: &mut Snapshot) {
+    let w = wanted(snap, MAX_WHOLE);
+    if w.is_empty() {
+        return;
+    }
+    let (deployments, rs) = futures::join!(
+        get_each::<Deployment>(c, w.deployments, strip_deployment),
+        get_each::<ReplicaSet>(c, w.replica_sets, strip_replica_set)
+    );
+    put_back(snap, deployments, rs);
+}
+
+/// Gets objects by namespace and name, stripped; those that fail are left out.
+async fn get_each<K: NsKind>(
+    c: &Cluster,
+    keys: Vec<(String, String)>,
+    strip: fn(&mut K),
+) -> Vec<K> {
+    futures::stream::iter(keys)
+        .map(|(ns, name)| async move {
+            let api: Api<K> = Api::namespaced(c.client.clone(), &ns);
+            let mut o = api.get(&name).await.ok()?;
+            o.meta_mut().managed_fields = None;
+            strip(&mut o);
+            Some(o)
+        })
+        .buffer_unordered(LOG_CONCURRENCY)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await
+}
+
+/// Settled pods whose log was read become whole pods again (the few sampled, at most one a
+/// workload), so the rules that read logs look at them as at any pod.
+pub(super) fn whole_if_logged(snap: &mut Snapshot) {
+    let logged: std::collections::HashSet<(&str, &str)> = snap
+        .logs
+        .iter()
+        .map(|l| (l.namespace.as_str(), l.pod.as_str()))
+        .collect();
+    let mut back = Vec::new();
+    snap.settled_pods.retain(|p| {
+        let read = logged.contains(&(&*p.namespace, &*p.name));
+        if read {
+            back.push(p.to_pod());
+        }
+        !read
+    });
+    snap.pods.extend(back);
 }
 
 /// The config objects, listed only when something needs checking against them (an unhealthy
@@ -391,10 +689,10 @@ fn config_round<'a>(
             ns,
             "secrets",
             Some("owner!=helm"),
-            strip_secret,
+            Some(strip_secret),
             |s, v| s.secrets = v,
         ),
-        ns_task(c, ns, "configmaps", None, strip_config_map, |s, v| {
+        ns_task(c, ns, "configmaps", None, Some(strip_config_map), |s, v| {
             s.config_maps = v
         }),
     ]
@@ -418,8 +716,8 @@ fn rbac_round<'a>(
         return Vec::new();
     }
     vec![
-        ns_task(c, ns, "roles", None, keep, |s, v| s.roles = v),
-        ns_task(c, ns, "rolebindings", None, keep, |s, v| {
+        ns_task(c, ns, "roles", None, None, |s, v| s.roles = v),
+        ns_task(c, ns, "rolebindings", None, None, |s, v| {
             s.role_bindings = v
         }),
         cluster_task::<ClusterRole>(c, "clusterroles", |s, v| s.cluster_roles = v),

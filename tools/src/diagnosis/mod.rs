@@ -8,11 +8,15 @@ mod analyze;
 mod chain;
 mod changes;
 mod collect;
+mod fast_hash;
 mod logs;
+mod pod_probe;
 mod render;
+mod revive;
 pub mod signatures;
 mod snapshot;
 mod strip;
+mod summaries;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +28,10 @@ pub use changes::{Woke, change_mark, wait_for_change};
 pub use logs::missing_env_names;
 pub use render::{render_budgeted, render_compact};
 pub use signatures::error_signatures;
-pub use snapshot::{LogTail, Snapshot};
+pub use snapshot::{
+    ContainerFacts, EndpointsCount, LogTail, SettledDeployment, SettledPod, SettledReplicaSet,
+    Snapshot,
+};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -184,7 +191,7 @@ pub async fn diagnose(cluster: &Cluster, scope: &Scope) -> Result<Report, ToolEr
         unreadable: collected.unreadable,
         scope: collected.scope,
         checked: Checked {
-            pods: snap.pods.len(),
+            pods: snap.pod_count(),
             workloads: workloads.len(),
             services: snap.services.len(),
             nodes: snap.nodes.len(),

@@ -18,6 +18,10 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::api::storage::v1::StorageClass;
 
+pub use super::summaries::{
+    ContainerFacts, EndpointsCount, SettledDeployment, SettledPod, SettledReplicaSet,
+};
+
 /// The tail of one container's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogTail {
@@ -46,8 +50,15 @@ pub struct Snapshot {
     /// Plural names of kinds that could not be listed (forbidden, failed): rules needing them
     /// stay silent rather than guess.
     pub unavailable: BTreeSet<String>,
-    /// Pods.
+    /// Pods, but for the settled ones the collector keeps as summaries.
     pub pods: Vec<Pod>,
+    /// Settled pods, as summaries (the collector's; a snapshot built by hand may hold every
+    /// pod in `pods`).
+    pub settled_pods: Vec<SettledPod>,
+    /// Settled deployments, as summaries (see [`SettledDeployment`]).
+    pub settled_deployments: Vec<SettledDeployment>,
+    /// Settled replica sets, as summaries (see [`SettledReplicaSet`]).
+    pub settled_replica_sets: Vec<SettledReplicaSet>,
     /// Deployments.
     pub deployments: Vec<Deployment>,
     /// Replica sets.
@@ -62,8 +73,10 @@ pub struct Snapshot {
     pub cron_jobs: Vec<CronJob>,
     /// Services.
     pub services: Vec<Service>,
-    /// Endpoints.
+    /// Endpoints (a snapshot built from whole objects).
     pub endpoints: Vec<Endpoints>,
+    /// Endpoints as their address counts (the collector's).
+    pub endpoint_counts: Vec<EndpointsCount>,
     /// Ingresses.
     pub ingresses: Vec<Ingress>,
     /// Ingress classes.
@@ -119,6 +132,9 @@ impl Snapshot {
             label_selected: false,
             unavailable: BTreeSet::new(),
             pods: Vec::new(),
+            settled_pods: Vec::new(),
+            settled_deployments: Vec::new(),
+            settled_replica_sets: Vec::new(),
             deployments: Vec::new(),
             replica_sets: Vec::new(),
             stateful_sets: Vec::new(),
@@ -127,6 +143,7 @@ impl Snapshot {
             cron_jobs: Vec::new(),
             services: Vec::new(),
             endpoints: Vec::new(),
+            endpoint_counts: Vec::new(),
             ingresses: Vec::new(),
             ingress_classes: Vec::new(),
             config_maps: Vec::new(),
@@ -150,6 +167,11 @@ impl Snapshot {
             cluster_role_bindings: Vec::new(),
             logs: Vec::new(),
         }
+    }
+
+    /// How many pods the snapshot holds, settled ones included.
+    pub fn pod_count(&self) -> usize {
+        self.pods.len() + self.settled_pods.len()
     }
 
     /// Whether a kind (plural name) was listed, so its absence of objects means something.

@@ -293,7 +293,7 @@ fn egress_policy(
     let target_labels = ctx
         .pods_selected(svc_ns, &selector)
         .next()
-        .and_then(|p| p.metadata.labels.clone());
+        .and_then(|p| p.labels().cloned());
     let port = port.unwrap_or(0);
     let allowed = policies.iter().any(|np| {
         np.spec

@@ -37,7 +37,7 @@ pub(crate) fn nodes(ctx: &Ctx<'_>, out: &mut Out) {
         if let Some((status, reason, msg)) = node_not_ready(n) {
             let pods: Vec<String> = on_node
                 .iter()
-                .map(|p| format!("pod/{}", name_of(&p.metadata)))
+                .map(|p| format!("pod/{}", p.name()))
                 .collect();
             let mut workloads: Vec<String> = Vec::new();
             for p in on_node {
@@ -120,7 +120,7 @@ pub(crate) fn nodes(ctx: &Ctx<'_>, out: &mut Out) {
                     on_node
                         .iter()
                         .take(10)
-                        .map(|p| format!("pod/{}", name_of(&p.metadata)))
+                        .map(|p| format!("pod/{}", p.name()))
                         .collect(),
                 ));
             }

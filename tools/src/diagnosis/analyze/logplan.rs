@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 use super::pods::{pod_on_bad_node, statuses};
-use super::{Ctx, name_of, ns_of};
+use super::{Ctx, PodRef, name_of, ns_of};
 use crate::diagnosis::ObjectRef;
 
 /// Most failing-container logs read.
@@ -82,7 +82,7 @@ pub(crate) fn plan(ctx: &Ctx<'_>, focus: Option<&str>) -> LogPlan {
     let mut failing_workloads: HashSet<ObjectRef> = HashSet::new();
     let mut seen: HashSet<(ObjectRef, String, bool)> = HashSet::new();
     // Running pods by workload: (priority, pod), one kept per workload.
-    let mut running: BTreeMap<ObjectRef, (u8, &Pod)> = BTreeMap::new();
+    let mut running: BTreeMap<ObjectRef, (u8, PodRef<'_>)> = BTreeMap::new();
     for pod in &ctx.snap.pods {
         if pod_on_bad_node(ctx, pod) {
             continue;
@@ -112,16 +112,22 @@ pub(crate) fn plan(ctx: &Ctx<'_>, focus: Option<&str>) -> LogPlan {
             failing_workloads.insert(wl);
             continue;
         }
-        if !runs(pod) {
-            continue;
-        }
-        let prio = priority(ctx, pod, &wl, focus);
-        let entry = running.entry(wl).or_insert((prio, pod));
-        if prio < entry.0 {
-            *entry = (prio, pod);
+        if runs(pod) {
+            sample_candidate(ctx, &mut running, pod.into(), wl, focus);
         }
     }
-    let mut sampled: Vec<(u8, ObjectRef, &Pod)> = running
+    for (wl, run) in ctx.settled_runs() {
+        // The run's first pod by priority stands for it (one workload, one sample).
+        let best = run
+            .iter()
+            .filter(|p| !pod_on_bad_node(ctx, *p))
+            .map(|p| (priority(ctx, p.into(), &wl, focus), p))
+            .min_by_key(|(prio, _)| *prio);
+        if let Some((_, pod)) = best {
+            sample_candidate(ctx, &mut running, pod.into(), wl, focus);
+        }
+    }
+    let mut sampled: Vec<(u8, ObjectRef, PodRef<'_>)> = running
         .into_iter()
         .filter(|(w, _)| !failing_workloads.contains(w))
         .map(|(w, (p, pod))| (p, w, pod))
@@ -130,11 +136,15 @@ pub(crate) fn plan(ctx: &Ctx<'_>, focus: Option<&str>) -> LogPlan {
     out.skipped_workloads = sampled.len().saturating_sub(MAX_SAMPLED_WORKLOADS);
     for (_, _, pod) in sampled.into_iter().take(MAX_SAMPLED_WORKLOADS) {
         out.sampled_workloads += 1;
-        for c in ctx.pod_containers(pod).iter().take(MAX_SAMPLE_CONTAINERS) {
+        for c in ctx
+            .container_names(pod)
+            .into_iter()
+            .take(MAX_SAMPLE_CONTAINERS)
+        {
             out.requests.push(LogRequest {
-                namespace: ns_of(&pod.metadata).to_string(),
-                pod: name_of(&pod.metadata).to_string(),
-                container: c.name.clone(),
+                namespace: pod.namespace().to_string(),
+                pod: pod.name().to_string(),
+                container: c.to_string(),
                 previous: false,
                 sample: true,
             });
@@ -149,14 +159,29 @@ fn runs(pod: &Pod) -> bool {
         && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
 }
 
+/// Keeps a running pod as its workload's log sample when it comes first.
+fn sample_candidate<'a>(
+    ctx: &Ctx<'_>,
+    running: &mut BTreeMap<ObjectRef, (u8, PodRef<'a>)>,
+    pod: PodRef<'a>,
+    wl: ObjectRef,
+    focus: Option<&str>,
+) {
+    let prio = priority(ctx, pod, &wl, focus);
+    let entry = running.entry(wl).or_insert((prio, pod));
+    if prio < entry.0 {
+        *entry = (prio, pod);
+    }
+}
+
 /// Lower is read first: the workload the question names, then pods with warning events.
-fn priority(ctx: &Ctx<'_>, pod: &Pod, wl: &ObjectRef, focus: Option<&str>) -> u8 {
+fn priority(ctx: &Ctx<'_>, pod: PodRef<'_>, wl: &ObjectRef, focus: Option<&str>) -> u8 {
     let focus = focus.map(str::trim).filter(|f| !f.is_empty());
-    if focus.is_some_and(|f| wl.name == f || name_of(&pod.metadata) == f) {
+    if focus.is_some_and(|f| wl.name == f || pod.name() == f) {
         return 0;
     }
     let warned = ctx
-        .events("Pod", ns_of(&pod.metadata), name_of(&pod.metadata))
+        .events("Pod", pod.namespace(), pod.name())
         .iter()
         .any(|e| e.type_.as_deref() == Some("Warning"));
     if warned { 1 } else { 2 }

@@ -8,6 +8,7 @@ mod issue;
 mod logplan;
 mod network;
 mod objects;
+mod pod_ref;
 mod pods;
 mod refs;
 mod status;
@@ -16,18 +17,21 @@ mod tests;
 mod view;
 mod workloads;
 
-use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec, Service};
 
-use super::snapshot::Snapshot;
+use super::snapshot::{ContainerFacts, EndpointsCount, SettledPod, SettledReplicaSet, Snapshot};
 use super::{Finding, ObjectRef, Severity, sort_findings};
 
+pub(crate) use super::fast_hash::{HashMap, HashSet};
 pub use logplan::{LogPlan, LogRequest};
 pub(crate) use objects::*;
+pub(crate) use pod_ref::PodRef;
+use view::Source;
 pub(crate) use view::Workloads;
 
 /// The logs worth reading: failing containers (one per workload, the previous container's
@@ -143,6 +147,7 @@ fn workloads_of(ctx: &Ctx<'_>) -> Vec<ObjectRef> {
     let mut set: std::collections::BTreeSet<ObjectRef> =
         ctx.workloads.iter().map(|(r, _)| r.clone()).collect();
     set.extend(ctx.snap.pods.iter().map(|p| ctx.workload_of(p)));
+    set.extend(ctx.settled_runs().into_iter().map(|(w, _)| w));
     set.into_iter().collect()
 }
 
@@ -180,20 +185,25 @@ fn by_key<K: kube::Resource>(items: &[K]) -> HashMap<(&str, &str), &K> {
 pub(crate) struct Ctx<'a> {
     pub snap: &'a Snapshot,
     pub now: Timestamp,
-    events: HashMap<(String, String, String), Vec<&'a Event>>,
+    /// Events by (kind, namespace, name) of their object: the index of their list.
+    events: HashMap<(&'a str, &'a str, &'a str), usize>,
+    event_lists: Vec<Vec<&'a Event>>,
     rs: HashMap<(&'a str, &'a str), &'a ReplicaSet>,
+    /// Settled replica sets by (namespace, name).
+    settled_rs: HashMap<(&'a str, &'a str), &'a SettledReplicaSet>,
     /// Replica sets by (namespace, name of a Deployment among their owners), in snapshot
     /// order: a deployment's revisions without scanning every replica set of the cluster.
     rs_by_deployment: HashMap<(&'a str, &'a str), Vec<&'a ReplicaSet>>,
     jobs: HashMap<(&'a str, &'a str), &'a Job>,
-    pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    pods_by_ns: HashMap<&'a str, Vec<PodRef<'a>>>,
     /// Pods by (namespace, label key, label value): a selector looks at the pods of its
     /// rarest label, not at every pod of the namespace.
-    pods_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Pod>>,
-    pods_by_node: HashMap<&'a str, Vec<&'a Pod>>,
+    pods_by_label: HashMap<(&'a str, &'a str, &'a str), Vec<PodRef<'a>>>,
+    pods_by_node: HashMap<&'a str, Vec<PodRef<'a>>>,
     services: HashMap<(&'a str, &'a str), &'a Service>,
     services_by_ip: HashMap<&'a str, &'a Service>,
     endpoints: HashMap<(&'a str, &'a str), &'a Endpoints>,
+    endpoint_counts: HashMap<(&'a str, &'a str), &'a EndpointsCount>,
     pub not_ready_nodes: HashSet<String>,
     /// The workloads, typed and indexed once.
     pub workloads: Workloads<'a>,
@@ -201,20 +211,27 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(snap: &'a Snapshot) -> Ctx<'a> {
-        let mut events: HashMap<(String, String, String), Vec<&Event>> = HashMap::new();
+        let mut events: HashMap<(&str, &str, &str), usize> = HashMap::default();
+        let mut event_lists: Vec<Vec<&Event>> = Vec::new();
         for e in &snap.events {
             let o = &e.involved_object;
             let key = (
-                o.kind.clone().unwrap_or_default(),
-                o.namespace.clone().unwrap_or_default(),
-                o.name.clone().unwrap_or_default(),
+                o.kind.as_deref().unwrap_or_default(),
+                o.namespace.as_deref().unwrap_or_default(),
+                o.name.as_deref().unwrap_or_default(),
             );
-            events.entry(key).or_default().push(e);
+            let i = *events.entry(key).or_insert_with(|| {
+                event_lists.push(Vec::new());
+                event_lists.len() - 1
+            });
+            if let Some(list) = event_lists.get_mut(i) {
+                list.push(e);
+            }
         }
-        for list in events.values_mut() {
+        for list in &mut event_lists {
             list.sort_by_key(|e| std::cmp::Reverse(event_time(e)));
         }
-        let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::new();
+        let mut rs_by_deployment: HashMap<(&str, &str), Vec<&ReplicaSet>> = HashMap::default();
         for r in &snap.replica_sets {
             let owners = r.metadata.owner_references.iter().flatten();
             for o in owners.filter(|o| o.kind == "Deployment") {
@@ -227,18 +244,33 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
-        let mut pods_by_node: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        for p in &snap.pods {
-            let ns = ns_of(&p.metadata);
+        for list in rs_by_deployment.values_mut() {
+            // Replica sets read whole again come last: back to the API's order.
+            list.sort_by(|a, b| name_of(&a.metadata).cmp(name_of(&b.metadata)));
+        }
+        let mut pods_by_ns: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
+        let mut pods_by_label: HashMap<(&str, &str, &str), Vec<PodRef<'_>>> = HashMap::default();
+        let mut pods_by_node: HashMap<&str, Vec<PodRef<'_>>> = HashMap::default();
+        let all =
+            (snap.pods.iter().map(PodRef::from)).chain(snap.settled_pods.iter().map(PodRef::from));
+        for p in all {
+            let ns = p.namespace();
             pods_by_ns.entry(ns).or_default().push(p);
-            for (k, v) in p.metadata.labels.iter().flatten() {
+            for (k, v) in p.labels().into_iter().flatten() {
                 pods_by_label.entry((ns, k, v)).or_default().push(p);
             }
-            if let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
+            if let Some(node) = p.node() {
                 pods_by_node.entry(node).or_default().push(p);
             }
+        }
+        // Whole pods came first, settled ones after: back to the API's order (by name within a
+        // namespace; two sorted runs merge in linear time).
+        let by_name = |a: &PodRef<'_>, b: &PodRef<'_>| a.name().cmp(b.name());
+        for v in pods_by_ns.values_mut().chain(pods_by_label.values_mut()) {
+            v.sort_by(by_name);
+        }
+        for v in pods_by_node.values_mut() {
+            v.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
         }
         let services_by_ip = snap
             .services
@@ -255,7 +287,13 @@ impl<'a> Ctx<'a> {
             snap,
             now: snap.now,
             events,
+            event_lists,
             rs: by_key(&snap.replica_sets),
+            settled_rs: snap
+                .settled_replica_sets
+                .iter()
+                .map(|r| ((&*r.namespace, &*r.name), r))
+                .collect(),
             rs_by_deployment,
             jobs: by_key(&snap.jobs),
             pods_by_ns,
@@ -264,6 +302,11 @@ impl<'a> Ctx<'a> {
             services: by_key(&snap.services),
             services_by_ip,
             endpoints: by_key(&snap.endpoints),
+            endpoint_counts: snap
+                .endpoint_counts
+                .iter()
+                .map(|e| ((&*e.namespace, &*e.name), e))
+                .collect(),
             not_ready_nodes,
             workloads: Workloads::new(snap),
         }
@@ -276,7 +319,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The pods of a namespace.
-    pub fn pods_in(&self, ns: &str) -> &[&'a Pod] {
+    pub fn pods_in(&self, ns: &str) -> &[PodRef<'a>] {
         self.pods_by_ns.get(ns).map_or(&[], Vec::as_slice)
     }
 
@@ -286,7 +329,7 @@ impl<'a> Ctx<'a> {
         &'s self,
         ns: &'s str,
         selector: &'s std::collections::BTreeMap<String, String>,
-    ) -> impl Iterator<Item = &'s Pod> + 's {
+    ) -> impl Iterator<Item = PodRef<'a>> + 's {
         // The rarest of the selector's labels bounds the candidates.
         let rarest = selector
             .iter()
@@ -300,11 +343,11 @@ impl<'a> Ctx<'a> {
         rarest
             .iter()
             .copied()
-            .filter(move |p| map_selects(selector, p.metadata.labels.as_ref()))
+            .filter(move |p| map_selects(selector, p.labels()))
     }
 
     /// The pods scheduled to a node.
-    pub fn pods_on(&self, node: &str) -> &[&'a Pod] {
+    pub fn pods_on(&self, node: &str) -> &[PodRef<'a>] {
         self.pods_by_node.get(node).map_or(&[], Vec::as_slice)
     }
 
@@ -323,10 +366,16 @@ impl<'a> Ctx<'a> {
         self.endpoints.get(&(ns, name)).copied()
     }
 
+    /// The address counts of a Service's Endpoints, when the collector kept them so.
+    pub fn endpoint_count(&self, ns: &str, name: &str) -> Option<&'a EndpointsCount> {
+        self.endpoint_counts.get(&(ns, name)).copied()
+    }
+
     /// Events about an object, newest first.
     pub fn events(&self, kind: &str, ns: &str, name: &str) -> &[&'a Event] {
         self.events
-            .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            .get(&(kind, ns, name))
+            .and_then(|&i| self.event_lists.get(i))
             .map_or(&[], Vec::as_slice)
     }
 
@@ -356,14 +405,15 @@ impl<'a> Ctx<'a> {
 
     /// The workload that owns a pod: pod → ReplicaSet → Deployment, Job → CronJob,
     /// StatefulSet, DaemonSet; a pod owned by none is its own workload.
-    pub fn workload_of(&self, pod: &Pod) -> ObjectRef {
-        let ns = ns_of(&pod.metadata).to_string();
+    pub fn workload_of<'p>(&self, pod: impl Into<PodRef<'p>>) -> ObjectRef {
+        let pod = pod.into();
+        let ns = pod.namespace().to_string();
         let r = |kind: &str, name: &str| ObjectRef {
             kind: kind.to_string(),
             namespace: ns.clone(),
             name: name.to_string(),
         };
-        match controller_of(&pod.metadata) {
+        match pod.controller() {
             Some(("ReplicaSet", rs_name)) => {
                 if let Some(rs) = self.replica_set(&ns, rs_name) {
                     if let Some(("Deployment", d)) = controller_of(&rs.metadata) {
@@ -371,12 +421,11 @@ impl<'a> Ctx<'a> {
                     }
                     return r("replicaset", rs_name);
                 }
+                if let Some(rs) = self.settled_rs.get(&(ns.as_str(), rs_name)) {
+                    return r("deployment", &rs.deployment);
+                }
                 // The replica set is not visible: strip its pod-template-hash suffix.
-                let hash = pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("pod-template-hash"));
+                let hash = pod.labels().and_then(|l| l.get("pod-template-hash"));
                 match hash.and_then(|h| rs_name.strip_suffix(&format!("-{h}"))) {
                     Some(d) => r("deployment", d),
                     None => r("replicaset", rs_name),
@@ -389,15 +438,46 @@ impl<'a> Ctx<'a> {
             },
             Some(("StatefulSet", n)) => r("statefulset", n),
             Some(("DaemonSet", n)) => r("daemonset", n),
-            _ => r("pod", name_of(&pod.metadata)),
+            _ => r("pod", pod.name()),
         }
+    }
+
+    /// The settled pods in runs that share a workload (a controller's pods are listed
+    /// together), each run's workload resolved once: on a large cluster, once per workload
+    /// rather than once per pod.
+    pub fn settled_runs(&self) -> Vec<(ObjectRef, &'a [SettledPod])> {
+        let pods = self.snap.settled_pods.as_slice();
+        let same = |a: &SettledPod, b: &SettledPod| {
+            Arc::ptr_eq(&a.namespace, &b.namespace)
+                && Arc::ptr_eq(&a.owner, &b.owner)
+                && Arc::ptr_eq(&a.owner_kind, &b.owner_kind)
+                && Arc::ptr_eq(&a.labels, &b.labels)
+        };
+        let mut out = Vec::new();
+        let mut start = 0;
+        for i in 1..=pods.len() {
+            let ends = match (pods.get(i - 1), pods.get(i)) {
+                (Some(a), Some(b)) => !same(a, b),
+                _ => true,
+            };
+            if ends && let Some(run) = pods.get(start..i) {
+                if let Some(first) = run.first() {
+                    out.push((self.workload_of(first), run));
+                }
+                start = i;
+            }
+        }
+        out
     }
 
     /// A pod's containers, or its owner's template's when the collector kept only the pod's
     /// identity (settled pods).
-    pub fn pod_containers(&self, p: &'a Pod) -> &'a [Container] {
-        self.pod_spec(p)
-            .map_or(&[][..], |s| s.containers.as_slice())
+    pub fn pod_containers(&self, p: impl Into<PodRef<'a>>) -> &'a [Container] {
+        let spec = match p.into() {
+            PodRef::Full(p) => self.pod_spec(p),
+            PodRef::Settled(s) => self.template_spec(&s.namespace, Some((&s.owner_kind, &s.owner))),
+        };
+        spec.map_or(&[][..], |s| s.containers.as_slice())
     }
 
     /// A pod's spec, or its owner's template's when the collector kept only the pod's identity
@@ -407,11 +487,22 @@ impl<'a> Ctx<'a> {
         if own.is_some() {
             return own;
         }
-        let ns = ns_of(&p.metadata);
-        let template = match controller_of(&p.metadata) {
-            Some(("ReplicaSet", n)) => self
-                .replica_set(ns, n)
-                .and_then(|r| r.spec.as_ref()?.template.as_ref()),
+        self.template_spec(ns_of(&p.metadata), controller_of(&p.metadata))
+    }
+
+    /// The pod spec of the template of a pod's controller.
+    fn template_spec(&self, ns: &str, controller: Option<(&str, &str)>) -> Option<&'a PodSpec> {
+        let template = match controller {
+            Some(("ReplicaSet", n)) => match self.replica_set(ns, n) {
+                Some(r) => r.spec.as_ref()?.template.as_ref(),
+                // A settled replica set runs its deployment's current template.
+                None => {
+                    let rs = self.settled_rs.get(&(ns, n))?;
+                    self.workloads
+                        .find("deployment", ns, &rs.deployment)?
+                        .template
+                }
+            },
             Some(("StatefulSet", n)) => self.workloads.find("statefulset", ns, n)?.template,
             Some(("DaemonSet", n)) => self.workloads.find("daemonset", ns, n)?.template,
             Some(("Job", n)) => self
@@ -420,6 +511,50 @@ impl<'a> Ctx<'a> {
             _ => None,
         };
         template.and_then(|t| t.spec.as_ref())
+    }
+
+    /// The containers of a pod whose template is a settled deployment's (summaries only).
+    fn settled_containers(&self, p: PodRef<'a>) -> Option<&'a [ContainerFacts]> {
+        let spec_of_own = p.full().and_then(|p| p.spec.as_ref());
+        if spec_of_own.is_some_and(|s| !s.containers.is_empty()) {
+            return None;
+        }
+        let ("ReplicaSet", rs) = p.controller()? else {
+            return None;
+        };
+        let rs = self.settled_rs.get(&(p.namespace(), rs))?;
+        match self
+            .workloads
+            .find("deployment", &rs.namespace, &rs.deployment)?
+            .source
+        {
+            Source::SettledDeployment(d) => Some(&d.containers),
+            _ => None,
+        }
+    }
+
+    /// Whether a container of the pod declares a port of this name.
+    pub fn declares_port(&self, p: PodRef<'a>, port: &str) -> bool {
+        if let Some(cs) = self.settled_containers(p) {
+            return cs.iter().any(|c| c.ports.iter().any(|n| &**n == port));
+        }
+        self.pod_containers(p).iter().any(|c| {
+            c.ports
+                .iter()
+                .flatten()
+                .any(|cp| cp.name.as_deref() == Some(port))
+        })
+    }
+
+    /// The names of the pod's containers.
+    pub fn container_names(&self, p: PodRef<'a>) -> Vec<&'a str> {
+        if let Some(cs) = self.settled_containers(p) {
+            return cs.iter().map(|c| &*c.name).collect();
+        }
+        self.pod_containers(p)
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// Whether cluster-wide objects (nodes, volumes, webhooks) are reported on their own.

@@ -3,28 +3,22 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use kube::core::SelectorExt;
 
-use super::{Ctx, Out, finding, labels_text, map_selects, name_of, ns_of, selector_of};
+use super::{Ctx, Out, PodRef, finding, labels_text, map_selects, name_of, ns_of, selector_of};
 use crate::diagnosis::Severity;
-use crate::pods::is_ready;
-
-fn live(p: &Pod) -> bool {
-    p.metadata.deletion_timestamp.is_none()
-        && !matches!(
-            p.status.as_ref().and_then(|s| s.phase.as_deref()),
-            Some("Succeeded" | "Failed")
-        )
-}
 
 /// Ready and not-ready addresses of a Service's Endpoints (None when endpoints could not be
 /// listed or the object is missing).
 pub(crate) fn ready_endpoints(ctx: &Ctx<'_>, ns: &str, name: &str) -> Option<(usize, usize)> {
     if !ctx.snap.listed("endpoints") {
         return None;
+    }
+    if let Some(c) = ctx.endpoint_count(ns, name) {
+        return Some((c.ready as usize, c.not_ready as usize));
     }
     let ep = ctx.endpoints_of(ns, name)?;
     let mut ready = 0;
@@ -55,19 +49,19 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         return;
     };
     let sel_text = labels_text(selector);
-    let pods: Vec<&Pod> = ctx
+    let pods: Vec<PodRef<'_>> = ctx
         .pods_selected(ns, selector)
-        .filter(|p| live(p))
+        .filter(|p| p.live())
         .collect();
     if pods.is_empty() {
         selects_nothing(ctx, ns, name, selector, out);
         return;
     }
-    let ready = pods.iter().filter(|p| is_ready(p)).count();
+    let ready = pods.iter().filter(|p| p.is_ready()).count();
     if ready == 0 {
         // The pods' own finding explains it: fold the service in rather than repeat the cause.
         for p in &pods {
-            let key = (ns.to_string(), name_of(&p.metadata).to_string());
+            let key = (ns.to_string(), p.name().to_string());
             if let Some(&idx) = out.pod_owner.get(&key) {
                 fold(out, idx, name);
                 return;
@@ -91,7 +85,7 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
             format!("Service {name} has no ready endpoints: none of its {} pods is ready", pods.len()),
             evidence,
             format!("find out why the pods behind service {name} are not ready (kai \"why is {name} not ready\")"),
-            pods.iter().take(10).map(|p| format!("pod/{}", name_of(&p.metadata))).collect(),
+            pods.iter().take(10).map(|p| format!("pod/{}", p.name())).collect(),
         ));
         return;
     }
@@ -158,7 +152,7 @@ fn selects_nothing(
     // Nothing matches: say which labels the pods do have.
     let mut near: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in ctx.pods_in(ns) {
-        let Some(labels) = p.metadata.labels.as_ref() else {
+        let Some(labels) = p.labels() else {
             continue;
         };
         let shared: BTreeMap<String, String> = labels
@@ -225,21 +219,14 @@ fn named_target_ports(
     ns: &str,
     name: &str,
     spec: &k8s_openapi::api::core::v1::ServiceSpec,
-    pods: &[&Pod],
+    pods: &[PodRef<'_>],
     out: &mut Out,
 ) {
     for port in spec.ports.iter().flatten() {
         let Some(IntOrString::String(target)) = &port.target_port else {
             continue;
         };
-        let declared = pods.iter().any(|p| {
-            ctx.pod_containers(p).iter().any(|c| {
-                c.ports
-                    .iter()
-                    .flatten()
-                    .any(|cp| cp.name.as_deref() == Some(target.as_str()))
-            })
-        });
+        let declared = pods.iter().any(|p| ctx.declares_port(*p, target));
         if !declared {
             out.push(finding(
                 Severity::Critical,
@@ -253,7 +240,7 @@ fn named_target_ports(
                 ),
                 vec![format!("service {name}: port {} targetPort {target}", port.port)],
                 format!("set targetPort of service {name} to a port name or number the container exposes"),
-                pods.iter().take(3).map(|p| format!("pod/{}", name_of(&p.metadata))).collect(),
+                pods.iter().take(3).map(|p| format!("pod/{}", p.name())).collect(),
             ));
         }
     }
@@ -397,7 +384,7 @@ pub(crate) fn network_policies(ctx: &Ctx<'_>, out: &mut Out) {
             let selects_any = selector_of(sel).is_some_and(|s| {
                 ctx.pods_in(ns)
                     .iter()
-                    .any(|p| s.matches(p.metadata.labels.as_ref().unwrap_or(&no_labels)))
+                    .any(|p| s.matches(p.labels().unwrap_or(&no_labels)))
             });
             if !selects_any {
                 out.push(finding(
@@ -469,7 +456,7 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
                     .as_ref()
                     .and_then(|s| s.selector.clone())
                     .unwrap_or_default();
-                let ready = ctx.pods_selected(&sns, &selector).any(is_ready);
+                let ready = ctx.pods_selected(&sns, &selector).any(PodRef::is_ready);
                 let eps = ready_endpoints(ctx, &sns, &sname).map(|(r, _)| r > 0);
                 // Without the pods, only the endpoints can prove there is no ready one.
                 let unknown = !ctx.snap.listed("pods") && eps.is_none();

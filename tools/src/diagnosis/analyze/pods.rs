@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 use super::containers::{attach_log, container_issue};
 use super::issue::Issue;
-use super::{Ctx, age, describe_event, name_of, ns_of, seconds_since};
+use super::{Ctx, PodRef, age, describe_event, name_of, ns_of, seconds_since};
 use crate::diagnosis::Severity;
 use crate::diagnosis::signatures::{Class, Signature, scan};
 use crate::mask::mask_text;
@@ -22,10 +22,9 @@ pub(crate) fn statuses(pod: &Pod, init: bool) -> &[ContainerStatus] {
     list.map_or(&[], Vec::as_slice)
 }
 
-pub(crate) fn pod_on_bad_node(ctx: &Ctx<'_>, pod: &Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
+pub(crate) fn pod_on_bad_node<'p>(ctx: &Ctx<'_>, pod: impl Into<PodRef<'p>>) -> bool {
+    pod.into()
+        .node()
         .is_some_and(|n| ctx.not_ready_nodes.contains(n))
 }
 

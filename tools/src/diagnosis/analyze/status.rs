@@ -3,10 +3,9 @@
 //! condition quoted as evidence beside pod problems.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::view::{Source, title};
-use super::{Ctx, controller_of, describe_event, finding, name_of, ns_of, seconds_since};
+use super::{Ctx, PodRef, controller_of, describe_event, finding, name_of, ns_of, seconds_since};
 use crate::diagnosis::{Finding, ObjectRef, Severity};
 
 /// A workload-level condition worth quoting: (reason, evidence line).
@@ -75,14 +74,14 @@ fn job_failed(j: &k8s_openapi::api::batch::v1::Job) -> Option<(String, String)> 
 }
 
 /// A finding for a workload without pod issues, from its own status, if any is wrong.
-pub(crate) fn status_finding(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Finding> {
+pub(crate) fn status_finding(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[PodRef<'_>]) -> Option<Finding> {
     pods_not_created(ctx, w, pods)
         .or_else(|| kind_status(ctx, w, pods))
         .or_else(|| cron_job_status(ctx, w))
 }
 
 /// Pods not created: FailedCreate on the workload or its replica sets.
-fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Finding> {
+fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[PodRef<'_>]) -> Option<Finding> {
     let wi = ctx.workloads.get(w);
     let title = title(&w.kind);
     let ns = w.namespace.as_str();
@@ -155,7 +154,7 @@ fn pods_not_created(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Findi
 
 /// What the workload's own status says, per kind: a stuck rollout, a failed job, a missing
 /// governing service, misscheduled daemon pods.
-fn kind_status(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Finding> {
+fn kind_status(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[PodRef<'_>]) -> Option<Finding> {
     let wi = ctx.workloads.get(w);
     let title = title(&w.kind);
     let ns = w.namespace.as_str();
@@ -173,9 +172,9 @@ fn kind_status(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[&Pod]) -> Option<Finding> {
             let mut evidence = vec![ev];
             let mut related = Vec::new();
             for p in pods.iter().take(5) {
-                related.push(format!("pod/{}", name_of(&p.metadata)));
+                related.push(format!("pod/{}", p.name()));
             }
-            if let Some(p) = pods.first()
+            if let Some(p) = pods.first().and_then(|p| p.full())
                 && let Some(t) = p
                     .status
                     .as_ref()

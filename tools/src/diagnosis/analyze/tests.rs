@@ -5,6 +5,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::analyze;
+
+mod settled;
 use crate::diagnosis::{Finding, LogRequest, LogTail, Severity, Snapshot, log_plan};
 
 /// The failing containers whose log the plan reads (not the running samples).

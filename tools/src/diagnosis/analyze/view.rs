@@ -11,12 +11,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::objects::{controller_of, name_of, ns_of};
 use crate::diagnosis::ObjectRef;
-use crate::diagnosis::snapshot::Snapshot;
+use crate::diagnosis::snapshot::{SettledDeployment, Snapshot};
 
 /// The object behind a workload view.
 #[derive(Clone, Copy)]
 pub(crate) enum Source<'a> {
     Deployment(&'a Deployment),
+    /// A settled deployment's summary.
+    SettledDeployment(&'a SettledDeployment),
     StatefulSet(&'a StatefulSet),
     DaemonSet(&'a DaemonSet),
     Job(&'a Job),
@@ -27,7 +29,8 @@ pub(crate) enum Source<'a> {
 #[derive(Clone, Copy)]
 pub(crate) struct Workload<'a> {
     pub source: Source<'a>,
-    pub meta: &'a ObjectMeta,
+    pub namespace: &'a str,
+    name: &'a str,
     /// Replicas wanted (`spec.replicas`, a daemon set's desired count); None for jobs.
     pub desired: Option<i32>,
     /// Replicas ready; None for jobs.
@@ -40,7 +43,7 @@ impl<'a> Workload<'a> {
     /// Lower-case kind (`deployment`, ...).
     pub fn kind(&self) -> &'static str {
         match self.source {
-            Source::Deployment(_) => "deployment",
+            Source::Deployment(_) | Source::SettledDeployment(_) => "deployment",
             Source::StatefulSet(_) => "statefulset",
             Source::DaemonSet(_) => "daemonset",
             Source::Job(_) => "job",
@@ -49,18 +52,23 @@ impl<'a> Workload<'a> {
     }
 
     pub fn name(&self) -> &'a str {
-        name_of(self.meta)
+        self.name
     }
 
     /// Labels of the pod template.
     pub fn template_labels(&self) -> Option<&'a BTreeMap<String, String>> {
+        if let Source::SettledDeployment(d) = self.source {
+            return Some(&d.template_labels);
+        }
         self.template?.metadata.as_ref()?.labels.as_ref()
     }
 
     /// Replicas wanted by the spec, for kinds that have `spec.replicas`.
     pub fn spec_replicas(&self) -> Option<i32> {
         match self.source {
-            Source::Deployment(_) | Source::StatefulSet(_) => self.desired,
+            Source::Deployment(_) | Source::SettledDeployment(_) | Source::StatefulSet(_) => {
+                self.desired
+            }
             _ => None,
         }
     }
@@ -73,11 +81,29 @@ pub(crate) struct Workloads<'a> {
     by_ns: HashMap<&'a str, Vec<Workload<'a>>>,
 }
 
-fn key(kind: &str, m: &ObjectMeta) -> ObjectRef {
+fn key(kind: &str, namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {
         kind: kind.to_string(),
-        namespace: ns_of(m).to_string(),
-        name: name_of(m).to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// A workload view of an object of a typed kind.
+fn view<'a>(
+    source: Source<'a>,
+    meta: &'a ObjectMeta,
+    desired: Option<i32>,
+    ready: Option<i32>,
+    template: Option<&'a PodTemplateSpec>,
+) -> Workload<'a> {
+    Workload {
+        source,
+        namespace: ns_of(meta),
+        name: name_of(meta),
+        desired,
+        ready,
+        template,
     }
 }
 
@@ -85,76 +111,86 @@ impl<'a> Workloads<'a> {
     pub fn new(snap: &'a Snapshot) -> Workloads<'a> {
         let mut by_ref = BTreeMap::new();
         for d in &snap.deployments {
-            let w = Workload {
-                source: Source::Deployment(d),
-                meta: &d.metadata,
-                desired: Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-                ready: Some(
+            let w = view(
+                Source::Deployment(d),
+                &d.metadata,
+                Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+                Some(
                     d.status
                         .as_ref()
                         .and_then(|s| s.ready_replicas)
                         .unwrap_or(0),
                 ),
-                template: d.spec.as_ref().map(|s| &s.template),
-            };
-            by_ref.insert(key("deployment", &d.metadata), w);
+                d.spec.as_ref().map(|s| &s.template),
+            );
+            by_ref.insert(key("deployment", w.namespace, w.name), w);
         }
         for d in &snap.stateful_sets {
-            let w = Workload {
-                source: Source::StatefulSet(d),
-                meta: &d.metadata,
-                desired: Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
-                ready: Some(
+            let w = view(
+                Source::StatefulSet(d),
+                &d.metadata,
+                Some(d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+                Some(
                     d.status
                         .as_ref()
                         .and_then(|s| s.ready_replicas)
                         .unwrap_or(0),
                 ),
-                template: d.spec.as_ref().map(|s| &s.template),
-            };
-            by_ref.insert(key("statefulset", &d.metadata), w);
+                d.spec.as_ref().map(|s| &s.template),
+            );
+            by_ref.insert(key("statefulset", w.namespace, w.name), w);
         }
         for d in &snap.daemon_sets {
-            let w = Workload {
-                source: Source::DaemonSet(d),
-                meta: &d.metadata,
-                desired: d.status.as_ref().map(|s| s.desired_number_scheduled),
-                ready: d.status.as_ref().map(|s| s.number_ready),
-                template: d.spec.as_ref().map(|s| &s.template),
-            };
-            by_ref.insert(key("daemonset", &d.metadata), w);
+            let w = view(
+                Source::DaemonSet(d),
+                &d.metadata,
+                d.status.as_ref().map(|s| s.desired_number_scheduled),
+                d.status.as_ref().map(|s| s.number_ready),
+                d.spec.as_ref().map(|s| &s.template),
+            );
+            by_ref.insert(key("daemonset", w.namespace, w.name), w);
         }
         for j in &snap.jobs {
             // A cron job's jobs are reported as the cron job.
             if controller_of(&j.metadata).is_some_and(|(k, _)| k == "CronJob") {
                 continue;
             }
-            let w = Workload {
-                source: Source::Job(j),
-                meta: &j.metadata,
-                desired: None,
-                ready: None,
-                template: j.spec.as_ref().map(|s| &s.template),
-            };
-            by_ref.insert(key("job", &j.metadata), w);
+            let w = view(
+                Source::Job(j),
+                &j.metadata,
+                None,
+                None,
+                j.spec.as_ref().map(|s| &s.template),
+            );
+            by_ref.insert(key("job", w.namespace, w.name), w);
         }
         for c in &snap.cron_jobs {
-            let w = Workload {
-                source: Source::CronJob(c),
-                meta: &c.metadata,
-                desired: None,
-                ready: None,
-                template: c
-                    .spec
+            let w = view(
+                Source::CronJob(c),
+                &c.metadata,
+                None,
+                None,
+                c.spec
                     .as_ref()
                     .and_then(|s| s.job_template.spec.as_ref())
                     .map(|s| &s.template),
+            );
+            by_ref.insert(key("cronjob", w.namespace, w.name), w);
+        }
+        for d in &snap.settled_deployments {
+            let w = Workload {
+                source: Source::SettledDeployment(d),
+                namespace: &d.namespace,
+                name: &d.name,
+                desired: Some(d.replicas),
+                ready: Some(d.replicas),
+                template: None,
             };
-            by_ref.insert(key("cronjob", &c.metadata), w);
+            by_ref.insert(key("deployment", w.namespace, w.name), w);
         }
         let mut by_ns: HashMap<&str, Vec<Workload<'_>>> = HashMap::new();
         for w in by_ref.values() {
-            by_ns.entry(ns_of(w.meta)).or_default().push(*w);
+            by_ns.entry(w.namespace).or_default().push(*w);
         }
         Workloads { by_ref, by_ns }
     }

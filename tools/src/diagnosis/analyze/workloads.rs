@@ -12,14 +12,14 @@ use super::issue::Issue;
 use super::pods::{pod_issues, pod_on_bad_node};
 use super::status::{status_finding, workload_status_evidence};
 use super::view::{Source, title};
-use super::{Ctx, Out, controller_of, finding, name_of, ns_of};
+use super::{Ctx, Out, PodRef, controller_of, finding, name_of, ns_of};
 use crate::diagnosis::chain::{env_names, revision_change};
 use crate::diagnosis::{Finding, ObjectRef, Severity};
 
 /// Pods of one workload and what is wrong with them.
 #[derive(Default)]
 struct Group<'a> {
-    pods: Vec<&'a Pod>,
+    pods: Vec<PodRef<'a>>,
     issues: Vec<(&'a Pod, Issue)>,
 }
 
@@ -111,7 +111,7 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
         let mut issues = pod_issues(ctx, pod);
         chain_pvc(ctx, pod, &mut issues, pvcs, out);
         let g = groups.entry(w).or_default();
-        g.pods.push(pod);
+        g.pods.push(pod.into());
         if let Some(first) = issues
             .into_iter()
             .max_by_key(|i| (i.severity, i.rank, i.has_log))
@@ -119,9 +119,32 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
             g.issues.push((pod, first));
         }
     }
+    // Settled pods count and stand for their workload; nothing is wrong with them.
+    for (w, run) in ctx.settled_runs() {
+        let mut kept = run.iter().filter(|p| !pod_on_bad_node(ctx, *p)).peekable();
+        if kept.peek().is_some() {
+            groups
+                .entry(w)
+                .or_default()
+                .pods
+                .extend(kept.map(PodRef::from));
+        }
+    }
+    for g in groups.values_mut() {
+        // Back to the API's order when whole and settled pods mix.
+        g.pods.sort_by(|a, b| a.name().cmp(b.name()));
+    }
     // Workloads with no pods at all still have a status to check.
     for d in &ctx.snap.deployments {
         groups.entry(oref("deployment", &d.metadata)).or_default();
+    }
+    for d in &ctx.snap.settled_deployments {
+        let r = ObjectRef {
+            kind: "deployment".into(),
+            namespace: d.namespace.to_string(),
+            name: d.name.to_string(),
+        };
+        groups.entry(r).or_default();
     }
     for d in &ctx.snap.stateful_sets {
         groups.entry(oref("statefulset", &d.metadata)).or_default();
@@ -151,13 +174,8 @@ pub(crate) fn analyze(ctx: &Ctx<'_>, pvcs: &HashMap<(String, String), PvcProblem
                 out.depends.push((idx, ns, svc, runs));
             }
             for p in &g.pods {
-                out.pod_owner.insert(
-                    (
-                        ns_of(&p.metadata).to_string(),
-                        name_of(&p.metadata).to_string(),
-                    ),
-                    idx,
-                );
+                out.pod_owner
+                    .insert((p.namespace().to_string(), p.name().to_string()), idx);
             }
         }
     }
@@ -220,9 +238,13 @@ fn issue_finding(ctx: &Ctx<'_>, w: &ObjectRef, g: &Group<'_>) -> Finding {
         .filter(|(_, i)| i.reason == dominant.reason)
         .map(|(p, _)| *p)
         .collect();
-    let live = g.pods.iter().filter(|p| !pod_done(p)).count();
+    let live = g
+        .pods
+        .iter()
+        .filter(|p| !p.full().is_some_and(pod_done))
+        .count();
     let total = live.max(same.len());
-    let ready = g.pods.iter().filter(|p| crate::pods::is_ready(p)).count();
+    let ready = g.pods.iter().filter(|p| p.is_ready()).count();
     let mut d = Draft {
         severity: dominant.severity,
         reason: dominant.reason.clone(),
