@@ -151,17 +151,40 @@ fn workload(
         } else {
             (json!({"running": {"startedAt": t}}), json!({}), 0, "True")
         };
-        let c = |ty: &str, st: &str| json!({"type": ty, "status": st, "lastProbeTime": null, "lastTransitionTime": t});
-        out.push(json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": pod_name, "namespace": ns, "creationTimestamp": time(born), "labels": labels,
+        let conditions = [
+            ("PodReadyToStartContainers", "True"),
+            ("Initialized", "True"),
+            ("Ready", ready_s),
+            ("ContainersReady", ready_s),
+            ("PodScheduled", "True"),
+        ]
+        .into_iter()
+        .map(|(ty, st)| json!({"type": ty, "status": st, "lastProbeTime": null, "lastTransitionTime": t}))
+        .collect();
+        // Values are moved or cloned into place: `json!` would copy each by serializing it.
+        let mut status = json!({"name": app, "image": image, "imageID": "", "ready": !faulty,
+            "restartCount": restarts, "started": !faulty});
+        if let Some(m) = status.as_object_mut() {
+            m.insert("state".into(), state);
+            m.insert("lastState".into(), last);
+        }
+        let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod_name, "namespace": ns, "creationTimestamp": time(born),
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "controller": true, "blockOwnerDeletion": true}]},
-            "spec": {"nodeName": node, "containers": [container], "restartPolicy": "Always"},
+            "spec": {"nodeName": node, "restartPolicy": "Always"},
             "status": {"phase": "Running", "hostIP": "10.0.0.10", "podIP": ip, "podIPs": [{"ip": ip}],
-                "startTime": t, "qosClass": "Burstable",
-                "conditions": [c("PodReadyToStartContainers", "True"), c("Initialized", "True"),
-                    c("Ready", ready_s), c("ContainersReady", ready_s), c("PodScheduled", "True")],
-                "containerStatuses": [{"name": app, "image": image, "imageID": "", "ready": !faulty,
-                    "restartCount": restarts, "started": !faulty, "state": state, "lastState": last}]}}));
+                "startTime": t, "qosClass": "Burstable"}});
+        if let Some(m) = pod["metadata"].as_object_mut() {
+            m.insert("labels".into(), labels.clone());
+        }
+        if let Some(m) = pod["spec"].as_object_mut() {
+            m.insert("containers".into(), Value::Array(vec![container.clone()]));
+        }
+        if let Some(m) = pod["status"].as_object_mut() {
+            m.insert("conditions".into(), Value::Array(conditions));
+            m.insert("containerStatuses".into(), Value::Array(vec![status]));
+        }
+        out.push(pod);
     }
     out
 }
