@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::strip::{Interner, Kept, keep_pod};
+use super::strip::{Interner, Kept, keep_pod, settled_by};
 use super::summaries::SettledPod;
 
 #[derive(Deserialize)]
@@ -100,8 +100,7 @@ struct Probe<'a> {
 }
 
 impl Probe<'_> {
-    /// The same test as the typed one (`strip::settled`): running, ready, every container
-    /// ready and running and never restarted, not being deleted.
+    /// The typed pod's test (`strip::settled_by`) over the probed fields.
     fn settled(&self) -> bool {
         let Some(st) = self.status.as_ref() else {
             return false;
@@ -111,17 +110,16 @@ impl Probe<'_> {
             .iter()
             .flatten()
             .any(|c| c.type_ == "Ready" && c.status == "True");
-        self.metadata.deletion_timestamp.is_none()
-            && ready
-            && st.phase.as_deref() == Some("Running")
-            && st.container_statuses.as_ref().is_some_and(|cs| {
-                !cs.is_empty()
-                    && cs.iter().all(|c| {
-                        c.ready
-                            && c.restart_count == 0
-                            && c.state.as_ref().is_some_and(|s| s.running.is_some())
-                    })
-            })
+        let containers = st.container_statuses.iter().flatten().map(|c| {
+            let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
+            (c.ready, c.restart_count, running)
+        });
+        settled_by(
+            self.metadata.deletion_timestamp.is_some(),
+            ready,
+            st.phase.as_deref(),
+            containers,
+        )
     }
 
     fn summary(self, interner: &mut Interner) -> Option<SettledPod> {

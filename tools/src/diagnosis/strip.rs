@@ -46,19 +46,38 @@ impl Interner {
 /// restarted, owned by a controller, not being deleted. The rules find nothing in such a pod
 /// but who it is, whose it is and where it runs.
 fn settled(p: &Pod) -> bool {
-    p.metadata.deletion_timestamp.is_none()
-        && crate::pods::is_ready(p)
-        && p.status.as_ref().is_some_and(|st| {
-            st.phase.as_deref() == Some("Running")
-                && st.container_statuses.as_ref().is_some_and(|cs| {
-                    !cs.is_empty()
-                        && cs.iter().all(|c| {
-                            c.ready
-                                && c.restart_count == 0
-                                && c.state.as_ref().is_some_and(|s| s.running.is_some())
-                        })
-                })
-        })
+    let st = p.status.as_ref();
+    let containers = st
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let running = c.state.as_ref().is_some_and(|s| s.running.is_some());
+            (c.ready, c.restart_count, running)
+        });
+    settled_by(
+        p.metadata.deletion_timestamp.is_some(),
+        crate::pods::is_ready(p),
+        st.and_then(|s| s.phase.as_deref()),
+        containers,
+    )
+}
+
+/// The settled test itself, over what both a typed pod and a pod read from a list page
+/// (`pod_probe.rs`) give: being deleted, the Ready condition, the phase, and each container's
+/// (ready, restart count, running now).
+pub(super) fn settled_by(
+    deleted: bool,
+    ready: bool,
+    phase: Option<&str>,
+    containers: impl Iterator<Item = (bool, i32, bool)>,
+) -> bool {
+    let mut any = false;
+    let all = containers.into_iter().all(|(ready, restarts, running)| {
+        any = true;
+        ready && restarts == 0 && running
+    });
+    !deleted && ready && phase == Some("Running") && all && any
 }
 
 /// Keeps of a pod only what the rules read: a settled pod becomes a [`SettledPod`] summary
