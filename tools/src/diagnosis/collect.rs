@@ -27,8 +27,8 @@ use super::pod_probe::pod_page;
 use super::revive::{put_back, wanted};
 use super::snapshot::{LogTail, Snapshot};
 use super::strip::{
-    Interner, Kept, keep_deployment, keep_endpoints, keep_pod, keep_replica_set, strip_config_map,
-    strip_deployment, strip_replica_set, strip_secret, strip_service,
+    Interner, Kept, keep_deployment, keep_endpoints, keep_pod, keep_replica_set, keep_service,
+    strip_config_map, strip_deployment, strip_replica_set, strip_secret,
 };
 use super::summaries::SettledPod;
 use crate::cluster::Cluster;
@@ -464,7 +464,7 @@ fn first_round<'a>(
         ns_task(c, ns, "daemonsets", sel, None, |s, v| s.daemon_sets = v),
         ns_task(c, ns, "jobs", sel, None, |s, v| s.jobs = v),
         ns_task(c, ns, "cronjobs", sel, None, |s, v| s.cron_jobs = v),
-        ns_task(c, ns, "services", sel, Some(strip_service), |s, v| {
+        summarised(c, ns, "services", sel, keep_service, |s, _, v| {
             s.services = v
         }),
         summarised(c, ns, "endpoints", None, keep_endpoints, |s, w, v| {

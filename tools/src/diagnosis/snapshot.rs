@@ -11,7 +11,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Event, LimitRange, Node, PersistentVolume, PersistentVolumeClaim, Pod,
-    ResourceQuota, Secret, Service, ServiceAccount,
+    ResourceQuota, Secret, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -19,7 +19,8 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBind
 use k8s_openapi::api::storage::v1::StorageClass;
 
 pub use super::summaries::{
-    ContainerFacts, EndpointsCount, SettledDeployment, SettledPod, SettledReplicaSet,
+    ContainerFacts, EndpointsCount, ServicePortSummary, ServiceSummary, SettledDeployment,
+    SettledPod, SettledReplicaSet,
 };
 
 /// The tail of one container's log.
@@ -71,8 +72,8 @@ pub struct Snapshot {
     pub jobs: Vec<Job>,
     /// Cron jobs.
     pub cron_jobs: Vec<CronJob>,
-    /// Services.
-    pub services: Vec<Service>,
+    /// Services, as summaries (see [`ServiceSummary`]).
+    pub services: Vec<ServiceSummary>,
     /// Endpoints (a snapshot built from whole objects).
     pub endpoints: Vec<Endpoints>,
     /// Endpoints as their address counts (the collector's).

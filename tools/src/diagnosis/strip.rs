@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Container, Endpoints, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, Endpoints, Pod, PodSpec, PodTemplateSpec, Service};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 
 use super::fast_hash::HashSet;
 use super::summaries::{
-    ContainerFacts, EndpointsCount, SettledDeployment, SettledPod, SettledReplicaSet,
+    ContainerFacts, EndpointsCount, ServicePortSummary, ServiceSummary, SettledDeployment,
+    SettledPod, SettledReplicaSet,
 };
 
 /// Interns the strings and label sets that many settled pods share (namespace, owner, node,
@@ -184,9 +185,26 @@ pub(super) fn strip_deployment(d: &mut Deployment) {
 }
 
 /// Services: no rule reads their labels or annotations (a large cluster has one a workload).
-pub(super) fn strip_service(s: &mut k8s_openapi::api::core::v1::Service) {
-    s.metadata.labels = None;
-    s.metadata.annotations = None;
+/// Every Service is kept as its summary: the rules read nothing else of it.
+pub(super) fn keep_service(s: Service, interner: &mut Interner) -> Kept<Service, ServiceSummary> {
+    let spec = s.spec.unwrap_or_default();
+    Kept::Settled(ServiceSummary {
+        namespace: interner.str(s.metadata.namespace.as_deref().unwrap_or_default()),
+        name: s.metadata.name.unwrap_or_default().into(),
+        type_: spec.type_.as_deref().map(|t| interner.str(t)),
+        cluster_ip: spec.cluster_ip.map(Into::into),
+        selector: interner.labels(spec.selector.unwrap_or_default()),
+        ports: spec
+            .ports
+            .into_iter()
+            .flatten()
+            .map(|p| ServicePortSummary {
+                name: p.name.map(Into::into),
+                port: p.port,
+                target_port: p.target_port,
+            })
+            .collect(),
+    })
 }
 
 pub(super) fn strip_secret(s: &mut k8s_openapi::api::core::v1::Secret) {
@@ -220,7 +238,8 @@ pub(super) fn strip_config_map(c: &mut k8s_openapi::api::core::v1::ConfigMap) {
 
 /// What the collector keeps of an object: a summary when settled, else the stripped object.
 pub(super) enum Kept<T, S> {
-    /// A settled object's summary.
+    /// The object's summary: a settled one's, or any of a kind always summarised (Services,
+    /// Endpoints).
     Settled(S),
     /// Any other object, stripped.
     Whole(Box<T>),

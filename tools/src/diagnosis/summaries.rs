@@ -1,13 +1,14 @@
 //! The summaries a diagnosis keeps in place of typed objects: of settled objects (pods,
 //! deployments, replica sets running as asked) the few facts the rules read, with the strings
 //! many of them share held once, read whole again from the API when a rule must look closer;
-//! of Endpoints their address counts. On a cluster of 100,000 pods this is the difference
+//! of Endpoints their address counts; of Services what routing reads. On a cluster of 100,000 pods this is the difference
 //! between kilobytes and about a hundred bytes an object.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// A settled pod (running, ready, every container ready and never restarted, owned by a
 /// controller) as the rules read it: who it is, whose it is and where it runs. Its containers
@@ -131,4 +132,67 @@ pub struct EndpointsCount {
     pub ready: u32,
     /// Addresses not ready.
     pub not_ready: u32,
+}
+
+/// A Service as the rules read it: who it is, its type and cluster IP, the pods it selects and
+/// the ports it serves. Kept instead of the typed Service, which costs about 2 KB a Service
+/// (a cluster of 100,000 pods has some 20,000 of them); the selectors many Services share
+/// (the same app in many namespaces) are held once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSummary {
+    /// Namespace.
+    pub namespace: Arc<str>,
+    /// Name.
+    pub name: Box<str>,
+    /// `spec.type` (`ClusterIP`, `NodePort`, `LoadBalancer`, `ExternalName`), if given.
+    pub type_: Option<Arc<str>>,
+    /// `spec.clusterIP` (`None` for a headless Service), if given.
+    pub cluster_ip: Option<Box<str>>,
+    /// `spec.selector`; empty when it has none.
+    pub selector: Arc<BTreeMap<String, String>>,
+    /// `spec.ports`.
+    pub ports: Box<[ServicePortSummary]>,
+}
+
+/// A port of a Service: its name, number and the pod port it targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePortSummary {
+    /// Port name.
+    pub name: Option<Box<str>>,
+    /// The port the Service serves.
+    pub port: i32,
+    /// The pod port (number or container port name) traffic goes to, if given.
+    pub target_port: Option<IntOrString>,
+}
+
+impl ServiceSummary {
+    /// Whether it is an `ExternalName` Service (an alias of an outside name, with no pods).
+    pub fn is_external_name(&self) -> bool {
+        self.type_.as_deref() == Some("ExternalName")
+    }
+}
+
+impl From<Service> for ServiceSummary {
+    /// The summary of a typed Service, its strings not shared with any other (see
+    /// `strip::keep_service` for the collector's, which shares them).
+    fn from(s: Service) -> Self {
+        let spec = s.spec.unwrap_or_default();
+        ServiceSummary {
+            namespace: s.metadata.namespace.unwrap_or_default().into(),
+            name: s.metadata.name.unwrap_or_default().into(),
+            type_: spec.type_.map(Into::into),
+            cluster_ip: spec.cluster_ip.map(Into::into),
+            selector: Arc::new(spec.selector.unwrap_or_default()),
+            ports: spec
+                .ports
+                .into_iter()
+                .flatten()
+                .map(|p| ServicePortSummary {
+                    name: p.name.map(Into::into),
+                    port: p.port,
+                    target_port: p.target_port,
+                })
+                .collect(),
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! way); a path to the volume and claim mounted there and its size; a forbidden API call to
 //! the pod's ServiceAccount and the binding it lacks.
 
-use k8s_openapi::api::core::v1::{Container, Pod, Service};
+use k8s_openapi::api::core::v1::{Container, Pod};
+
+use crate::diagnosis::snapshot::ServiceSummary;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -59,15 +61,15 @@ fn container_of<'a: 'p, 'p>(ctx: &Ctx<'a>, pod: &'p Pod, name: &str) -> Option<&
 
 /// The Service a host names, seen from namespace `ns`: `svc`, `svc.ns`, `svc.ns.svc...`, or
 /// a cluster IP. None when the host is outside the cluster.
-fn service_of<'a>(ctx: &Ctx<'a>, ns: &str, host: &str) -> (String, String, Option<&'a Service>) {
+fn service_of<'a>(
+    ctx: &Ctx<'a>,
+    ns: &str,
+    host: &str,
+) -> (String, String, Option<&'a ServiceSummary>) {
     if host.parse::<std::net::IpAddr>().is_ok() {
         let s = ctx.service_by_ip(host);
         return match s {
-            Some(s) => (
-                ns_of(&s.metadata).to_string(),
-                name_of(&s.metadata).to_string(),
-                Some(s),
-            ),
+            Some(s) => (s.namespace.to_string(), s.name.to_string(), Some(s)),
             None => (ns.to_string(), host.to_string(), None),
         };
     }
@@ -90,12 +92,7 @@ fn in_cluster(ctx: &Ctx<'_>, host: &str) -> bool {
     let parts: Vec<&str> = host.split('.').collect();
     parts.len() == 1
         || host.contains(".svc")
-        || (parts.len() == 2
-            && ctx
-                .snap
-                .services
-                .iter()
-                .any(|s| ns_of(&s.metadata) == parts[1]))
+        || (parts.len() == 2 && ctx.snap.services.iter().any(|s| *s.namespace == *parts[1]))
 }
 
 /// Env vars of the container whose value names the host (`CATALOG_URL=http://catalog:8080`).
@@ -158,12 +155,7 @@ fn follow_host(ctx: &Ctx<'_>, pod: &Pod, container: &str, sig: &Signature, f: &m
                 .push(format!("endpoints {svc_name}: 0 ready addresses"));
             f.depends_on = Some((svc_ns, svc_name));
         } else if let Some(port) = sig.target.port {
-            let ports: Vec<i32> = svc
-                .spec
-                .iter()
-                .flat_map(|s| s.ports.iter().flatten())
-                .map(|p| p.port)
-                .collect();
+            let ports: Vec<i32> = svc.ports.iter().map(|p| p.port).collect();
             let via_ip = host.parse::<std::net::IpAddr>().is_ok();
             if via_ip && !ports.contains(&i32::from(port)) {
                 f.because.push(format!(
@@ -273,7 +265,7 @@ fn dns_policy(ctx: &Ctx<'_>, pod: &Pod, f: &mut Followed) -> bool {
 fn egress_policy(
     ctx: &Ctx<'_>,
     pod: &Pod,
-    svc: &Service,
+    svc: &ServiceSummary,
     port: Option<u16>,
     f: &mut Followed,
 ) -> bool {
@@ -284,14 +276,8 @@ fn egress_policy(
     if policies.is_empty() {
         return false;
     }
-    let svc_ns = ns_of(&svc.metadata);
-    let selector = svc
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.clone())
-        .unwrap_or_default();
     let target_labels = ctx
-        .pods_selected(svc_ns, &selector)
+        .pods_selected(&svc.namespace, &svc.selector)
         .next()
         .and_then(|p| p.labels().cloned());
     let port = port.unwrap_or(0);
@@ -320,7 +306,7 @@ fn egress_policy(
         return false;
     }
     let names = policy_names(&policies);
-    let svc_name = name_of(&svc.metadata);
+    let svc_name = &svc.name;
     f.because.push(format!(
         "NetworkPolicy {names} selects the pod and allows no egress to service {svc_name}'s pods"
     ));
@@ -646,8 +632,8 @@ fn missing_service(
         .snap
         .services
         .iter()
-        .filter(|s| ns_of(&s.metadata) == svc_ns)
-        .map(|s| name_of(&s.metadata))
+        .filter(|s| *s.namespace == *svc_ns)
+        .map(|s| &*s.name)
         .filter(|n| n.contains(svc_name) || svc_name.contains(n))
         .collect();
     let hint = if similar.is_empty() {
@@ -663,8 +649,8 @@ fn missing_service(
         ctx.snap
             .services
             .iter()
-            .filter(|s| ns_of(&s.metadata) == svc_ns)
-            .map(|s| name_of(&s.metadata))
+            .filter(|s| *s.namespace == *svc_ns)
+            .map(|s| &*s.name)
             .collect::<Vec<_>>()
             .join(", ")
     ));

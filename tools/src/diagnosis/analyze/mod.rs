@@ -23,9 +23,11 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec, Service};
+use k8s_openapi::api::core::v1::{Container, Endpoints, Event, Pod, PodSpec};
 
-use super::snapshot::{ContainerFacts, EndpointsCount, SettledPod, SettledReplicaSet, Snapshot};
+use super::snapshot::{
+    ContainerFacts, EndpointsCount, ServiceSummary, SettledPod, SettledReplicaSet, Snapshot,
+};
 use super::{Finding, ObjectRef, Severity, sort_findings};
 
 pub(crate) use super::fast_hash::{HashMap, HashSet};
@@ -242,8 +244,8 @@ pub(crate) struct Ctx<'a> {
     /// Pods by namespace, label and node, built when a rule first asks (the log plan never
     /// does).
     pod_index: OnceCell<PodIndex<'a>>,
-    services: HashMap<(&'a str, &'a str), &'a Service>,
-    services_by_ip: HashMap<&'a str, &'a Service>,
+    services: HashMap<(&'a str, &'a str), &'a ServiceSummary>,
+    services_by_ip: HashMap<&'a str, &'a ServiceSummary>,
     endpoints: HashMap<(&'a str, &'a str), &'a Endpoints>,
     endpoint_counts: HashMap<(&'a str, &'a str), &'a EndpointsCount>,
     pub not_ready_nodes: HashSet<String>,
@@ -293,7 +295,7 @@ impl<'a> Ctx<'a> {
         let services_by_ip = snap
             .services
             .iter()
-            .filter_map(|s| Some((s.spec.as_ref()?.cluster_ip.as_deref()?, s)))
+            .filter_map(|s| Some((s.cluster_ip.as_deref()?, s)))
             .collect();
         let not_ready_nodes = snap
             .nodes
@@ -315,7 +317,11 @@ impl<'a> Ctx<'a> {
             rs_by_deployment,
             jobs: by_key(&snap.jobs),
             pod_index: OnceCell::new(),
-            services: by_key(&snap.services),
+            services: snap
+                .services
+                .iter()
+                .map(|s| ((&*s.namespace, &*s.name), s))
+                .collect(),
             services_by_ip,
             endpoints: by_key(&snap.endpoints),
             endpoint_counts: snap
@@ -376,12 +382,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// A Service by namespace and name.
-    pub fn service(&self, ns: &str, name: &str) -> Option<&'a Service> {
+    pub fn service(&self, ns: &str, name: &str) -> Option<&'a ServiceSummary> {
         self.services.get(&(ns, name)).copied()
     }
 
     /// The Service with this cluster IP.
-    pub fn service_by_ip(&self, ip: &str) -> Option<&'a Service> {
+    pub fn service_by_ip(&self, ip: &str) -> Option<&'a ServiceSummary> {
         self.services_by_ip.get(ip).copied()
     }
 

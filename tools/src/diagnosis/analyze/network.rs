@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Service;
+use crate::diagnosis::snapshot::{ServicePortSummary, ServiceSummary};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use kube::core::SelectorExt;
@@ -36,18 +36,12 @@ pub(crate) fn services(ctx: &Ctx<'_>, out: &mut Out) {
     }
 }
 
-fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
-    let ns = ns_of(&svc.metadata);
-    let name = name_of(&svc.metadata);
-    let Some(spec) = svc.spec.as_ref() else {
-        return;
-    };
-    if spec.type_.as_deref() == Some("ExternalName") {
+fn check_service(ctx: &Ctx<'_>, svc: &ServiceSummary, out: &mut Out) {
+    let (ns, name) = (&*svc.namespace, &*svc.name);
+    if svc.is_external_name() || svc.selector.is_empty() {
         return;
     }
-    let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
-        return;
-    };
+    let selector = &*svc.selector;
     let sel_text = labels_text(selector);
     let pods: Vec<PodRef<'_>> = ctx
         .pods_selected(ns, selector)
@@ -89,7 +83,7 @@ fn check_service(ctx: &Ctx<'_>, svc: &Service, out: &mut Out) {
         ));
         return;
     }
-    named_target_ports(ctx, ns, name, spec, &pods, out);
+    named_target_ports(ctx, ns, name, &svc.ports, &pods, out);
 }
 
 /// A service whose selector matches no live pod: a workload scaled to zero or not creating
@@ -218,11 +212,11 @@ fn named_target_ports(
     ctx: &Ctx<'_>,
     ns: &str,
     name: &str,
-    spec: &k8s_openapi::api::core::v1::ServiceSpec,
+    ports: &[ServicePortSummary],
     pods: &[PodRef<'_>],
     out: &mut Out,
 ) {
-    for port in spec.ports.iter().flatten() {
+    for port in ports {
         let Some(IntOrString::String(target)) = &port.target_port else {
             continue;
         };
@@ -447,16 +441,12 @@ pub(crate) fn webhooks(ctx: &Ctx<'_>, out: &mut Out) {
             .snap
             .services
             .iter()
-            .find(|s| ns_of(&s.metadata) == sns && name_of(&s.metadata) == sname);
+            .find(|s| *s.namespace == sns && *s.name == sname);
         let problem = match svc {
             None => Some(format!("its service {sns}/{sname} does not exist")),
             Some(s) => {
-                let selector = s
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.selector.clone())
-                    .unwrap_or_default();
-                let ready = ctx.pods_selected(&sns, &selector).any(PodRef::is_ready);
+                let selector = &*s.selector;
+                let ready = ctx.pods_selected(&sns, selector).any(PodRef::is_ready);
                 let eps = ready_endpoints(ctx, &sns, &sname).map(|(r, _)| r > 0);
                 // Without the pods, only the endpoints can prove there is no ready one.
                 let unknown = !ctx.snap.listed("pods") && eps.is_none();
@@ -501,7 +491,7 @@ fn backend_problems(
             .snap
             .services
             .iter()
-            .find(|s| ns_of(&s.metadata) == ns && name_of(&s.metadata) == svc.as_str());
+            .find(|s| &*s.namespace == ns && *s.name == *svc);
         match found {
             None => problems.push((
                 "ServiceNotFound".into(),
@@ -509,11 +499,7 @@ fn backend_problems(
                 format!("ingress {name}: backend service {svc}"),
             )),
             Some(s) => {
-                let ports = s
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.ports.clone())
-                    .unwrap_or_default();
+                let ports = &s.ports;
                 let ok = match port {
                     Some(IntOrString::Int(n)) => ports.iter().any(|p| p.port == *n),
                     Some(IntOrString::String(n)) => {

@@ -217,7 +217,7 @@ fn kind_status(ctx: &Ctx<'_>, w: &ObjectRef, pods: &[PodRef<'_>]) -> Option<Find
                     .snap
                     .services
                     .iter()
-                    .any(|x| ns_of(&x.metadata) == ns && name_of(&x.metadata) == svc)
+                    .any(|x| &*x.namespace == ns && *x.name == *svc)
             {
                 return Some(finding(
                     Severity::Warning,

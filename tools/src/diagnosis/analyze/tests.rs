@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::analyze;
 
 mod settled;
+use crate::diagnosis::snapshot::ServiceSummary;
 use crate::diagnosis::{Finding, LogRequest, LogTail, Severity, Snapshot, log_plan};
 
 /// The failing containers whose log the plan reads (not the running samples).
@@ -127,9 +128,17 @@ fn crash_status(cname: &str, exit: i32, reason: &str, restarts: i32) -> Value {
                                   "lastState": {"terminated": {"exitCode": exit, "reason": reason, "finishedAt": ago(30)}}}]})
 }
 
-fn service(name: &str, selector: Value) -> k8s_openapi::api::core::v1::Service {
-    obj(json!({"metadata": {"name": name, "namespace": "shop"},
-               "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": 8080}]}}))
+fn service(name: &str, selector: Value) -> ServiceSummary {
+    service_to(name, selector, json!(8080))
+}
+
+/// A Service in shop serving port 80 on the pods' `target` port (a number or a port name).
+fn service_to(name: &str, selector: Value, target: Value) -> ServiceSummary {
+    obj::<k8s_openapi::api::core::v1::Service>(
+        json!({"metadata": {"name": name, "namespace": "shop"},
+        "spec": {"selector": selector, "ports": [{"port": 80, "targetPort": target}]}}),
+    )
+    .into()
 }
 
 fn event(
@@ -1152,13 +1161,10 @@ fn named_target_port_is_checked_against_the_owner_template_of_settled_pods() {
         json!({"containers": []}),
         st,
     ));
-    let mut svc = service("web", json!({"app": "web"}));
-    svc.spec.as_mut().unwrap().ports = Some(vec![obj(json!({"port": 80, "targetPort": "http"}))]);
-    s.services.push(svc.clone());
+    s.services
+        .push(service_to("web", json!({"app": "web"}), json!("http")));
     assert!(analyze(&s).is_empty(), "{:#?}", analyze(&s));
-    svc.spec.as_mut().unwrap().ports =
-        Some(vec![obj(json!({"port": 80, "targetPort": "metrics"}))]);
-    s.services = vec![svc];
+    s.services = vec![service_to("web", json!({"app": "web"}), json!("metrics"))];
     let f = only(&analyze(&s)).clone();
     assert_eq!(
         (f.severity, f.reason.as_str()),

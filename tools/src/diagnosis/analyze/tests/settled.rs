@@ -2,14 +2,17 @@
 //! change no finding and no log sample: a snapshot is analysed once with every object whole
 //! and once as the collector keeps it.
 
+use std::sync::Arc;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::diagnosis::collect::whole_if_logged;
 use crate::diagnosis::revive::{put_back, wanted};
 use crate::diagnosis::strip::{
-    Interner, Kept, keep_deployment, keep_endpoints, keep_pod, keep_replica_set,
+    Interner, Kept, keep_deployment, keep_endpoints, keep_pod, keep_replica_set, keep_service,
 };
 
 fn keep_all<T, S>(items: Vec<T>, keep: fn(T, &mut Interner) -> Kept<T, S>) -> (Vec<T>, Vec<S>) {
@@ -104,9 +107,8 @@ fn cluster() -> Snapshot {
                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]}})));
     // quiet's containers come from its summary: one port name it declares, one it does not.
     for (svc, port) in [("quiet", "http"), ("quiet-metrics", "metrics")] {
-        let mut q = service(svc, json!({"app": "quiet"}));
-        q.spec.as_mut().unwrap().ports = Some(vec![obj(json!({"port": 80, "targetPort": port}))]);
-        s.services.push(q);
+        s.services
+            .push(service_to(svc, json!({"app": "quiet"}), json!(port)));
     }
     // One of web's pods crash-loops: web is degraded, 3 of 4 ready.
     let c = container("web", "x", json!([]));
@@ -117,10 +119,8 @@ fn cluster() -> Snapshot {
         json!({"containers": [c]}),
         crash_status("web", 1, "Error", 4),
     ));
-    let mut named = service("web", json!({"app": "web"}));
-    named.spec.as_mut().unwrap().ports =
-        Some(vec![obj(json!({"port": 80, "targetPort": "metrics"}))]);
-    s.services.push(named);
+    s.services
+        .push(service_to("web", json!({"app": "web"}), json!("metrics")));
     s.services.push(service("search", json!({"app": "serch"})));
     s.services.push(service("cache", json!({"app": "cache"})));
     s.network_policies.push(obj(
@@ -252,4 +252,55 @@ fn json_patch(v: &mut Value, patch: &Value) {
         }
         (v, p) => *v = p.clone(),
     }
+}
+
+#[test]
+fn a_service_is_kept_as_its_summary_with_shared_selectors() {
+    let svc = |ns: &str, spec: Value| -> k8s_openapi::api::core::v1::Service {
+        obj(
+            json!({"metadata": {"name": "web", "namespace": ns, "labels": {"team": "a"}},
+            "spec": spec, "status": {"loadBalancer": {}}}),
+        )
+    };
+    let spec = json!({"type": "NodePort", "clusterIP": "10.96.0.10", "selector": {"app": "web"},
+        "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080},
+                  {"port": 9090, "targetPort": 9090}]});
+    let mut interner = Interner::default();
+    let kept: Vec<ServiceSummary> = ["shop", "blog"]
+        .into_iter()
+        .map(
+            |ns| match keep_service(svc(ns, spec.clone()), &mut interner) {
+                Kept::Settled(s) => s,
+                Kept::Whole(_) => panic!("a service is always summarised"),
+            },
+        )
+        .collect();
+    // The collector's summary and the plain conversion say the same.
+    assert_eq!(kept[0], ServiceSummary::from(svc("shop", spec.clone())));
+    assert_eq!(
+        (kept[0].type_.as_deref(), kept[0].cluster_ip.as_deref()),
+        (Some("NodePort"), Some("10.96.0.10"))
+    );
+    let ports: Vec<_> = kept[0]
+        .ports
+        .iter()
+        .map(|p| (p.name.as_deref(), p.port, p.target_port.clone()))
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (Some("http"), 80, Some(IntOrString::String("http".into()))),
+            (None, 9090, Some(IntOrString::Int(9090)))
+        ]
+    );
+    // One selector held for both namespaces' Services.
+    assert!(Arc::ptr_eq(&kept[0].selector, &kept[1].selector));
+    // A Service without a spec selects nothing and is no ExternalName.
+    let bare = ServiceSummary::from(svc("shop", json!({})));
+    assert!(bare.selector.is_empty() && !bare.is_external_name() && bare.ports.is_empty());
+    let external = ServiceSummary::from(svc(
+        "shop",
+        json!({"type": "ExternalName", "externalName": "db.example.com"}),
+    ));
+    assert!(external.is_external_name());
 }
