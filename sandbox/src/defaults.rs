@@ -196,6 +196,8 @@ fn job_spec(spec: &mut Map<String, Value>) {
 }
 
 fn service(o: &mut Map<String, Value>) {
+    // The API server answers a create with an empty load-balancer status.
+    set(o, "status", json!({"loadBalancer": {}}));
     let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };

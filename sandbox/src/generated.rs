@@ -98,6 +98,7 @@ fn workload(
         "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}}});
     let template =
         json!({"metadata": {"labels": {"app": app}}, "spec": {"containers": [container]}});
+    let cluster_ip = format!("10.{}.{}.{}", 104 + ns_i / 250, ns_i % 250, app_i + 1);
     let ready = if faulty { 0 } else { replicas };
     let cond = |ty: &str, st: &str, reason: &str, msg: &str| {
         json!({"type": ty, "status": st, "reason": reason, "message": msg,
@@ -126,9 +127,13 @@ fn workload(
                 "template": {"metadata": {"labels": labels}, "spec": template["spec"]}},
             "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready,
                 "fullyLabeledReplicas": replicas, "observedGeneration": 1}}),
+        // With its cluster IP (in 10.104.0.0/15, apart from those the simulation hands out from
+        // 10.96.0.0): the API server's defaults are then all there, and loading writes each
+        // Service once.
         json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": app, "namespace": ns, "labels": {"app": app}},
-            "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}),
+            "spec": {"selector": {"app": app}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+                "clusterIP": cluster_ip, "clusterIPs": [cluster_ip]}}),
     ];
     for r in 0..replicas {
         let suffix = safe_encode((ns_i * 100_000 + app_i * 100 + r) as u64 + 10_000);

@@ -11,8 +11,8 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 
 use super::fast_hash::HashSet;
 use super::summaries::{
-    ContainerFacts, EndpointsCount, ServicePortSummary, ServiceSummary, SettledDeployment,
-    SettledPod, SettledReplicaSet,
+    ContainerFacts, EndpointsCount, ServiceSummary, SettledDeployment, SettledPod,
+    SettledReplicaSet,
 };
 
 /// Interns the strings and label sets that many settled pods share (namespace, owner, node,
@@ -194,16 +194,7 @@ pub(super) fn keep_service(s: Service, interner: &mut Interner) -> Kept<Service,
         type_: spec.type_.as_deref().map(|t| interner.str(t)),
         cluster_ip: spec.cluster_ip.map(Into::into),
         selector: interner.labels(spec.selector.unwrap_or_default()),
-        ports: spec
-            .ports
-            .into_iter()
-            .flatten()
-            .map(|p| ServicePortSummary {
-                name: p.name.map(Into::into),
-                port: p.port,
-                target_port: p.target_port,
-            })
-            .collect(),
+        ports: spec.ports.into_iter().flatten().map(Into::into).collect(),
     })
 }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// A settled pod (running, ready, every container ready and never restarted, owned by a
@@ -183,16 +183,17 @@ impl From<Service> for ServiceSummary {
             type_: spec.type_.map(Into::into),
             cluster_ip: spec.cluster_ip.map(Into::into),
             selector: Arc::new(spec.selector.unwrap_or_default()),
-            ports: spec
-                .ports
-                .into_iter()
-                .flatten()
-                .map(|p| ServicePortSummary {
-                    name: p.name.map(Into::into),
-                    port: p.port,
-                    target_port: p.target_port,
-                })
-                .collect(),
+            ports: spec.ports.into_iter().flatten().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<ServicePort> for ServicePortSummary {
+    fn from(p: ServicePort) -> Self {
+        ServicePortSummary {
+            name: p.name.map(Into::into),
+            port: p.port,
+            target_port: p.target_port,
         }
     }
 }
