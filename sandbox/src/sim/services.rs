@@ -70,7 +70,8 @@ pub fn endpoints(sim: &mut Simulator, store: &mut Store, now: Timestamp) {
     }
 }
 
-/// Fills what the API server fills on create: cluster IP, protocols, target ports.
+/// Fills what the API server fills on create: cluster IP, protocols, target ports (the empty
+/// load-balancer status is a store default, `defaults.rs`).
 fn defaults(sim: &mut Simulator, store: &mut Store, svc: &Arc<Value>) -> Arc<Value> {
     let mut v = (**svc).clone();
     let spec = &mut v["spec"];
@@ -100,9 +101,6 @@ fn defaults(sim: &mut Simulator, store: &mut Store, svc: &Arc<Value>) -> Arc<Val
                 p["targetPort"] = p["port"].clone();
             }
         }
-    }
-    if v["status"].is_null() {
-        v["status"] = json!({"loadBalancer": {}});
     }
     if v == **svc {
         return svc.clone();

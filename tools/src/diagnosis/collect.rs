@@ -40,7 +40,8 @@ const LOG_LINES: i64 = 50;
 /// Lines of a running container's log read for failure signatures.
 const SAMPLE_LINES: i64 = 100;
 const LOG_BYTES: i64 = 16 * 1024;
-const LOG_CONCURRENCY: usize = 6;
+/// Reads (logs, objects read whole again) in flight at once.
+const READ_CONCURRENCY: usize = 6;
 /// Most settled workloads read whole again in one diagnosis.
 const MAX_WHOLE: usize = 200;
 
@@ -126,10 +127,8 @@ impl<T: Send, S: Send> Keep<T> for Summarised<T, S> {
     }
 
     fn keep(&mut self, item: T) {
-        match (self.keep)(item, &mut self.interner) {
-            Kept::Settled(s) => self.settled.push(s),
-            Kept::Whole(t) => self.whole.push(*t),
-        }
+        let kept = (self.keep)(item, &mut self.interner);
+        Keep::<Kept<T, S>>::keep(self, kept);
     }
 }
 
@@ -640,7 +639,7 @@ async fn get_each<K: NsKind>(
             strip(&mut o);
             Some(o)
         })
-        .buffer_unordered(LOG_CONCURRENCY)
+        .buffer_unordered(READ_CONCURRENCY)
         .filter_map(|x| async move { x })
         .collect()
         .await
@@ -798,7 +797,7 @@ async fn fetch_logs(c: &Cluster, requests: Vec<LogRequest>) -> Vec<LogTail> {
                 text,
             })
         })
-        .buffer_unordered(LOG_CONCURRENCY)
+        .buffer_unordered(READ_CONCURRENCY)
         .filter_map(|x| async move { x })
         .collect()
         .await

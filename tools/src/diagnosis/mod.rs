@@ -29,8 +29,8 @@ pub use logs::missing_env_names;
 pub use render::{render_budgeted, render_compact};
 pub use signatures::error_signatures;
 pub use snapshot::{
-    ContainerFacts, EndpointsCount, LogTail, SettledDeployment, SettledPod, SettledReplicaSet,
-    Snapshot,
+    ContainerFacts, EndpointsCount, LogTail, ServicePortSummary, ServiceSummary, SettledDeployment,
+    SettledPod, SettledReplicaSet, Snapshot,
 };
 
 /// How bad a finding is.

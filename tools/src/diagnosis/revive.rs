@@ -6,6 +6,7 @@
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::Pod;
 
+use super::analyze::{deployment_by_hash, name_of, ns_of};
 use super::fast_hash::{HashMap, HashSet};
 use super::snapshot::{SettledDeployment, Snapshot};
 
@@ -41,9 +42,10 @@ fn deployment_of<'s>(
     if let Some(d) = rs_owner.get(&(ns, rs.name.as_str())) {
         return Some((ns, d));
     }
-    let hash = p.metadata.labels.as_ref()?.get("pod-template-hash")?;
-    let d = rs.name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
-    Some((ns, d))
+    Some((
+        ns,
+        deployment_by_hash(&rs.name, p.metadata.labels.as_ref())?,
+    ))
 }
 
 /// The summaries the rules must read whole, at most `limit` of them (deployments first).
@@ -99,18 +101,14 @@ pub(super) fn wanted(snap: &Snapshot, limit: usize) -> Wanted {
 
 /// Puts whole objects back in place of their summaries.
 pub(super) fn put_back(snap: &mut Snapshot, deployments: Vec<Deployment>, rs: Vec<ReplicaSet>) {
-    let key = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        (
-            m.namespace.clone().unwrap_or_default(),
-            m.name.clone().unwrap_or_default(),
-        )
-    };
-    let read: HashSet<(String, String)> = deployments.iter().map(|d| key(&d.metadata)).collect();
+    // Looked up by the strings the read objects hold: no copy per summary kept.
+    let key = |m| (ns_of(m), name_of(m));
+    let read: HashSet<(&str, &str)> = deployments.iter().map(|d| key(&d.metadata)).collect();
     snap.settled_deployments
-        .retain(|d| !read.contains(&(d.namespace.to_string(), d.name.to_string())));
-    snap.deployments.extend(deployments);
-    let read: HashSet<(String, String)> = rs.iter().map(|r| key(&r.metadata)).collect();
+        .retain(|d| !read.contains(&(&*d.namespace, &*d.name)));
+    let read: HashSet<(&str, &str)> = rs.iter().map(|r| key(&r.metadata)).collect();
     snap.settled_replica_sets
-        .retain(|r| !read.contains(&(r.namespace.to_string(), r.name.to_string())));
+        .retain(|r| !read.contains(&(&*r.namespace, &*r.name)));
+    snap.deployments.extend(deployments);
     snap.replica_sets.extend(rs);
 }

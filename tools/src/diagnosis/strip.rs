@@ -37,9 +37,19 @@ impl Interner {
         if let Some(a) = self.labels.get(&l) {
             return a.clone();
         }
-        let a = Arc::new(l);
-        self.labels.insert(a.clone());
-        a
+        self.shared_labels(Arc::new(l))
+    }
+
+    /// [`Interner::labels`] of a label set already shared: the interned one if equal.
+    pub(super) fn shared_labels(
+        &mut self,
+        l: Arc<BTreeMap<String, String>>,
+    ) -> Arc<BTreeMap<String, String>> {
+        if let Some(a) = self.labels.get(&l) {
+            return a.clone();
+        }
+        self.labels.insert(l.clone());
+        l
     }
 }
 
@@ -184,18 +194,14 @@ pub(super) fn strip_deployment(d: &mut Deployment) {
     }
 }
 
-/// Services: no rule reads their labels or annotations (a large cluster has one a workload).
-/// Every Service is kept as its summary: the rules read nothing else of it.
+/// Every Service is kept as its summary (the rules read nothing else of it), with the strings
+/// and selectors many Services share held once.
 pub(super) fn keep_service(s: Service, interner: &mut Interner) -> Kept<Service, ServiceSummary> {
-    let spec = s.spec.unwrap_or_default();
-    Kept::Settled(ServiceSummary {
-        namespace: interner.str(s.metadata.namespace.as_deref().unwrap_or_default()),
-        name: s.metadata.name.unwrap_or_default().into(),
-        type_: spec.type_.as_deref().map(|t| interner.str(t)),
-        cluster_ip: spec.cluster_ip.map(Into::into),
-        selector: interner.labels(spec.selector.unwrap_or_default()),
-        ports: spec.ports.into_iter().flatten().map(Into::into).collect(),
-    })
+    let mut sum = ServiceSummary::from(s);
+    sum.namespace = interner.str(&sum.namespace);
+    sum.type_ = sum.type_.map(|t| interner.str(&t));
+    sum.selector = interner.shared_labels(sum.selector);
+    Kept::Settled(sum)
 }
 
 pub(super) fn strip_secret(s: &mut k8s_openapi::api::core::v1::Secret) {

@@ -1,8 +1,8 @@
 //! The summaries a diagnosis keeps in place of typed objects: of settled objects (pods,
 //! deployments, replica sets running as asked) the few facts the rules read, with the strings
 //! many of them share held once, read whole again from the API when a rule must look closer;
-//! of Endpoints their address counts; of Services what routing reads. On a cluster of 100,000 pods this is the difference
-//! between kilobytes and about a hundred bytes an object.
+//! of Endpoints their address counts; of Services what routing reads. On a cluster of 100,000
+//! pods this is the difference between kilobytes and about a hundred bytes an object.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -173,8 +173,8 @@ impl ServiceSummary {
 }
 
 impl From<Service> for ServiceSummary {
-    /// The summary of a typed Service, its strings not shared with any other (see
-    /// `strip::keep_service` for the collector's, which shares them).
+    /// The summary of a typed Service, its strings not shared with any other (the collector's
+    /// `strip::keep_service` then shares them).
     fn from(s: Service) -> Self {
         let spec = s.spec.unwrap_or_default();
         ServiceSummary {

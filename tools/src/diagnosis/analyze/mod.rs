@@ -455,8 +455,7 @@ impl<'a> Ctx<'a> {
                     return r("deployment", &rs.deployment);
                 }
                 // The replica set is not visible: strip its pod-template-hash suffix.
-                let hash = pod.labels().and_then(|l| l.get("pod-template-hash"));
-                match hash.and_then(|h| rs_name.strip_suffix(&format!("-{h}"))) {
+                match deployment_by_hash(rs_name, pod.labels()) {
                     Some(d) => r("deployment", d),
                     None => r("replicaset", rs_name),
                 }

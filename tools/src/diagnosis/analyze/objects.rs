@@ -15,6 +15,16 @@ pub(crate) fn name_of(m: &ObjectMeta) -> &str {
     m.name.as_deref().unwrap_or_default()
 }
 
+/// The Deployment a ReplicaSet belongs to by its name alone (when the ReplicaSet is not in
+/// view): the name less `-<pod-template-hash>`, the hash read from its pods' labels.
+pub(crate) fn deployment_by_hash<'n>(
+    rs_name: &'n str,
+    pod_labels: Option<&BTreeMap<String, String>>,
+) -> Option<&'n str> {
+    let hash = pod_labels?.get("pod-template-hash")?;
+    rs_name.strip_suffix(hash.as_str())?.strip_suffix('-')
+}
+
 /// The controlling owner reference as (Kind, name).
 pub(crate) fn controller_of(m: &ObjectMeta) -> Option<(&str, &str)> {
     let refs = m.owner_references.as_ref()?;
